@@ -1,0 +1,1 @@
+"""Ticket ingestion: read exports, validate, redact PII and load idempotently into DuckDB."""

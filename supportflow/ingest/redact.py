@@ -1,0 +1,98 @@
+"""PII redaction as one vectorised DuckDB expression (RE2), with checksum validation.
+
+Python's ``re`` manages ~10k bodies/s here; DuckDB's ``regexp_replace`` over a whole batch runs an
+order of magnitude faster on two cores, so redaction lives in SQL. Card numbers must pass Luhn and
+IBANs mod-97 before they are replaced, so order numbers and references survive.
+
+Order matters: e-mail first (it may hold digits), then IBAN, card, national ids, phones, streets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+
+EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+IBAN = r"\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b"
+CARD = r"\b[0-9](?:[ -]?[0-9]){12,18}\b"
+US_SSN = r"\b(?:00[1-9]|0[1-9][0-9]|[1-578][0-9]{2}|6[0-57-9][0-9]|66[0-57-9])-[0-9]{2}-[0-9]{4}\b"
+UK_NINO = r"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b"
+PHONE_INTL = r"\+[1-9][0-9]{0,2}[ .-]?(?:\(0\)[ .-]?)?\(?[0-9]{1,4}\)?(?:[ .-]?[0-9]{2,4}){2,4}\b"
+PHONE_NANP = r"(?:\([2-9][0-9]{2}\) ?|\b[2-9][0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}\b"
+PHONE_NATIONAL = r"\b0[1-9][0-9]{1,4}(?:[ /-]?[0-9]{2,4}){2,3}\b"
+STREET = (
+    r"\b[0-9]{1,5}[A-Za-z]? (?:[A-Z][a-z]+ ){1,3}"
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl)\b\.?"
+    r"|\b[A-Z][a-zäöü]+(?:straße|strasse|weg|allee|platz|gasse) [0-9]{1,4}[a-z]?\b"
+)
+
+MACROS = r"""
+CREATE OR REPLACE TEMP MACRO sf_luhn_ok(s) AS (
+    list_sum(list_transform(
+        string_split(reverse(regexp_replace(s, '[^0-9]', '', 'g')), ''),
+        lambda ch, i: CASE WHEN i % 2 = 0
+            THEN CAST(ch AS INTEGER) * 2 - CASE WHEN CAST(ch AS INTEGER) >= 5 THEN 9 ELSE 0 END
+            ELSE CAST(ch AS INTEGER) END
+    )) % 10 = 0
+);
+CREATE OR REPLACE TEMP MACRO sf_iban_ok(s) AS (
+    list_reduce(
+        list_prepend(0, flatten(list_transform(
+            string_split(substr(replace(s, ' ', ''), 5) || substr(replace(s, ' ', ''), 1, 4), ''),
+            lambda c: CASE WHEN c BETWEEN '0' AND '9' THEN [CAST(c AS INTEGER)]
+                           ELSE [(ascii(c) - 55) // 10, (ascii(c) - 55) % 10] END
+        ))),
+        lambda acc, d: (acc * 10 + d) % 97
+    ) = 1
+);
+CREATE OR REPLACE TEMP MACRO sf_replace_luhn(text, pattern, token) AS (
+    CASE WHEN regexp_matches(text, pattern) THEN list_reduce(
+        list_prepend(text, list_filter(regexp_extract_all(text, pattern), lambda c: sf_luhn_ok(c))),
+        lambda acc, c: replace(acc, c, token))
+    ELSE text END
+);
+CREATE OR REPLACE TEMP MACRO sf_replace_iban(text, pattern, token) AS (
+    CASE WHEN regexp_matches(text, pattern) THEN list_reduce(
+        list_prepend(text, list_filter(regexp_extract_all(text, pattern), lambda c: sf_iban_ok(c))),
+        lambda acc, c: replace(acc, c, token))
+    ELSE text END
+);
+"""
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Define the checksum macros on this connection (temporary: nothing is stored in the file)."""
+    con.execute(MACROS)
+
+
+def _quote(pattern: str) -> str:
+    return "'" + pattern.replace("'", "''") + "'"
+
+
+def redaction_sql(expr: str) -> str:
+    """A SQL expression that returns ``expr`` with PII replaced by ``[EMAIL]``, ``[CARD]``…"""
+    sql = f"regexp_replace({expr}, {_quote(EMAIL)}, '[EMAIL]', 'g')"
+    sql = f"sf_replace_iban({sql}, {_quote(IBAN)}, '[IBAN]')"
+    sql = f"sf_replace_luhn({sql}, {_quote(CARD)}, '[CARD]')"
+    sql = f"regexp_replace({sql}, {_quote(US_SSN)}, '[NATIONAL_ID]', 'g')"
+    sql = f"regexp_replace({sql}, {_quote(UK_NINO)}, '[NATIONAL_ID]', 'g')"
+    for phone in (PHONE_INTL, PHONE_NANP, PHONE_NATIONAL):
+        sql = f"regexp_replace({sql}, {_quote(phone)}, '[PHONE]', 'g')"
+    return f"regexp_replace({sql}, {_quote(STREET)}, '[ADDRESS]', 'g')"
+
+
+def redact_texts(texts: Sequence[str | None], con: duckdb.DuckDBPyConnection | None = None) -> list:
+    """Redact a batch of texts (for tests and one-off use; ingest runs the SQL in place)."""
+    own = con is None
+    con = con or duckdb.connect()
+    try:
+        install_macros(con)
+        con.execute("CREATE OR REPLACE TEMP TABLE sf_redact_in (i INTEGER, t VARCHAR)")
+        con.executemany("INSERT INTO sf_redact_in VALUES (?, ?)", list(enumerate(texts)))
+        rows = con.execute(f"SELECT {redaction_sql('t')} FROM sf_redact_in ORDER BY i").fetchall()
+        con.execute("DROP TABLE sf_redact_in")
+        return [r[0] for r in rows]
+    finally:
+        if own:
+            con.close()

@@ -1,0 +1,251 @@
+"""Readers for ticket exports. Each yields one ``RawRecord`` per record, streaming the file.
+
+A reader never drops a record: a line it cannot parse comes back with ``error`` set and the
+text as received, so the loader can quarantine it. A file it cannot read at all raises
+``SourceError`` naming the path and the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import ijson
+import orjson
+
+from supportflow.ingest.mapping import CANONICAL_FIELDS, Mapping
+
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+class Format(StrEnum):
+    csv = "csv"
+    jsonl = "jsonl"
+    zendesk = "zendesk"
+
+
+SUFFIX_FORMATS = {".csv": Format.csv, ".jsonl": Format.jsonl, ".ndjson": Format.jsonl,
+                  ".json": Format.zendesk}
+
+
+class SourceError(RuntimeError):
+    """The file as a whole cannot be read; nothing from it is loaded."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class RawRecord:
+    record_no: int
+    raw: str
+    fields: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def detect_format(path: Path) -> Format:
+    """Guess the format from the file suffix; unknown suffixes need ``--format``."""
+    try:
+        return SUFFIX_FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise SourceError(
+            path, f"cannot tell the format from suffix {path.suffix!r}; pass --format csv|jsonl|zendesk"
+        ) from None
+
+
+def canonical(obj: dict[str, Any], mapping: Mapping, record_no: int) -> dict[str, Any]:
+    """Pick canonical fields out of a flat source record, applying mapping and defaults."""
+    fields = {name: obj.get(mapping.column_for(name)) for name in CANONICAL_FIELDS}
+    for name, default in mapping.defaults.items():
+        if fields[name] in (None, ""):
+            fields[name] = default
+    if mapping.ids == "row_number":
+        fields["id"] = str(record_no)
+    if "events" in obj:
+        fields["events"] = obj["events"]
+    return fields
+
+
+def read_jsonl(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
+    """One JSON object per line; blank lines are not records."""
+    with open(path, "rb") as handle:
+        for record_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                yield _bad_line(record_no, line, f"malformed JSON: {exc}")
+                continue
+            raw = line.decode().rstrip("\r\n")
+            if not isinstance(obj, dict):
+                yield RawRecord(record_no, raw, error=f"expected a JSON object, got {type(obj).__name__}")
+                continue
+            yield RawRecord(record_no, raw, canonical(obj, mapping, record_no))
+
+
+def _bad_line(record_no: int, line: bytes, reason: str) -> RawRecord:
+    try:
+        raw = line.decode()
+    except UnicodeDecodeError as exc:
+        raw = line.decode(errors="backslashreplace")
+        reason = f"not valid UTF-8 (byte {exc.start} of the line)"
+    return RawRecord(record_no, raw.rstrip("\r\n"), error=reason)
+
+
+def read_csv(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
+    """CSV with a header row; ``mapping.columns`` names the columns for canonical fields."""
+    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader, None)
+        except csv.Error as exc:
+            raise SourceError(path, f"unreadable CSV header: {exc}") from exc
+        if header is None:
+            return
+        header = [h.strip().lstrip("\ufeff") for h in header]
+        needed = {mapping.column_for("body"), mapping.column_for("subject")}
+        if not needed & set(header):
+            raise SourceError(
+                path,
+                f"no text column: expected one of {sorted(needed)} in the header {header[:20]}; "
+                "map yours with --mapping",
+            )
+        record_no = 0
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise SourceError(path, f"line {reader.line_num}: {exc}") from exc
+            record_no += 1
+            yield _csv_record(record_no, row, header, mapping)
+
+
+def _csv_record(record_no: int, row: list[str], header: list[str], mapping: Mapping) -> RawRecord:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(row)
+    raw = buffer.getvalue()
+    try:
+        raw.encode()
+    except UnicodeEncodeError:
+        return RawRecord(
+            record_no,
+            raw.encode(errors="surrogateescape").decode(errors="backslashreplace"),
+            error="not valid UTF-8",
+        )
+    if len(row) != len(header):
+        return RawRecord(record_no, raw, error=f"expected {len(header)} fields, got {len(row)}")
+    return RawRecord(record_no, raw, canonical(dict(zip(header, row, strict=True)), mapping, record_no))
+
+
+# Zendesk-style export: {"tickets": [ {id, subject, description, via: {channel}, custom_fields,
+# comments: [...], audits: [{events: [...]}]} ]}. Audit event types map onto event kinds.
+AUDIT_KINDS = {"status": "status", "assignee_id": "assign", "escalation": "escalate",
+               "reopen": "reopen", "satisfaction": "csat", "self_service": "self_service"}
+CLOSED = {"solved", "closed"}
+
+
+def _audit_event(event: dict[str, Any]) -> dict[str, Any]:
+    """Kind and detail of one audit event; a status change out of solved/closed is a reopen."""
+    field = event.get("field_name") or event.get("type")
+    detail = {k: v for k, v in event.items() if k not in {"type", "field_name"}}
+    kind = AUDIT_KINDS.get(field, field)
+    if field == "assignee_id":
+        detail = {"assignee_id": event.get("value")}
+    elif field == "status" and event.get("previous_value") in CLOSED and event.get("value") not in CLOSED:
+        kind = "reopen"
+    return {"kind": kind, "detail": detail}
+
+
+def read_zendesk(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
+    """Stream ``tickets[*]`` from a Zendesk-style JSON export (bounded memory via ijson)."""
+    with open(path, "rb") as handle:
+        items = ijson.items(handle, "tickets.item", use_float=True)
+        record_no = 0
+        while True:
+            try:
+                ticket = next(items)
+            except StopIteration:
+                break
+            except (ijson.JSONError, UnicodeDecodeError) as exc:
+                raise SourceError(path, f"invalid JSON after ticket {record_no}: {exc}") from exc
+            record_no += 1
+            raw = orjson.dumps(ticket).decode()
+            if not isinstance(ticket, dict):
+                yield RawRecord(record_no, raw, error="expected a ticket object")
+                continue
+            try:
+                yield RawRecord(record_no, raw, canonical(zendesk_fields(ticket), mapping, record_no))
+            except (TypeError, AttributeError, KeyError) as exc:
+                yield RawRecord(record_no, raw, error=f"unexpected ticket structure: {exc}")
+        if record_no == 0 and path.stat().st_size > 2 and not _has_empty_tickets(path):
+            raise SourceError(path, 'no "tickets" array found; is this a Zendesk-style export?')
+
+
+def _has_empty_tickets(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        try:
+            return any(prefix == "tickets" and event == "start_array"
+                       for prefix, event, _ in ijson.parse(handle))
+        except ijson.JSONError:
+            return False
+
+
+def zendesk_fields(ticket: dict[str, Any]) -> dict[str, Any]:
+    """Flatten one Zendesk-style ticket (custom fields, via, comments, audits) to canonical names."""
+    custom = {str(f.get("id")): f.get("value") for f in ticket.get("custom_fields") or []}
+    rating = ticket.get("satisfaction_rating") or {}
+    flat = {
+        "id": ticket.get("id"),
+        "created_at": ticket.get("created_at"),
+        "updated_at": ticket.get("updated_at"),
+        "channel": (ticket.get("via") or {}).get("channel"),
+        "customer_id": ticket.get("requester_id"),
+        "language": ticket.get("locale"),
+        "subject": ticket.get("subject"),
+        "body": ticket.get("description"),
+        "status": ticket.get("status"),
+        "priority": ticket.get("priority"),
+        "tags": ticket.get("tags"),
+        "assignee_id": ticket.get("assignee_id"),
+        "csat": rating.get("score") if isinstance(rating, dict) else rating,
+        **{k: custom.get(k) for k in ("category", "queue", "sentiment", "customer_tier")},
+    }
+    events = [
+        {"id": f"c{c.get('id')}", "created_at": c.get("created_at"), "kind": "comment",
+         "author_role": c.get("author_role"), "public": c.get("public"), "body": c.get("body")}
+        for c in ticket.get("comments") or []
+    ]
+    for audit in ticket.get("audits") or []:
+        for i, event in enumerate(audit.get("events") or []):
+            events.append({
+                "id": f"a{audit.get('id')}.{i}", "created_at": audit.get("created_at"),
+                "author_role": audit.get("author_role"), "public": False, **_audit_event(event),
+            })
+    flat["events"] = events
+    return flat
+
+
+READERS = {Format.csv: read_csv, Format.jsonl: read_jsonl, Format.zendesk: read_zendesk}
+
+
+def read_records(path: Path, fmt: Format, mapping: Mapping) -> Iterator[RawRecord]:
+    """Dispatch to the reader for ``fmt``; a missing or unreadable file raises ``SourceError``."""
+    if not path.exists():
+        raise SourceError(path, "no such file")
+    if not path.is_file():
+        raise SourceError(path, "not a regular file")
+    try:
+        yield from READERS[fmt](path, mapping)
+    except PermissionError as exc:
+        raise SourceError(path, f"permission denied: {exc}") from exc

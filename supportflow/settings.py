@@ -1,0 +1,83 @@
+"""Runtime settings, read from the environment (prefix ``SUPPORTFLOW_``) at entry points.
+
+Everything the tools write lives under one home folder so that a demo, a test run and a
+production deployment never share state by accident.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Where supportflow keeps its state and how it talks to its embedded tools."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPPORTFLOW_", extra="ignore")
+
+    home: Path = Field(default=Path(".supportflow"), description="Folder for all local state.")
+    warehouse_path: Path | None = Field(
+        default=None, description="DuckDB file; defaults to <home>/warehouse.duckdb."
+    )
+    dbt_project_dir: Path = Field(default=REPO_ROOT / "dbt")
+    pii_salt: str | None = Field(
+        default=None,
+        description="Salt for customer/agent key hashes; generated once into <home>/pii_salt.",
+    )
+    duckdb_memory_limit: str = Field(default="1GB", description="Caps DuckDB's buffer pool.")
+    duckdb_threads: int = Field(default=2, ge=1)
+    max_body_chars: int = Field(
+        default=200_000, ge=1, description="Longer ticket bodies are quarantined, not truncated."
+    )
+    ingest_chunk_rows: int = Field(default=50_000, ge=1)
+
+    @property
+    def warehouse(self) -> Path:
+        return (self.warehouse_path or self.home / "warehouse.duckdb").resolve()
+
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{self.home.resolve()}/mlflow.db"
+
+    @property
+    def duckdb_temp_dir(self) -> Path:
+        return self.home.resolve() / "duckdb_tmp"
+
+    def salt(self) -> bytes:
+        """The PII hashing salt: configured, or created once per home so keys stay stable."""
+        if self.pii_salt:
+            return self.pii_salt.encode()
+        path = self.home / "pii_salt"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(16))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+    def tool_environment(self) -> dict[str, str]:
+        """Environment for Prefect, dbt and MLflow: local, quiet and offline by default."""
+        home = self.home.resolve()
+        return {
+            "PREFECT_HOME": str(home / "prefect"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+            "PREFECT_LOGGING_LEVEL": os.environ.get("PREFECT_LOGGING_LEVEL", "WARNING"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "MLFLOW_TRACKING_URI": self.mlflow_tracking_uri,
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "DASK_LOGGING__DISTRIBUTED": "warning",
+        }
+
+    def apply_environment(self) -> None:
+        """Set tool variables the user has not set; call before importing Prefect or dbt."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        for key, value in self.tool_environment().items():
+            os.environ.setdefault(key, value)

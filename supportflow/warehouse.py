@@ -1,0 +1,171 @@
+"""The DuckDB warehouse: one file, opened by one writer at a time, with versioned migrations.
+
+Python writes only the ``landing``, ``ml`` and ``ops`` schemas; dbt owns everything else.
+Migrations are append-only: never edit a released one, add the next number instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from supportflow.settings import Settings
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "landing schema: tickets, events, batches, quarantine, knowledge base",
+        """
+        CREATE SCHEMA IF NOT EXISTS landing;
+        CREATE SCHEMA IF NOT EXISTS ml;
+        CREATE SCHEMA IF NOT EXISTS ops;
+        CREATE TABLE landing.tickets (
+            ticket_id      VARCHAR NOT NULL,
+            source         VARCHAR NOT NULL,
+            external_id    VARCHAR NOT NULL,
+            created_at     TIMESTAMPTZ NOT NULL,
+            updated_at     TIMESTAMPTZ NOT NULL,
+            channel        VARCHAR,
+            customer_key   VARCHAR,
+            customer_tier  VARCHAR,
+            language       VARCHAR,
+            subject        VARCHAR,
+            body           VARCHAR,
+            status         VARCHAR,
+            priority       VARCHAR,
+            category       VARCHAR,
+            queue          VARCHAR,
+            sentiment      VARCHAR,
+            tags           VARCHAR[],
+            assignee_key   VARCHAR,
+            csat           INTEGER,
+            content_hash   VARCHAR NOT NULL,
+            batch_id       VARCHAR NOT NULL
+        );
+        CREATE TABLE landing.ticket_events (
+            event_id     VARCHAR NOT NULL,
+            ticket_id    VARCHAR NOT NULL,
+            created_at   TIMESTAMPTZ NOT NULL,
+            author_role  VARCHAR NOT NULL,
+            kind         VARCHAR NOT NULL,
+            public       BOOLEAN,
+            body         VARCHAR,
+            detail       JSON,
+            batch_id     VARCHAR NOT NULL
+        );
+        CREATE TABLE landing.ingest_batches (
+            batch_id            VARCHAR PRIMARY KEY,
+            source              VARCHAR NOT NULL,
+            format              VARCHAR NOT NULL,
+            file                VARCHAR NOT NULL,
+            file_sha256         VARCHAR NOT NULL,
+            records_in          BIGINT NOT NULL,
+            records_loaded      BIGINT NOT NULL,
+            records_updated     BIGINT NOT NULL,
+            records_unchanged   BIGINT NOT NULL,
+            records_quarantined BIGINT NOT NULL,
+            events_loaded       BIGINT NOT NULL,
+            started_at          TIMESTAMPTZ NOT NULL,
+            finished_at         TIMESTAMPTZ NOT NULL,
+            CHECK (records_in = records_loaded + records_updated + records_unchanged
+                                + records_quarantined)
+        );
+        CREATE TABLE landing.quarantine (
+            batch_id   VARCHAR NOT NULL,
+            file       VARCHAR NOT NULL,
+            record_no  BIGINT NOT NULL,
+            record     VARCHAR,
+            reason     VARCHAR NOT NULL
+        );
+        CREATE TABLE landing.kb_articles (
+            article_id  VARCHAR NOT NULL,
+            title       VARCHAR NOT NULL,
+            audience    VARCHAR NOT NULL,
+            status      VARCHAR NOT NULL,
+            owner       VARCHAR,
+            category    VARCHAR,
+            locale      VARCHAR,
+            url         VARCHAR,
+            updated_at  TIMESTAMPTZ,
+            review_by   DATE,
+            body        VARCHAR,
+            content_hash VARCHAR NOT NULL
+        );
+        CREATE TABLE landing.kb_chunks (
+            chunk_id     VARCHAR NOT NULL,
+            article_id   VARCHAR NOT NULL,
+            ordinal      INTEGER NOT NULL,
+            text         VARCHAR NOT NULL,
+            embedding    FLOAT[],
+            index_version VARCHAR
+        );
+        """,
+    ),
+]
+
+
+class WarehouseLockedError(RuntimeError):
+    """Another process holds the DuckDB file for writing."""
+
+
+def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Bring the schema up to date; returns the versions applied now (empty when current)."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS main.schema_migrations ("
+        " version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMPTZ DEFAULT now())"
+    )
+    done = {row[0] for row in con.execute("SELECT version FROM main.schema_migrations").fetchall()}
+    applied = []
+    for version, description, sql in MIGRATIONS:
+        if version in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute(
+                "INSERT INTO main.schema_migrations (version, description) VALUES (?, ?)",
+                [version, description],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(version)
+    return applied
+
+
+def open_warehouse(path: Path, *, read_only: bool = False, settings: Settings | None = None):
+    """Open the DuckDB file (creating folders), with bounded memory and spill to disk."""
+    settings = settings or Settings()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseLockedError(
+                f"The warehouse {path} is open for writing in another process "
+                "(DuckDB allows one writer per file). Wait for it to finish and retry."
+            ) from exc
+        raise
+    settings.duckdb_temp_dir.mkdir(parents=True, exist_ok=True)
+    con.execute(f"SET memory_limit = '{settings.duckdb_memory_limit}'")
+    con.execute(f"SET threads = {settings.duckdb_threads}")
+    con.execute(f"SET temp_directory = '{settings.duckdb_temp_dir}'")
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+@contextmanager
+def connect(settings: Settings | None = None, *, read_only: bool = False) -> Iterator:
+    """A migrated connection to the configured warehouse, closed on exit."""
+    settings = settings or Settings()
+    con = open_warehouse(settings.warehouse, read_only=read_only, settings=settings)
+    try:
+        if not read_only:
+            apply_migrations(con)
+        yield con
+    finally:
+        con.close()
