@@ -1,0 +1,4 @@
+-- Every batch accounts for every record it read.
+select *
+from {{ ref('stg_landing__ingest_batches') }}
+where records_in != records_loaded + records_updated + records_unchanged + records_quarantined

@@ -1,0 +1,196 @@
+"""The ``supportflow`` command: one command per flow, plus demo data and status.
+
+Heavy libraries (Prefect, dbt, DuckDB, torch) are imported inside commands so that
+``supportflow --help`` answers instantly.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from supportflow.ingest.sources import Format
+
+app = typer.Typer(
+    help="Support-ticket pipelines: ingest exports, build metrics, inspect the warehouse.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+demo_app = typer.Typer(help="Generate demo data and run the demo pipeline.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+
+def _setup(verbose: bool = False):
+    """Load settings, point Prefect/dbt/MLflow at the local home and configure logging."""
+    from rich.logging import RichHandler
+
+    from supportflow.settings import Settings
+
+    settings = Settings()
+    settings.apply_environment()
+    handler = RichHandler(console=_console(), show_path=False, show_time=False, markup=False)
+    log = logging.getLogger("supportflow")
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.propagate = False
+    return settings
+
+
+def _console():
+    import sys
+
+    from rich.console import Console
+
+    # Logs and CI capture output without a terminal; rich would then wrap at 80 columns.
+    return Console(width=None if sys.stdout.isatty() else 140)
+
+
+def _fail(message: str) -> None:
+    _console().print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(1)
+
+
+@demo_app.command("generate")
+def demo_generate(
+    out: Annotated[Path, typer.Option(help="Folder to write the export files and knowledge base.")],
+    tickets: Annotated[int, typer.Option(min=1, help="Number of tickets.")] = 5_000,
+    days: Annotated[int, typer.Option(min=1, help="Days of history, ending 2026-10-31.")] = 90,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = 7,
+    formats: Annotated[str, typer.Option(help="Comma-separated: zendesk,jsonl,csv.")] = "zendesk,jsonl,csv",
+    workers: Annotated[int, typer.Option(min=1, help="Processes generating in parallel.")] = 2,
+) -> None:
+    """Write seeded demo tickets (Zendesk-style JSON, JSONL, CSV) and a knowledge base."""
+    from supportflow.demo.write import write_demo
+
+    chosen = frozenset(f.strip() for f in formats.split(",") if f.strip())
+    unknown = chosen - {"zendesk", "jsonl", "csv"}
+    if unknown:
+        _fail(f"unknown format(s) {sorted(unknown)}; choose from zendesk, jsonl, csv")
+    manifest = write_demo(out, tickets=tickets, days=days, seed=seed, formats=chosen,
+                          workers=workers, progress=_progress_printer("generated"))
+    _console().print_json(data=manifest)
+
+
+def _progress_printer(verb: str):
+    console = _console()
+
+    def show(done: int) -> None:
+        console.print(f"  {verb} {done:,} tickets", highlight=False)
+
+    return show
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Export files or folders of them.")],
+    format: Annotated[Format | None, typer.Option("--format", "-f",
+                      help="csv, jsonl or zendesk (default: from the file suffix).")] = None,
+    mapping: Annotated[str | None, typer.Option(
+        help="Column mapping: a YAML file or a built-in name (banking77).")] = None,
+    source: Annotated[str | None, typer.Option(help="Source name used as ticket_id prefix.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Validate, redact and load ticket exports; bad records go to landing.quarantine."""
+    _setup(verbose)
+    from flows.ingest_tickets import IngestFailed, IngestParams, ingest_tickets
+
+    try:
+        reports = ingest_tickets(IngestParams(paths=paths, format=format, mapping=mapping,
+                                              source=source))
+    except (IngestFailed, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    _print_batches(reports)
+
+
+def _print_batches(reports: list[dict]) -> None:
+    from rich.table import Table
+
+    table = Table(title="Ingest batches")
+    for col in ("file", "in", "loaded", "updated", "unchanged", "quarantined", "events"):
+        table.add_column(col, justify="left" if col == "file" else "right")
+    for r in reports:
+        name = Path(r["file"]).name + (" (already ingested)" if r["skipped_as_duplicate"] else "")
+        table.add_row(name, *(f"{r[k]:,}" for k in ("records_in", "records_loaded",
+                      "records_updated", "records_unchanged", "records_quarantined",
+                      "events_loaded")))
+    console = _console()
+    console.print(table)
+    for r in reports:
+        if r["quarantine_reasons"]:
+            reasons = ", ".join(f"{k} ×{v}" for k, v in r["quarantine_reasons"].items())
+            console.print(f"[yellow]{Path(r['file']).name}: quarantined because {reasons}[/]")
+        for warning in r["warnings"]:
+            console.print(f"[yellow]{Path(r['file']).name}: {warning}[/]")
+
+
+@app.command("build-metrics")
+def build_metrics_command(
+    select: Annotated[str | None, typer.Option(help="dbt node selection, e.g. 'staging'.")] = None,
+) -> None:
+    """Run ``dbt build`` (models and data tests) on the warehouse."""
+    _setup()
+    from flows.build_metrics import build_metrics
+    from supportflow.dbt_runner import DbtBuildError
+
+    try:
+        result = build_metrics(select)
+    except DbtBuildError as exc:
+        _fail(str(exc))
+    _console().print(f"dbt build: {result['passed']} passed, {result['failed']} failed, "
+                     f"{result['skipped']} skipped")
+
+
+@app.command()
+def status() -> None:
+    """Summarise the warehouse: row counts, recent batches, quarantine reasons."""
+    settings = _setup()
+    from supportflow.report.status import render_status
+
+    if not settings.warehouse.exists():
+        _fail(f"no warehouse at {settings.warehouse}; run `supportflow ingest` or `make demo`")
+    render_status(settings, _console())
+
+
+@demo_app.command("run")
+def demo_run(
+    tickets: Annotated[int, typer.Option(min=1)] = 5_000,
+    days: Annotated[int, typer.Option(min=1)] = 90,
+    seed: Annotated[int, typer.Option()] = 7,
+) -> None:
+    """Generate demo data (once), run the nightly flow on its Zendesk export, show results."""
+    settings = _setup()
+    from flows.ingest_tickets import IngestParams
+    from flows.nightly import nightly
+    from supportflow.demo.write import write_demo
+    from supportflow.report.status import render_status
+
+    console = _console()
+    out = settings.home.resolve() / "demo_data"
+    export = out / "zendesk_tickets.json"
+    manifest = out / "manifest.json"
+    if not _same_demo(manifest, tickets, days, seed):
+        console.print(f"[bold]Generating {tickets:,} demo tickets[/] into {out}")
+        write_demo(out, tickets=tickets, days=days, seed=seed, workers=2,
+                   progress=_progress_printer("generated"))
+    console.print(f"[bold]Running the nightly flow[/] on {export}")
+    result = nightly(IngestParams(paths=[export]))
+    _print_batches(result["batches"])
+    dbt = result["dbt"]
+    console.print(f"dbt build: {dbt['passed']} passed, {dbt['failed']} failed")
+    render_status(settings, console)
+
+
+def _same_demo(manifest: Path, tickets: int, days: int, seed: int) -> bool:
+    import json
+
+    if not manifest.exists():
+        return False
+    params = json.loads(manifest.read_text()).get("params", {})
+    return params == {"tickets": tickets, "days": days, "seed": seed}
+
+
+if __name__ == "__main__":
+    app()

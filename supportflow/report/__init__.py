@@ -1,0 +1,1 @@
+"""Read-only views of the warehouse for people: status now, the leadership scorecard later."""

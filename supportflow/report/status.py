@@ -1,0 +1,61 @@
+"""``supportflow status``: what is in the warehouse, read-only."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from supportflow.settings import Settings
+from supportflow.warehouse import connect
+
+
+def warehouse_status(settings: Settings) -> dict:
+    """Row counts per landing table, recent batches and top quarantine reasons."""
+    with connect(settings) as con:  # read-write: dbt in this process may hold the file
+        counts = {
+            t: con.execute(f"SELECT count(*) FROM landing.{t}").fetchone()[0]
+            for t in ("tickets", "ticket_events", "ingest_batches", "quarantine")
+        }
+        batches = con.execute("""
+            SELECT file, records_in, records_loaded, records_updated, records_unchanged,
+                   records_quarantined, finished_at
+            FROM landing.ingest_batches ORDER BY finished_at DESC LIMIT 5""").fetchall()
+        reasons = con.execute("""
+            SELECT split_part(reason, ':', 1) AS reason, count(*) FROM landing.quarantine
+            GROUP BY 1 ORDER BY 2 DESC LIMIT 5""").fetchall()
+        staged = con.execute("""
+            SELECT ticket_id, strftime(created_at, '%Y-%m-%d %H:%M'), priority, category,
+                   left(body, 60)
+            FROM staging.stg_landing__tickets ORDER BY created_at DESC LIMIT 5
+        """).fetchall() if _has_view(con, "staging", "stg_landing__tickets") else []
+    return {"counts": counts, "batches": batches, "reasons": reasons, "staged": staged,
+            "warehouse": str(settings.warehouse)}
+
+
+def _has_view(con, schema: str, name: str) -> bool:
+    return bool(con.execute(
+        "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, name]).fetchall())
+
+
+def render_status(settings: Settings, console: Console) -> None:
+    s = warehouse_status(settings)
+    console.print(f"[bold]Warehouse[/] {s['warehouse']}")
+    console.print("  " + ", ".join(f"{k}: {v:,}" for k, v in s["counts"].items()))
+    if s["batches"]:
+        table = Table(title="Recent batches")
+        for col in ("file", "in", "loaded", "updated", "unchanged", "quarantined", "finished"):
+            table.add_column(col)
+        for f, *nums, finished in s["batches"]:
+            table.add_row(f.rsplit("/", 1)[-1], *(f"{n:,}" for n in nums), f"{finished:%Y-%m-%d %H:%M}")
+        console.print(table)
+    if s["reasons"]:
+        console.print("Quarantine reasons: " + ", ".join(f"{r} ×{n}" for r, n in s["reasons"]))
+    if s["staged"]:
+        table = Table(title="Latest staged tickets (staging.stg_landing__tickets)")
+        for col in ("ticket_id", "created (UTC)", "priority", "category"):
+            table.add_column(col, no_wrap=True)
+        table.add_column("body", no_wrap=True, overflow="ellipsis", max_width=60)
+        for row in s["staged"]:
+            table.add_row(*(str(v) for v in row))
+        console.print(table)
