@@ -26,8 +26,13 @@ class IngestFailed(RuntimeError):
 
 @task(cache_policy=NO_CACHE)
 def load_files(params: IngestParams) -> list[dict]:
-    outcome = ingest_paths(params.paths, fmt=params.format, mapping=params.mapping,
-                           source=params.source, settings=Settings())
+    outcome = ingest_paths(
+        params.paths,
+        fmt=params.format,
+        mapping=params.mapping,
+        source=params.source,
+        settings=Settings(),
+    )
     if outcome.failures:
         raise IngestFailed("; ".join(str(f) for f in outcome.failures))
     return [r.as_dict() for r in outcome.reports]

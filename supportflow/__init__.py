@@ -1,3 +1,3 @@
-"""supportflow: support-ticket data pipelines (ingestion, triage, retrieval, escalation, metrics)."""
+"""supportflow: support-ticket pipelines (ingestion, triage, retrieval, escalation, metrics)."""
 
 __version__ = "0.1.0"

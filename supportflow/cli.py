@@ -59,7 +59,9 @@ def demo_generate(
     tickets: Annotated[int, typer.Option(min=1, help="Number of tickets.")] = 5_000,
     days: Annotated[int, typer.Option(min=1, help="Days of history, ending 2026-10-31.")] = 90,
     seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = 7,
-    formats: Annotated[str, typer.Option(help="Comma-separated: zendesk,jsonl,csv.")] = "zendesk,jsonl,csv",
+    formats: Annotated[
+        str, typer.Option(help="Comma-separated: zendesk,jsonl,csv.")
+    ] = "zendesk,jsonl,csv",
     workers: Annotated[int, typer.Option(min=1, help="Processes generating in parallel.")] = 2,
 ) -> None:
     """Write seeded demo tickets (Zendesk-style JSON, JSONL, CSV) and a knowledge base."""
@@ -69,8 +71,15 @@ def demo_generate(
     unknown = chosen - {"zendesk", "jsonl", "csv"}
     if unknown:
         _fail(f"unknown format(s) {sorted(unknown)}; choose from zendesk, jsonl, csv")
-    manifest = write_demo(out, tickets=tickets, days=days, seed=seed, formats=chosen,
-                          workers=workers, progress=_progress_printer("generated"))
+    manifest = write_demo(
+        out,
+        tickets=tickets,
+        days=days,
+        seed=seed,
+        formats=chosen,
+        workers=workers,
+        progress=_progress_printer("generated"),
+    )
     _console().print_json(data=manifest)
 
 
@@ -86,11 +95,18 @@ def _progress_printer(verb: str):
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Export files or folders of them.")],
-    format: Annotated[Format | None, typer.Option("--format", "-f",
-                      help="csv, jsonl or zendesk (default: from the file suffix).")] = None,
-    mapping: Annotated[str | None, typer.Option(
-        help="Column mapping: a YAML file or a built-in name (banking77).")] = None,
-    source: Annotated[str | None, typer.Option(help="Source name used as ticket_id prefix.")] = None,
+    format: Annotated[
+        Format | None,
+        typer.Option(
+            "--format", "-f", help="csv, jsonl or zendesk (default: from the file suffix)."
+        ),
+    ] = None,
+    mapping: Annotated[
+        str | None, typer.Option(help="Column mapping: a YAML file or a built-in name (banking77).")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Source name used as ticket_id prefix.")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Validate, redact and load ticket exports; bad records go to landing.quarantine."""
@@ -98,8 +114,9 @@ def ingest(
     from flows.ingest_tickets import IngestFailed, IngestParams, ingest_tickets
 
     try:
-        reports = ingest_tickets(IngestParams(paths=paths, format=format, mapping=mapping,
-                                              source=source))
+        reports = ingest_tickets(
+            IngestParams(paths=paths, format=format, mapping=mapping, source=source)
+        )
     except (IngestFailed, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     _print_batches(reports)
@@ -113,9 +130,20 @@ def _print_batches(reports: list[dict]) -> None:
         table.add_column(col, justify="left" if col == "file" else "right")
     for r in reports:
         name = Path(r["file"]).name + (" (already ingested)" if r["skipped_as_duplicate"] else "")
-        table.add_row(name, *(f"{r[k]:,}" for k in ("records_in", "records_loaded",
-                      "records_updated", "records_unchanged", "records_quarantined",
-                      "events_loaded")))
+        table.add_row(
+            name,
+            *(
+                f"{r[k]:,}"
+                for k in (
+                    "records_in",
+                    "records_loaded",
+                    "records_updated",
+                    "records_unchanged",
+                    "records_quarantined",
+                    "events_loaded",
+                )
+            ),
+        )
     console = _console()
     console.print(table)
     for r in reports:
@@ -139,8 +167,10 @@ def build_metrics_command(
         result = build_metrics(select)
     except DbtBuildError as exc:
         _fail(str(exc))
-    _console().print(f"dbt build: {result['passed']} passed, {result['failed']} failed, "
-                     f"{result['skipped']} skipped")
+    _console().print(
+        f"dbt build: {result['passed']} passed, {result['failed']} failed, "
+        f"{result['skipped']} skipped"
+    )
 
 
 @app.command()
@@ -173,8 +203,14 @@ def demo_run(
     manifest = out / "manifest.json"
     if not _same_demo(manifest, tickets, days, seed):
         console.print(f"[bold]Generating {tickets:,} demo tickets[/] into {out}")
-        write_demo(out, tickets=tickets, days=days, seed=seed, workers=2,
-                   progress=_progress_printer("generated"))
+        write_demo(
+            out,
+            tickets=tickets,
+            days=days,
+            seed=seed,
+            workers=2,
+            progress=_progress_printer("generated"),
+        )
     console.print(f"[bold]Running the nightly flow[/] on {export}")
     result = nightly(IngestParams(paths=[export]))
     _print_batches(result["batches"])

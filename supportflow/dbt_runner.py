@@ -28,9 +28,18 @@ class DbtRunSummary:
 def dbt_args(settings: Settings, command: list[str]) -> list[str]:
     home = settings.home.resolve()
     project = str(settings.dbt_project_dir.resolve())
-    return [*command, "--project-dir", project, "--profiles-dir", project,
-            "--target-path", str(home / "dbt" / "target"), "--log-path", str(home / "dbt" / "logs"),
-            "--quiet"]
+    return [
+        *command,
+        "--project-dir",
+        project,
+        "--profiles-dir",
+        project,
+        "--target-path",
+        str(home / "dbt" / "target"),
+        "--log-path",
+        str(home / "dbt" / "logs"),
+        "--quiet",
+    ]
 
 
 def run_dbt(command: list[str], settings: Settings | None = None) -> DbtRunSummary:

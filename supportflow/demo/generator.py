@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,9 +32,25 @@ PRIORITIES = ("low", "normal", "high", "urgent")
 FIRST_REPLY_MEDIAN_H = {"urgent": 0.5, "high": 2.0, "normal": 6.0, "low": 16.0}
 HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 3, 6, 10, 12, 12, 11, 10, 11, 12, 11, 10, 8, 6, 4, 3, 2, 2, 1)
 WEEKDAY_WEIGHTS = (1.15, 1.1, 1.05, 1.0, 0.9, 0.4, 0.35)  # Monday first
-CSV_FIELDS = ("id", "created_at", "updated_at", "channel", "customer_id", "customer_tier",
-              "language", "subject", "body", "status", "priority", "category", "queue",
-              "sentiment", "tags", "assignee_id", "csat")
+CSV_FIELDS = (
+    "id",
+    "created_at",
+    "updated_at",
+    "channel",
+    "customer_id",
+    "customer_tier",
+    "language",
+    "subject",
+    "body",
+    "status",
+    "priority",
+    "category",
+    "queue",
+    "sentiment",
+    "tags",
+    "assignee_id",
+    "csat",
+)
 
 
 @dataclass(frozen=True)
@@ -64,8 +81,14 @@ class Plan:
             total += WEEKDAY_WEIGHTS[weekday] * (1 + 0.3 * d / max(days, 1))
             weights.append(total)
         n_incidents = max(1, round(0.03 * days))
-        incidents = [Incident(start + rng.randrange(days) * DAY + rng.uniform(7, 18) * HOUR,
-                              rng.uniform(1.5, 4), rng.randrange(3)) for _ in range(n_incidents)]
+        incidents = [
+            Incident(
+                start + rng.randrange(days) * DAY + rng.uniform(7, 18) * HOUR,
+                rng.uniform(1.5, 4),
+                rng.randrange(3),
+            )
+            for _ in range(n_incidents)
+        ]
         return cls(seed, tickets, days, start, weights, sorted(incidents, key=lambda i: i.start))
 
 
@@ -92,10 +115,14 @@ OUTAGE = next(c for c in cat.CATEGORIES if c.name == "outage")
 def _fill(rng: random.Random, template: str) -> str:
     return template.format(
         amount=f"${rng.choice((9, 12, 49, 99, 249, 1200))}.{rng.choice(('00', '99', '50'))}",
-        plan=rng.choice(cat.PLANS), invoice=f"INV-{rng.randint(2023, 2026)}-{rng.randint(1, 99999):05d}",
-        date=f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}", error=rng.choice(cat.ERRORS),
-        version=rng.choice(cat.VERSIONS), time=f"{rng.randint(0, 23):02d}:{rng.choice(('00', '15', '30', '45'))}",
-        order=rng.randint(100000, 99999999), ref=f"{rng.choice('ABCDEFGH')}{rng.randint(1000, 999999)}",
+        plan=rng.choice(cat.PLANS),
+        invoice=f"INV-{rng.randint(2023, 2026)}-{rng.randint(1, 99999):05d}",
+        date=f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        error=rng.choice(cat.ERRORS),
+        version=rng.choice(cat.VERSIONS),
+        time=f"{rng.randint(0, 23):02d}:{rng.choice(('00', '15', '30', '45'))}",
+        order=rng.randint(100000, 99999999),
+        ref=f"{rng.choice('ABCDEFGH')}{rng.randint(1000, 999999)}",
     )
 
 
@@ -119,8 +146,14 @@ def _pii(rng: random.Random) -> str:
     return f"Please use IBAN {fake_iban(rng)} for the refund."
 
 
-def _text(rng: random.Random, category: cat.Category, language: str, sentiment: str,
-          incident: Incident | None, stats: dict[str, int]) -> tuple[str, str, list[str]]:
+def _text(
+    rng: random.Random,
+    category: cat.Category,
+    language: str,
+    sentiment: str,
+    incident: Incident | None,
+    stats: dict[str, int],
+) -> tuple[str, str, list[str]]:
     """Subject, body and tags of the opening customer message."""
     tags: list[str] = []
     if language != "en":
@@ -179,13 +212,26 @@ class _Timeline:
         self.last = 0.0
 
     def comment(self, ts: float, role: str, body: str, public: bool = True) -> None:
-        self.comments.append({"id": self.base + len(self.comments), "created_at": iso(ts),
-                              "author_role": role, "public": public, "body": body})
+        self.comments.append(
+            {
+                "id": self.base + len(self.comments),
+                "created_at": iso(ts),
+                "author_role": role,
+                "public": public,
+                "body": body,
+            }
+        )
         self.last = max(self.last, ts)
 
     def audit(self, ts: float, role: str, **event) -> None:
-        self.audits.append({"id": self.base + 50 + len(self.audits), "created_at": iso(ts),
-                            "author_role": role, "events": [event]})
+        self.audits.append(
+            {
+                "id": self.base + 50 + len(self.audits),
+                "created_at": iso(ts),
+                "author_role": role,
+                "events": [event],
+            }
+        )
         self.last = max(self.last, ts)
 
     def status(self, ts: float, new: str, old: str) -> None:
@@ -206,8 +252,9 @@ def _ticket(rng: random.Random, n: int, plan: Plan, stats: dict[str, int]) -> di
     customer = rng.randrange(max(50, plan.tickets // 4))
     tier = cat.TIERS[_tier_index(customer)][0]
     language = _weighted(rng, cat.LANGUAGES)
-    sentiment = rng.choices(("negative", "neutral", "positive"),
-                            weights=(0.5 if incident else 0.25, 0.6, 0.15))[0]
+    sentiment = rng.choices(
+        ("negative", "neutral", "positive"), weights=(0.5 if incident else 0.25, 0.6, 0.15)
+    )[0]
     subject, body, tags = _text(rng, category, language, sentiment, incident, stats)
     priority = _priority(rng, category, tier, sentiment)
     channel = _weighted(rng, cat.CHANNELS)
@@ -217,23 +264,35 @@ def _ticket(rng: random.Random, n: int, plan: Plan, stats: dict[str, int]) -> di
         stats["label_noise"] += 1
     tl = _Timeline(n)
     tl.comment(created, "customer", body)
-    status, assignee = _history(rng, tl, created, category, tier, sentiment, priority, incident,
-                                tags, stats)
+    status, assignee = _history(
+        rng, tl, created, category, tier, sentiment, priority, incident, tags, stats
+    )
     if tier == "vip":
         tags.append("vip")
     csat = _csat(rng, tl, status, sentiment, tags)
     return {
-        "id": n, "created_at": iso(created), "updated_at": iso(tl.last), "subject": subject,
-        "description": body, "status": status, "priority": priority,
-        "type": "incident" if incident else "question", "tags": tags, "via": {"channel": channel},
-        "requester_id": f"cus_{customer}", "assignee_id": assignee,
+        "id": n,
+        "created_at": iso(created),
+        "updated_at": iso(tl.last),
+        "subject": subject,
+        "description": body,
+        "status": status,
+        "priority": priority,
+        "type": "incident" if incident else "question",
+        "tags": tags,
+        "via": {"channel": channel},
+        "requester_id": f"cus_{customer}",
+        "assignee_id": assignee,
         "locale": None if channel in ("chat", "social") and rng.random() < 0.5 else language,
         "satisfaction_rating": {"score": csat} if csat else None,
-        "custom_fields": [{"id": "category", "value": label.name},
-                          {"id": "queue", "value": label.queue},
-                          {"id": "sentiment", "value": sentiment},
-                          {"id": "customer_tier", "value": tier}],
-        "comments": tl.comments, "audits": tl.audits,
+        "custom_fields": [
+            {"id": "category", "value": label.name},
+            {"id": "queue", "value": label.queue},
+            {"id": "sentiment", "value": sentiment},
+            {"id": "customer_tier", "value": tier},
+        ],
+        "comments": tl.comments,
+        "audits": tl.audits,
     }
 
 
@@ -247,17 +306,27 @@ def _tier_index(customer: int) -> int:
     return len(cat.TIERS) - 1
 
 
-def _history(rng, tl: _Timeline, t: float, category, tier, sentiment, priority, incident, tags,
-             stats) -> tuple[str, str | None]:
+def _history(
+    rng, tl: _Timeline, t: float, category, tier, sentiment, priority, incident, tags, stats
+) -> tuple[str, str | None]:
     """Agent replies, escalations, resolution and reopen; returns (final status, assignee)."""
     if category.self_service and rng.random() < 0.25:
         resolved = rng.random() < 0.4
-        tl.audit(t + 60, "bot", type="self_service", article_id=f"kb-{category.name}-1",
-                 outcome="resolved" if resolved else "not_resolved")
+        tl.audit(
+            t + 60,
+            "bot",
+            type="self_service",
+            article_id=f"kb-{category.name}-1",
+            outcome="resolved" if resolved else "not_resolved",
+        )
         stats["self_service"] += 1
         if resolved:
             tl.status(t + 120, "solved", "new")
-            return ("solved", None) if not _reopen(rng, tl, t + 120, stats, agent=None) else ("open", None)
+            return (
+                ("solved", None)
+                if not _reopen(rng, tl, t + 120, stats, agent=None)
+                else ("open", None)
+            )
     weekend = datetime.fromtimestamp(t, UTC).weekday() >= 5
     load = (3.0 if incident else 1.0) * (2.0 if weekend else 1.0)
     reply = t + rng.lognormvariate(math.log(FIRST_REPLY_MEDIAN_H[priority] * load), 0.8) * HOUR
@@ -267,14 +336,29 @@ def _history(rng, tl: _Timeline, t: float, category, tier, sentiment, priority, 
     tl.audit(reply - 1, "system", type="Change", field_name="assignee_id", value=agent)
     tl.comment(reply, "agent", rng.choice(cat.AGENT_REPLIES["first"]))
     tl.status(reply, "pending", "new")
-    p_escalate = (0.04 + 0.1 * (sentiment == "negative") + 0.1 * (tier in ("enterprise", "vip"))
-                  + 0.3 * ("legal_risk" in tags) + 0.4 * ("asked_for_human" in tags))
+    p_escalate = (
+        0.04
+        + 0.1 * (sentiment == "negative")
+        + 0.1 * (tier in ("enterprise", "vip"))
+        + 0.3 * ("legal_risk" in tags)
+        + 0.4 * ("asked_for_human" in tags)
+    )
     now = reply
     if rng.random() < p_escalate:
         now += rng.uniform(0.1, 3) * HOUR
-        tl.audit(now, "agent", type="escalation", reason=rng.choice(
-            ("customer asked for a human", "legal or financial risk", "vip customer",
-             "needs tier 2")))
+        tl.audit(
+            now,
+            "agent",
+            type="escalation",
+            reason=rng.choice(
+                (
+                    "customer asked for a human",
+                    "legal or financial risk",
+                    "vip customer",
+                    "needs tier 2",
+                )
+            ),
+        )
         stats["escalated"] += 1
     for _ in range(rng.choice((0, 0, 1, 1, 2))):
         now += rng.uniform(0.5, 20) * HOUR
@@ -328,13 +412,23 @@ def flat_record(ticket: dict) -> dict:
     custom = {f["id"]: f["value"] for f in ticket["custom_fields"]}
     rating = ticket["satisfaction_rating"]
     return {
-        "id": ticket["id"], "created_at": ticket["created_at"], "updated_at": ticket["updated_at"],
-        "channel": ticket["via"]["channel"], "customer_id": ticket["requester_id"],
-        "customer_tier": custom["customer_tier"], "language": ticket["locale"],
-        "subject": ticket["subject"], "body": ticket["description"], "status": ticket["status"],
-        "priority": ticket["priority"], "category": custom["category"], "queue": custom["queue"],
-        "sentiment": custom["sentiment"], "tags": ticket["tags"],
-        "assignee_id": ticket["assignee_id"], "csat": rating["score"] if rating else None,
+        "id": ticket["id"],
+        "created_at": ticket["created_at"],
+        "updated_at": ticket["updated_at"],
+        "channel": ticket["via"]["channel"],
+        "customer_id": ticket["requester_id"],
+        "customer_tier": custom["customer_tier"],
+        "language": ticket["locale"],
+        "subject": ticket["subject"],
+        "body": ticket["description"],
+        "status": ticket["status"],
+        "priority": ticket["priority"],
+        "category": custom["category"],
+        "queue": custom["queue"],
+        "sentiment": custom["sentiment"],
+        "tags": ticket["tags"],
+        "assignee_id": ticket["assignee_id"],
+        "csat": rating["score"] if rating else None,
     }
 
 
@@ -342,10 +436,13 @@ def generate_chunk(plan: Plan, chunk: int, formats: frozenset[str]) -> ChunkOutp
     """Tickets ``chunk*CHUNK … `` of the plan, serialised in the requested formats."""
     rng = random.Random(f"{plan.seed}-{chunk}")
     stats: dict[str, int] = dict.fromkeys(
-        ("with_pii", "label_noise", "mixed_topic", "reopened", "escalated", "self_service"), 0)
+        ("with_pii", "label_noise", "mixed_topic", "reopened", "escalated", "self_service"), 0
+    )
     first = chunk * CHUNK
-    tickets = [_ticket(rng, 100_000 + i, plan, stats)
-               for i in range(first, min(first + CHUNK, plan.tickets))]
+    tickets = [
+        _ticket(rng, 100_000 + i, plan, stats)
+        for i in range(first, min(first + CHUNK, plan.tickets))
+    ]
     stats["tickets"] = len(tickets)
     jsonl, csv_text, zendesk = b"", "", b""
     if "zendesk" in formats:
@@ -369,47 +466,67 @@ def _chunks(plan: Plan, formats: frozenset[str], workers: int) -> Iterator[Chunk
             yield generate_chunk(plan, c, formats)
         return
     with ProcessPoolExecutor(workers) as pool:
-        yield from pool.map(generate_chunk, [plan] * n_chunks, range(n_chunks),
-                            [formats] * n_chunks)
+        yield from pool.map(
+            generate_chunk, [plan] * n_chunks, range(n_chunks), [formats] * n_chunks
+        )
 
 
 ALL_FORMATS = frozenset({"zendesk", "jsonl", "csv"})
 
 
-def generate_tickets(out: Path, *, tickets: int, days: int, seed: int,
-                     formats: frozenset[str] = ALL_FORMATS, workers: int = 2,
-                     progress: Callable[[int], None] | None = None) -> dict[str, int]:
+def generate_tickets(
+    out: Path,
+    *,
+    tickets: int,
+    days: int,
+    seed: int,
+    formats: frozenset[str] = ALL_FORMATS,
+    workers: int = 2,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
     """Write ``zendesk_tickets.json``, ``tickets.jsonl`` and ``tickets.csv``; return counts."""
     if tickets < 1 or days < 1:
         raise ValueError("tickets and days must be at least 1")
     out.mkdir(parents=True, exist_ok=True)
     plan = Plan.make(seed, tickets, days)
     totals: dict[str, int] = {}
-    paths = {"zendesk": out / "zendesk_tickets.json", "jsonl": out / "tickets.jsonl",
-             "csv": out / "tickets.csv"}
-    handles = {k: open(p, "wb") for k, p in paths.items() if k in formats}
-    try:
-        if "zendesk" in handles:
-            handles["zendesk"].write(b'{"tickets": [\n')
-        if "csv" in handles:
-            handles["csv"].write((",".join(CSV_FIELDS) + "\n").encode())
-        done = 0
-        for i, part in enumerate(_chunks(plan, formats, workers)):
-            if "zendesk" in handles:
-                handles["zendesk"].write((b",\n" if i else b"") + part.zendesk)
-            if "jsonl" in handles:
-                handles["jsonl"].write(part.jsonl)
-            if "csv" in handles:
-                handles["csv"].write(part.csv.encode())
-            for k, v in part.stats.items():
-                totals[k] = totals.get(k, 0) + v
-            done += part.stats["tickets"]
-            if progress:
-                progress(done)
-        if "zendesk" in handles:
-            handles["zendesk"].write(b'\n], "count": %d, "end_of_stream": true}\n' % tickets)
-    finally:
-        for handle in handles.values():
-            handle.close()
+    paths = {
+        "zendesk": out / "zendesk_tickets.json",
+        "jsonl": out / "tickets.jsonl",
+        "csv": out / "tickets.csv",
+    }
+    with ExitStack() as stack:
+        handles = {k: stack.enter_context(open(p, "wb")) for k, p in paths.items() if k in formats}
+        _write_all(handles, plan, formats, workers, totals, progress)
     totals["incidents"] = len(plan.incidents)
     return totals
+
+
+def _write_all(
+    handles: dict,
+    plan: Plan,
+    formats: frozenset[str],
+    workers: int,
+    totals: dict[str, int],
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Stream chunks into the open files, keeping the Zendesk document valid JSON."""
+    if "zendesk" in handles:
+        handles["zendesk"].write(b'{"tickets": [\n')
+    if "csv" in handles:
+        handles["csv"].write((",".join(CSV_FIELDS) + "\n").encode())
+    done = 0
+    for i, part in enumerate(_chunks(plan, formats, workers)):
+        if "zendesk" in handles:
+            handles["zendesk"].write((b",\n" if i else b"") + part.zendesk)
+        if "jsonl" in handles:
+            handles["jsonl"].write(part.jsonl)
+        if "csv" in handles:
+            handles["csv"].write(part.csv.encode())
+        for k, v in part.stats.items():
+            totals[k] = totals.get(k, 0) + v
+        done += part.stats["tickets"]
+        if progress:
+            progress(done)
+    if "zendesk" in handles:
+        handles["zendesk"].write(b'\n], "count": %d, "end_of_stream": true}\n' % plan.tickets)

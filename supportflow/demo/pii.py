@@ -26,7 +26,7 @@ def fake_card(rng: random.Random, spaced: bool = True) -> str:
     number = body + luhn_check_digit(body)
     if not spaced:
         return number
-    return " ".join(number[i:i + 4] for i in range(0, len(number), 4))
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
 
 
 def iban_check_digits(country: str, bban: str) -> str:
@@ -41,7 +41,7 @@ def fake_iban(rng: random.Random) -> str:
     else:
         bban = "".join(str(rng.randrange(10)) for _ in range(length))
     iban = country + iban_check_digits(country, bban) + bban
-    return " ".join(iban[i:i + 4] for i in range(0, len(iban), 4))
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
 
 
 def fake_email(rng: random.Random) -> str:
@@ -50,7 +50,14 @@ def fake_email(rng: random.Random) -> str:
 
 def fake_phone(rng: random.Random) -> str:
     n = rng.randrange(100, 999)
-    return rng.choice((
-        f"+1 (415) 555-0{n}", f"415-555-0{n}", f"+44 20 7946 0{n}", f"+49 30 1234{n}",
-        f"030 1234{n}", f"07700 900{n}", f"+33 1 42 68 5{n % 10} {n % 100:02d}",
-    ))
+    return rng.choice(
+        (
+            f"+1 (415) 555-0{n}",
+            f"415-555-0{n}",
+            f"+44 20 7946 0{n}",
+            f"+49 30 1234{n}",
+            f"030 1234{n}",
+            f"07700 900{n}",
+            f"+33 1 42 68 5{n % 10} {n % 100:02d}",
+        )
+    )

@@ -11,13 +11,27 @@ from supportflow.demo.generator import ALL_FORMATS, generate_tickets
 from supportflow.demo.knowledge import write_knowledge_base
 
 
-def write_demo(out: Path, *, tickets: int, days: int, seed: int,
-               formats: frozenset[str] = ALL_FORMATS, workers: int = 2,
-               progress: Callable[[int], None] | None = None) -> dict:
+def write_demo(
+    out: Path,
+    *,
+    tickets: int,
+    days: int,
+    seed: int,
+    formats: frozenset[str] = ALL_FORMATS,
+    workers: int = 2,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
     """Generate everything into ``out``; ``manifest.json`` records parameters and counts."""
     started = time.perf_counter()
-    counts = generate_tickets(out, tickets=tickets, days=days, seed=seed, formats=formats,
-                              workers=workers, progress=progress)
+    counts = generate_tickets(
+        out,
+        tickets=tickets,
+        days=days,
+        seed=seed,
+        formats=formats,
+        workers=workers,
+        progress=progress,
+    )
     kb = write_knowledge_base(out)
     manifest = {
         "params": {"tickets": tickets, "days": days, "seed": seed},

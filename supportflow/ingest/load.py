@@ -32,21 +32,43 @@ from supportflow.settings import Settings
 
 TS = pa.timestamp("us", tz="UTC")
 TICKET_COLUMNS: dict[str, pa.DataType] = {
-    "record_no": pa.int64(), "raw": pa.string(), "ticket_id": pa.string(),
-    "source": pa.string(), "external_id": pa.string(), "created_at": TS, "updated_at": TS,
-    "channel": pa.string(), "customer_key": pa.string(), "customer_tier": pa.string(),
-    "language": pa.string(), "subject": pa.string(), "body": pa.string(), "status": pa.string(),
-    "priority": pa.string(), "category": pa.string(), "queue": pa.string(),
-    "sentiment": pa.string(), "tags": pa.list_(pa.string()), "assignee_key": pa.string(),
+    "record_no": pa.int64(),
+    "raw": pa.string(),
+    "ticket_id": pa.string(),
+    "source": pa.string(),
+    "external_id": pa.string(),
+    "created_at": TS,
+    "updated_at": TS,
+    "channel": pa.string(),
+    "customer_key": pa.string(),
+    "customer_tier": pa.string(),
+    "language": pa.string(),
+    "subject": pa.string(),
+    "body": pa.string(),
+    "status": pa.string(),
+    "priority": pa.string(),
+    "category": pa.string(),
+    "queue": pa.string(),
+    "sentiment": pa.string(),
+    "tags": pa.list_(pa.string()),
+    "assignee_key": pa.string(),
     "csat": pa.int32(),
 }
 EVENT_COLUMNS: dict[str, pa.DataType] = {
-    "record_no": pa.int64(), "event_id": pa.string(), "ticket_id": pa.string(),
-    "created_at": TS, "author_role": pa.string(), "kind": pa.string(), "public": pa.bool_(),
-    "body": pa.string(), "detail": pa.string(),
+    "record_no": pa.int64(),
+    "event_id": pa.string(),
+    "ticket_id": pa.string(),
+    "created_at": TS,
+    "author_role": pa.string(),
+    "kind": pa.string(),
+    "public": pa.bool_(),
+    "body": pa.string(),
+    "detail": pa.string(),
 }
 QUARANTINE_COLUMNS: dict[str, pa.DataType] = {
-    "record_no": pa.int64(), "record": pa.string(), "reason": pa.string(),
+    "record_no": pa.int64(),
+    "record": pa.string(),
+    "reason": pa.string(),
 }
 # Landing columns in table order; content_hash covers all of them but batch_id.
 LANDING_COLUMNS = [c for c in TICKET_COLUMNS if c not in {"record_no", "raw"}]
@@ -78,8 +100,12 @@ class BatchReport:
 
     @property
     def balanced(self) -> bool:
-        return self.records_in == (self.records_loaded + self.records_updated
-                                   + self.records_unchanged + self.records_quarantined)
+        return self.records_in == (
+            self.records_loaded
+            + self.records_updated
+            + self.records_unchanged
+            + self.records_quarantined
+        )
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -113,8 +139,11 @@ class _Stager:
         self.events: dict[str, list] = {c: [] for c in EVENT_COLUMNS}
         self.quarantine: dict[str, list] = {c: [] for c in QUARANTINE_COLUMNS}
         self.staged = 0
-        for name, columns in (("stage_tickets", TICKET_COLUMNS), ("stage_events", EVENT_COLUMNS),
-                              ("stage_quarantine", QUARANTINE_COLUMNS)):
+        for name, columns in (
+            ("stage_tickets", TICKET_COLUMNS),
+            ("stage_events", EVENT_COLUMNS),
+            ("stage_quarantine", QUARANTINE_COLUMNS),
+        ):
             empty = pa.schema(list(columns.items())).empty_table()  # noqa: F841 (used by SQL)
             con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM empty")
 
@@ -146,9 +175,11 @@ class _Stager:
 
     def flush(self) -> None:
         self._fill_languages()
-        for name, buffer, columns in (("stage_tickets", self.tickets, TICKET_COLUMNS),
-                                      ("stage_events", self.events, EVENT_COLUMNS),
-                                      ("stage_quarantine", self.quarantine, QUARANTINE_COLUMNS)):
+        for name, buffer, columns in (
+            ("stage_tickets", self.tickets, TICKET_COLUMNS),
+            ("stage_events", self.events, EVENT_COLUMNS),
+            ("stage_quarantine", self.quarantine, QUARANTINE_COLUMNS),
+        ):
             if not buffer["record_no"]:
                 continue
             chunk = pa.table(buffer, schema=pa.schema(list(columns.items())))  # noqa: F841
@@ -162,15 +193,18 @@ class _Stager:
         missing = [i for i, lang in enumerate(langs) if lang is None]
         if not missing:
             return
-        texts = [" ".join(filter(None, (self.tickets["subject"][i], self.tickets["body"][i])))[:1000]
-                 for i in missing]
+        texts = [
+            " ".join(filter(None, (self.tickets["subject"][i], self.tickets["body"][i])))[:1000]
+            for i in missing
+        ]
         for i, lang in zip(missing, detect_languages(texts), strict=True):
             langs[i] = lang
 
 
 def _hash_sql() -> str:
     parts = [
-        f"coalesce(array_to_string({c}, ','), '\\N')" if c == "tags"
+        f"coalesce(array_to_string({c}, ','), '\\N')"
+        if c == "tags"
         else f"coalesce(CAST({c} AS VARCHAR), '\\N')"
         for c in HASHED
     ]
@@ -180,7 +214,9 @@ def _hash_sql() -> str:
 def _merge(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
     """Dedupe within the file, redact, classify against landing and commit it all at once."""
     redacted = {c: redaction_sql(c) for c in ("subject", "body")}
-    select_cols = ", ".join(f"{redacted[c]} AS {c}" if c in redacted else c for c in LANDING_COLUMNS)
+    select_cols = ", ".join(
+        f"{redacted[c]} AS {c}" if c in redacted else c for c in LANDING_COLUMNS
+    )
     con.execute("""
         CREATE OR REPLACE TEMP TABLE stage_ranked AS
         SELECT *,
@@ -210,10 +246,12 @@ def _merge(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
                     ELSE 'unchanged' END AS outcome
         FROM stage_clean s LEFT JOIN landing.tickets t USING (ticket_id)
     """)
-    outcomes = dict(con.execute(
-        "SELECT outcome, count(*) FROM stage_classified GROUP BY outcome").fetchall())
+    outcomes = dict(
+        con.execute("SELECT outcome, count(*) FROM stage_classified GROUP BY outcome").fetchall()
+    )
     reasons = con.execute(
-        "SELECT reason, count(*) FROM stage_quarantine GROUP BY reason ORDER BY 2 DESC").fetchall()
+        "SELECT reason, count(*) FROM stage_quarantine GROUP BY reason ORDER BY 2 DESC"
+    ).fetchall()
     report.records_loaded = outcomes.get("loaded", 0)
     report.records_updated = outcomes.get("updated", 0)
     report.records_unchanged = outcomes.get("unchanged", 0)
@@ -226,23 +264,31 @@ def _merge(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
     try:
         con.execute("""DELETE FROM landing.tickets WHERE ticket_id IN
                        (SELECT ticket_id FROM stage_classified WHERE outcome = 'updated')""")
-        con.execute(f"""INSERT INTO landing.tickets ({columns}, content_hash, batch_id)
+        con.execute(
+            f"""INSERT INTO landing.tickets ({columns}, content_hash, batch_id)
                         SELECT {columns}, content_hash, $batch FROM stage_classified
-                        WHERE outcome IN ('loaded', 'updated')""", {"batch": report.batch_id})
-        report.events_loaded = con.execute(f"""
+                        WHERE outcome IN ('loaded', 'updated')""",
+            {"batch": report.batch_id},
+        )
+        report.events_loaded = con.execute(
+            f"""
             INSERT INTO landing.ticket_events
             SELECT DISTINCT ON (e.event_id) e.event_id, e.ticket_id, e.created_at, e.author_role,
-                   e.kind, e.public, {redaction_sql('e.body')}, CAST(e.detail AS JSON), $batch
+                   e.kind, e.public, {redaction_sql("e.body")}, CAST(e.detail AS JSON), $batch
             FROM stage_events e
             JOIN stage_classified c ON c.record_no = e.record_no
                                    AND c.outcome IN ('loaded', 'updated')
             ANTI JOIN landing.ticket_events x ON x.event_id = e.event_id
             ORDER BY e.event_id
-        """, {"batch": report.batch_id}).fetchone()[0]
-        con.execute(f"""INSERT INTO landing.quarantine
-                        SELECT $batch, $file, record_no, {redaction_sql('record')}, reason
+        """,
+            {"batch": report.batch_id},
+        ).fetchone()[0]
+        con.execute(
+            f"""INSERT INTO landing.quarantine
+                        SELECT $batch, $file, record_no, {redaction_sql("record")}, reason
                         FROM stage_quarantine ORDER BY record_no""",
-                    {"batch": report.batch_id, "file": report.file})
+            {"batch": report.batch_id, "file": report.file},
+        )
         report.finished_at = datetime.now(UTC)
         _insert_batch(con, report)
         con.execute("COMMIT")
@@ -263,23 +309,45 @@ def _summarise_reasons(reasons: list[tuple[str, int]], top: int = 10) -> dict[st
 def _insert_batch(con: duckdb.DuckDBPyConnection, r: BatchReport) -> None:
     con.execute(
         "INSERT INTO landing.ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [r.batch_id, r.source, r.format, r.file, r.file_sha256, r.records_in, r.records_loaded,
-         r.records_updated, r.records_unchanged, r.records_quarantined, r.events_loaded,
-         r.started_at, r.finished_at],
+        [
+            r.batch_id,
+            r.source,
+            r.format,
+            r.file,
+            r.file_sha256,
+            r.records_in,
+            r.records_loaded,
+            r.records_updated,
+            r.records_unchanged,
+            r.records_quarantined,
+            r.events_loaded,
+            r.started_at,
+            r.finished_at,
+        ],
     )
 
 
 def _previous_batch(con: duckdb.DuckDBPyConnection, batch_id: str) -> BatchReport | None:
-    row = con.execute("""SELECT batch_id, source, format, file, file_sha256, records_in,
+    row = con.execute(
+        """SELECT batch_id, source, format, file, file_sha256, records_in,
                                 records_quarantined
-                         FROM landing.ingest_batches WHERE batch_id = ?""", [batch_id]).fetchone()
+                         FROM landing.ingest_batches WHERE batch_id = ?""",
+        [batch_id],
+    ).fetchone()
     if row is None:
         return None
     bid, source, fmt, file, sha, n_in, n_quarantined = row
     return BatchReport(
-        batch_id=bid, source=source, format=fmt, file=file, file_sha256=sha, records_in=n_in,
-        records_unchanged=n_in - n_quarantined, records_quarantined=n_quarantined,
-        finished_at=datetime.now(UTC), skipped_as_duplicate=True,
+        batch_id=bid,
+        source=source,
+        format=fmt,
+        file=file,
+        file_sha256=sha,
+        records_in=n_in,
+        records_unchanged=n_in - n_quarantined,
+        records_quarantined=n_quarantined,
+        finished_at=datetime.now(UTC),
+        skipped_as_duplicate=True,
     )
 
 
@@ -306,8 +374,13 @@ def ingest_file(
     if (previous := _previous_batch(con, batch_id)) is not None:
         return previous
 
-    report = BatchReport(batch_id=batch_id, source=source, format=fmt.value,
-                         file=str(path.resolve()), file_sha256=sha)
+    report = BatchReport(
+        batch_id=batch_id,
+        source=source,
+        format=fmt.value,
+        file=str(path.resolve()),
+        file_sha256=sha,
+    )
     install_macros(con)
     stager = _Stager(con, settings.ingest_chunk_rows)
     tz = ZoneInfo(mapping.timezone)
@@ -317,8 +390,9 @@ def ingest_file(
             stager.reject(record.record_no, record.raw, record.error)
         else:
             try:
-                ticket = normalise_ticket(record.fields, salt=salt, tz=tz,
-                                          max_body_chars=settings.max_body_chars)
+                ticket = normalise_ticket(
+                    record.fields, salt=salt, tz=tz, max_body_chars=settings.max_body_chars
+                )
             except Rejected as exc:
                 stager.reject(record.record_no, record.raw, str(exc))
             else:

@@ -14,8 +14,14 @@ from typing import Any
 import orjson
 
 PRIORITIES = ("low", "normal", "high", "urgent")
-PRIORITY_SYNONYMS = {"medium": "normal", "critical": "urgent", "p1": "urgent", "p2": "high",
-                     "p3": "normal", "p4": "low"}
+PRIORITY_SYNONYMS = {
+    "medium": "normal",
+    "critical": "urgent",
+    "p1": "urgent",
+    "p2": "high",
+    "p3": "normal",
+    "p4": "low",
+}
 STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 AUTHOR_ROLES = ("customer", "agent", "bot", "system")
 EVENT_KINDS = ("comment", "status", "assign", "escalate", "reopen", "csat", "self_service")
@@ -173,7 +179,9 @@ def normalise_ticket(
         raise Rejected("body: missing (a ticket needs a subject or a body)")
     for name, text in (("subject", subject), ("body", body)):
         if text and len(text) > max_body_chars:
-            raise Rejected(f"{name}: {len(text):,} characters is over the limit of {max_body_chars:,}")
+            raise Rejected(
+                f"{name}: {len(text):,} characters is over the limit of {max_body_chars:,}"
+            )
     return Ticket(
         external_id=external_id,
         created_at=created_at,
@@ -218,7 +226,8 @@ def normalise_event(
     return Event(
         event_id=event_id,
         created_at=parse_timestamp(raw.get("created_at"), f"{where}.created_at", tz),
-        author_role=_choice(raw.get("author_role"), f"{where}.author_role", AUTHOR_ROLES) or "system",
+        author_role=_choice(raw.get("author_role"), f"{where}.author_role", AUTHOR_ROLES)
+        or "system",
         kind=_choice(raw.get("kind"), f"{where}.kind", EVENT_KINDS) or "comment",
         public=public,
         body=body,

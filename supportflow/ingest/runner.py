@@ -49,7 +49,12 @@ def ingest_paths(
             log.info("ingesting %s", path)
             try:
                 report = ingest_file(
-                    con, path, fmt=fmt, mapping=chosen, source=source, settings=settings,
+                    con,
+                    path,
+                    fmt=fmt,
+                    mapping=chosen,
+                    source=source,
+                    settings=settings,
                     progress=lambda n, p=path: log.info("%s: %s records read", p.name, f"{n:,}"),
                 )
             except SourceError as exc:
@@ -64,10 +69,13 @@ def ingest_paths(
 def describe(r: BatchReport) -> str:
     if r.skipped_as_duplicate:
         return f"{r.file}: already ingested as batch {r.batch_id}; nothing changed"
-    text = (f"{r.file}: {r.records_in:,} in = {r.records_loaded:,} loaded + {r.records_updated:,} "
-            f"updated + {r.records_unchanged:,} unchanged + {r.records_quarantined:,} quarantined; "
-            f"{r.events_loaded:,} events")
+    text = (
+        f"{r.file}: {r.records_in:,} in = {r.records_loaded:,} loaded + {r.records_updated:,} "
+        f"updated + {r.records_unchanged:,} unchanged + {r.records_quarantined:,} quarantined; "
+        f"{r.events_loaded:,} events"
+    )
     if r.quarantine_reasons:
         text += "; quarantine reasons: " + ", ".join(
-            f"{k} ×{v}" for k, v in r.quarantine_reasons.items())
+            f"{k} ×{v}" for k, v in r.quarantine_reasons.items()
+        )
     return text

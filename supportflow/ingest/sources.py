@@ -30,8 +30,12 @@ class Format(StrEnum):
     zendesk = "zendesk"
 
 
-SUFFIX_FORMATS = {".csv": Format.csv, ".jsonl": Format.jsonl, ".ndjson": Format.jsonl,
-                  ".json": Format.zendesk}
+SUFFIX_FORMATS = {
+    ".csv": Format.csv,
+    ".jsonl": Format.jsonl,
+    ".ndjson": Format.jsonl,
+    ".json": Format.zendesk,
+}
 
 
 class SourceError(RuntimeError):
@@ -57,7 +61,8 @@ def detect_format(path: Path) -> Format:
         return SUFFIX_FORMATS[path.suffix.lower()]
     except KeyError:
         raise SourceError(
-            path, f"cannot tell the format from suffix {path.suffix!r}; pass --format csv|jsonl|zendesk"
+            path,
+            f"cannot tell the format from suffix {path.suffix!r}; pass --format csv|jsonl|zendesk",
         ) from None
 
 
@@ -87,7 +92,9 @@ def read_jsonl(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
                 continue
             raw = line.decode().rstrip("\r\n")
             if not isinstance(obj, dict):
-                yield RawRecord(record_no, raw, error=f"expected a JSON object, got {type(obj).__name__}")
+                yield RawRecord(
+                    record_no, raw, error=f"expected a JSON object, got {type(obj).__name__}"
+                )
                 continue
             yield RawRecord(record_no, raw, canonical(obj, mapping, record_no))
 
@@ -145,13 +152,21 @@ def _csv_record(record_no: int, row: list[str], header: list[str], mapping: Mapp
         )
     if len(row) != len(header):
         return RawRecord(record_no, raw, error=f"expected {len(header)} fields, got {len(row)}")
-    return RawRecord(record_no, raw, canonical(dict(zip(header, row, strict=True)), mapping, record_no))
+    return RawRecord(
+        record_no, raw, canonical(dict(zip(header, row, strict=True)), mapping, record_no)
+    )
 
 
 # Zendesk-style export: {"tickets": [ {id, subject, description, via: {channel}, custom_fields,
 # comments: [...], audits: [{events: [...]}]} ]}. Audit event types map onto event kinds.
-AUDIT_KINDS = {"status": "status", "assignee_id": "assign", "escalation": "escalate",
-               "reopen": "reopen", "satisfaction": "csat", "self_service": "self_service"}
+AUDIT_KINDS = {
+    "status": "status",
+    "assignee_id": "assign",
+    "escalation": "escalate",
+    "reopen": "reopen",
+    "satisfaction": "csat",
+    "self_service": "self_service",
+}
 CLOSED = {"solved", "closed"}
 
 
@@ -162,7 +177,11 @@ def _audit_event(event: dict[str, Any]) -> dict[str, Any]:
     kind = AUDIT_KINDS.get(field, field)
     if field == "assignee_id":
         detail = {"assignee_id": event.get("value")}
-    elif field == "status" and event.get("previous_value") in CLOSED and event.get("value") not in CLOSED:
+    elif (
+        field == "status"
+        and event.get("previous_value") in CLOSED
+        and event.get("value") not in CLOSED
+    ):
         kind = "reopen"
     return {"kind": kind, "detail": detail}
 
@@ -185,7 +204,9 @@ def read_zendesk(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
                 yield RawRecord(record_no, raw, error="expected a ticket object")
                 continue
             try:
-                yield RawRecord(record_no, raw, canonical(zendesk_fields(ticket), mapping, record_no))
+                yield RawRecord(
+                    record_no, raw, canonical(zendesk_fields(ticket), mapping, record_no)
+                )
             except (TypeError, AttributeError, KeyError) as exc:
                 yield RawRecord(record_no, raw, error=f"unexpected ticket structure: {exc}")
         if record_no == 0 and path.stat().st_size > 2 and not _has_empty_tickets(path):
@@ -195,14 +216,16 @@ def read_zendesk(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
 def _has_empty_tickets(path: Path) -> bool:
     with open(path, "rb") as handle:
         try:
-            return any(prefix == "tickets" and event == "start_array"
-                       for prefix, event, _ in ijson.parse(handle))
+            return any(
+                prefix == "tickets" and event == "start_array"
+                for prefix, event, _ in ijson.parse(handle)
+            )
         except ijson.JSONError:
             return False
 
 
 def zendesk_fields(ticket: dict[str, Any]) -> dict[str, Any]:
-    """Flatten one Zendesk-style ticket (custom fields, via, comments, audits) to canonical names."""
+    """Flatten one Zendesk-style ticket (custom fields, comments, audits) to canonical names."""
     custom = {str(f.get("id")): f.get("value") for f in ticket.get("custom_fields") or []}
     rating = ticket.get("satisfaction_rating") or {}
     flat = {
@@ -222,16 +245,27 @@ def zendesk_fields(ticket: dict[str, Any]) -> dict[str, Any]:
         **{k: custom.get(k) for k in ("category", "queue", "sentiment", "customer_tier")},
     }
     events = [
-        {"id": f"c{c.get('id')}", "created_at": c.get("created_at"), "kind": "comment",
-         "author_role": c.get("author_role"), "public": c.get("public"), "body": c.get("body")}
+        {
+            "id": f"c{c.get('id')}",
+            "created_at": c.get("created_at"),
+            "kind": "comment",
+            "author_role": c.get("author_role"),
+            "public": c.get("public"),
+            "body": c.get("body"),
+        }
         for c in ticket.get("comments") or []
     ]
     for audit in ticket.get("audits") or []:
         for i, event in enumerate(audit.get("events") or []):
-            events.append({
-                "id": f"a{audit.get('id')}.{i}", "created_at": audit.get("created_at"),
-                "author_role": audit.get("author_role"), "public": False, **_audit_event(event),
-            })
+            events.append(
+                {
+                    "id": f"a{audit.get('id')}.{i}",
+                    "created_at": audit.get("created_at"),
+                    "author_role": audit.get("author_role"),
+                    "public": False,
+                    **_audit_event(event),
+                }
+            )
     flat["events"] = events
     return flat
 

@@ -23,19 +23,31 @@ def warehouse_status(settings: Settings) -> dict:
         reasons = con.execute("""
             SELECT split_part(reason, ':', 1) AS reason, count(*) FROM landing.quarantine
             GROUP BY 1 ORDER BY 2 DESC LIMIT 5""").fetchall()
-        staged = con.execute("""
+        staged = (
+            con.execute("""
             SELECT ticket_id, strftime(created_at, '%Y-%m-%d %H:%M'), priority, category,
                    left(body, 60)
             FROM staging.stg_landing__tickets ORDER BY created_at DESC LIMIT 5
-        """).fetchall() if _has_view(con, "staging", "stg_landing__tickets") else []
-    return {"counts": counts, "batches": batches, "reasons": reasons, "staged": staged,
-            "warehouse": str(settings.warehouse)}
+        """).fetchall()
+            if _has_view(con, "staging", "stg_landing__tickets")
+            else []
+        )
+    return {
+        "counts": counts,
+        "batches": batches,
+        "reasons": reasons,
+        "staged": staged,
+        "warehouse": str(settings.warehouse),
+    }
 
 
 def _has_view(con, schema: str, name: str) -> bool:
-    return bool(con.execute(
-        "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, name]).fetchall())
+    return bool(
+        con.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        ).fetchall()
+    )
 
 
 def render_status(settings: Settings, console: Console) -> None:
@@ -47,7 +59,9 @@ def render_status(settings: Settings, console: Console) -> None:
         for col in ("file", "in", "loaded", "updated", "unchanged", "quarantined", "finished"):
             table.add_column(col)
         for f, *nums, finished in s["batches"]:
-            table.add_row(f.rsplit("/", 1)[-1], *(f"{n:,}" for n in nums), f"{finished:%Y-%m-%d %H:%M}")
+            table.add_row(
+                f.rsplit("/", 1)[-1], *(f"{n:,}" for n in nums), f"{finished:%Y-%m-%d %H:%M}"
+            )
         console.print(table)
     if s["reasons"]:
         console.print("Quarantine reasons: " + ", ".join(f"{r} ×{n}" for r, n in s["reasons"]))

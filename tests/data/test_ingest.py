@@ -17,27 +17,46 @@ def write_jsonl(path: Path, rows: list) -> Path:
 
 
 def row(i, **extra):
-    return {"id": i, "created_at": "2026-03-01T10:00:00Z", "subject": f"Ticket {i}",
-            "body": f"Please help with order {i}", "customer_id": f"cus_{i}", **extra}
+    return {
+        "id": i,
+        "created_at": "2026-03-01T10:00:00Z",
+        "subject": f"Ticket {i}",
+        "body": f"Please help with order {i}",
+        "customer_id": f"cus_{i}",
+        **extra,
+    }
 
 
 def table_snapshot(con):
-    return {t: con.execute(f"SELECT * FROM landing.{t} ORDER BY ALL").fetchall()
-            for t in ("tickets", "ticket_events", "quarantine")}
+    return {
+        t: con.execute(f"SELECT * FROM landing.{t} ORDER BY ALL").fetchall()
+        for t in ("tickets", "ticket_events", "quarantine")
+    }
 
 
 def test_counts_add_up_and_bad_records_are_quarantined(con, settings, tmp_path):
-    path = write_jsonl(tmp_path / "a.jsonl", [row(1), row(2), "{broken", row(3, created_at="soon"),
-                                              row(1, updated_at="2026-03-02T00:00:00Z")])
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            row(1),
+            row(2),
+            "{broken",
+            row(3, created_at="soon"),
+            row(1, updated_at="2026-03-02T00:00:00Z"),
+        ],
+    )
     r = ingest_file(con, path, settings=settings)
     assert (r.records_in, r.records_loaded, r.records_quarantined) == (5, 2, 3)
     assert r.balanced
-    reasons = [x[0] for x in con.execute(
-        "SELECT reason FROM landing.quarantine ORDER BY record_no").fetchall()]
+    reasons = [
+        x[0]
+        for x in con.execute("SELECT reason FROM landing.quarantine ORDER BY record_no").fetchall()
+    ]
     assert reasons[0].startswith("duplicate id 1 in this file: record 5")
     assert reasons[1].startswith("malformed JSON") and reasons[2].startswith("created_at:")
-    batch = con.execute("SELECT records_in, records_loaded, records_quarantined "
-                        "FROM landing.ingest_batches").fetchall()
+    batch = con.execute(
+        "SELECT records_in, records_loaded, records_quarantined FROM landing.ingest_batches"
+    ).fetchall()
     assert batch == [(5, 2, 3)]
 
 
@@ -56,7 +75,9 @@ def test_newer_updated_at_wins_and_older_is_unchanged(con, settings, tmp_path):
     ingest_file(con, write_jsonl(tmp_path / "a.jsonl", [row(1), row(2)]), settings=settings)
     newer = row(1, updated_at="2026-03-05T00:00:00Z", status="solved")
     older = row(2, created_at="2026-03-01T10:00:00Z", body="stale copy")
-    r = ingest_file(con, write_jsonl(tmp_path / "b.jsonl", [newer, older, row(3)]), settings=settings)
+    r = ingest_file(
+        con, write_jsonl(tmp_path / "b.jsonl", [newer, older, row(3)]), settings=settings
+    )
     assert (r.records_loaded, r.records_updated, r.records_unchanged) == (1, 1, 1)
     rows = dict(con.execute("SELECT ticket_id, status FROM landing.tickets").fetchall())
     assert rows == {"jsonl:1": "solved", "jsonl:2": None, "jsonl:3": None}
@@ -73,12 +94,19 @@ def test_same_tickets_in_a_new_file_are_unchanged(con, settings, tmp_path):
 
 def test_pii_and_raw_ids_never_reach_the_warehouse(con, settings, tmp_path):
     body = "I'm anna.miller@example.com, card 4111 1111 1111 1111, call +1 (415) 555-0134"
-    path = write_jsonl(tmp_path / "a.jsonl", [row(1, body=body, assignee_id="agent_x"),
-                                              row(2, body=body, priority="asap")])
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [row(1, body=body, assignee_id="agent_x"), row(2, body=body, priority="asap")],
+    )
     ingest_file(con, path, settings=settings)
     dump = json.dumps(table_snapshot(con), default=str)
-    for secret in ("anna.miller@example.com", "4111 1111 1111 1111", "555-0134", "cus_1",
-                   "agent_x"):
+    for secret in (
+        "anna.miller@example.com",
+        "4111 1111 1111 1111",
+        "555-0134",
+        "cus_1",
+        "agent_x",
+    ):
         assert secret not in dump
     assert "[EMAIL]" in dump and "[CARD]" in dump and "[PHONE]" in dump
 
@@ -86,15 +114,18 @@ def test_pii_and_raw_ids_never_reach_the_warehouse(con, settings, tmp_path):
 def test_timestamps_land_in_utc(con, settings, tmp_path):
     path = write_jsonl(tmp_path / "a.jsonl", [row(1, created_at="2026-03-01T12:00:00+02:00")])
     ingest_file(con, path, settings=settings)
-    (value,) = con.execute("SELECT strftime(created_at AT TIME ZONE 'UTC', '%H:%M') "
-                           "FROM landing.tickets").fetchone()
+    (value,) = con.execute(
+        "SELECT strftime(created_at AT TIME ZONE 'UTC', '%H:%M') FROM landing.tickets"
+    ).fetchone()
     assert value == "10:00"
 
 
 def test_missing_language_is_detected(con, settings, tmp_path):
-    rows = [row(1, body="Ich kann mich nicht anmelden, das Passwort wird nicht akzeptiert."),
-            row(2, body="No puedo iniciar sesión, la contraseña no funciona.", language="es"),
-            row(3, body="I cannot log in, my password is not accepted anymore.")]
+    rows = [
+        row(1, body="Ich kann mich nicht anmelden, das Passwort wird nicht akzeptiert."),
+        row(2, body="No puedo iniciar sesión, la contraseña no funciona.", language="es"),
+        row(3, body="I cannot log in, my password is not accepted anymore."),
+    ]
     ingest_file(con, write_jsonl(tmp_path / "a.jsonl", rows), settings=settings)
     langs = dict(con.execute("SELECT external_id, language FROM landing.tickets").fetchall())
     assert langs == {"1": "de", "2": "es", "3": "en"}
@@ -123,18 +154,30 @@ def test_small_chunks_give_the_same_result(con, settings, tmp_path, demo_export)
 
 
 def test_all_three_demo_formats_carry_the_same_tickets(con, settings, demo_export):
-    reports = [ingest_file(con, demo_export / name, source="demo", fmt=fmt, settings=settings)
-               for name, fmt in (("zendesk_tickets.json", Format.zendesk),
-                                 ("tickets.jsonl", Format.jsonl), ("tickets.csv", Format.csv))]
+    reports = [
+        ingest_file(con, demo_export / name, source="demo", fmt=fmt, settings=settings)
+        for name, fmt in (
+            ("zendesk_tickets.json", Format.zendesk),
+            ("tickets.jsonl", Format.jsonl),
+            ("tickets.csv", Format.csv),
+        )
+    ]
     assert [r.records_loaded for r in reports] == [600, 0, 0]
     assert [r.records_unchanged for r in reports] == [0, 600, 600]
     assert reports[0].events_loaded > 600 * 3
 
 
-@pytest.mark.skipif(not BANKING77.exists(), reason="Banking77 not found at ../shared/data/banking77")
+@pytest.mark.skipif(
+    not BANKING77.exists(), reason="Banking77 not found at ../shared/data/banking77"
+)
 def test_banking77_csv_loads_with_the_builtin_mapping(con, settings):
-    r = ingest_file(con, BANKING77 / "train.csv", fmt=Format.csv, mapping=load_mapping("banking77"),
-                    settings=settings)
+    r = ingest_file(
+        con,
+        BANKING77 / "train.csv",
+        fmt=Format.csv,
+        mapping=load_mapping("banking77"),
+        settings=settings,
+    )
     assert r.records_quarantined == 0 and r.records_loaded == r.records_in > 10_000
-    n_categories, = con.execute("SELECT count(DISTINCT category) FROM landing.tickets").fetchone()
+    (n_categories,) = con.execute("SELECT count(DISTINCT category) FROM landing.tickets").fetchone()
     assert n_categories == 77

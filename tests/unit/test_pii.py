@@ -7,7 +7,9 @@ from supportflow.demo.pii import fake_card, fake_iban
 
 def luhn_valid(number: str) -> bool:
     digits = [int(c) for c in number if c.isdigit()][::-1]
-    total = sum(d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(digits))
+    total = sum(
+        d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(digits)
+    )
     return total % 10 == 0
 
 

@@ -51,8 +51,10 @@ def test_naive_timestamps_use_the_mapping_timezone():
         ({"tags": [1, 2]}, "tags:"),
         ({"body": ["not", "text"]}, "body: expected text, got list"),
         ({"events": [{"id": "c1", "created_at": "nope"}]}, "events[0].created_at:"),
-        ({"events": [{"id": "c1", "created_at": "2026-03-01T10:00:00Z", "kind": "poke"}]},
-         "events[0].kind: 'poke'"),
+        (
+            {"events": [{"id": "c1", "created_at": "2026-03-01T10:00:00Z", "kind": "poke"}]},
+            "events[0].kind: 'poke'",
+        ),
     ],
 )
 def test_bad_fields_are_rejected_with_a_reason(fields, reason):
@@ -63,8 +65,11 @@ def test_bad_fields_are_rejected_with_a_reason(fields, reason):
 
 def test_body_over_the_limit_is_rejected_not_truncated():
     with pytest.raises(Rejected, match="over the limit of 100"):
-        normalise_ticket({"id": 1, "created_at": "2026-03-01T10:00:00Z", "body": "x" * 101},
-                         salt=SALT, max_body_chars=100)
+        normalise_ticket(
+            {"id": 1, "created_at": "2026-03-01T10:00:00Z", "body": "x" * 101},
+            salt=SALT,
+            max_body_chars=100,
+        )
 
 
 def test_labels_are_lower_cased_and_synonyms_mapped():
@@ -85,7 +90,15 @@ def test_ids_are_pseudonymised_with_the_salt():
 
 
 def test_event_detail_ids_are_pseudonymised():
-    t = ticket(events=[{"id": "a1", "created_at": "2026-03-01T11:00:00Z", "kind": "assign",
-                        "detail": {"assignee_id": "agent_7", "article_id": "kb-1"}}])
+    t = ticket(
+        events=[
+            {
+                "id": "a1",
+                "created_at": "2026-03-01T11:00:00Z",
+                "kind": "assign",
+                "detail": {"assignee_id": "agent_7", "article_id": "kb-1"},
+            }
+        ]
+    )
     assert "agent_7" not in t.events[0].detail
     assert '"article_id":"kb-1"' in t.events[0].detail

@@ -9,7 +9,11 @@ from supportflow.ingest.redact import redact_texts
 
 TRUE_PII = [
     ("mail anna.miller@example.com today", "anna.miller@example.com", "[EMAIL]"),
-    ("x: j_doe+support@mail.corp.example.co.uk", "j_doe+support@mail.corp.example.co.uk", "[EMAIL]"),
+    (
+        "x: j_doe+support@mail.corp.example.co.uk",
+        "j_doe+support@mail.corp.example.co.uk",
+        "[EMAIL]",
+    ),
     ("card 4111 1111 1111 1111 declined", "4111 1111 1111 1111", "[CARD]"),
     ("card 5555-5555-5555-4444 declined", "5555-5555-5555-4444", "[CARD]"),
     ("amex 378282246310005 ok", "378282246310005", "[CARD]"),

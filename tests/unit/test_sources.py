@@ -27,8 +27,9 @@ def test_jsonl_good_bad_and_blank_lines(tmp_path):
 def test_csv_with_mapping_and_bad_rows(tmp_path):
     path = tmp_path / "t.csv"
     path.write_bytes(b'text,category\n"hello, world",card_arrival\nonly-one-field\nbad \xff,x\n')
-    mapping = Mapping(columns={"body": "text"}, ids="row_number",
-                      defaults={"created_at": "2020-01-01T00:00:00Z"})
+    mapping = Mapping(
+        columns={"body": "text"}, ids="row_number", defaults={"created_at": "2020-01-01T00:00:00Z"}
+    )
     got = records(path, Format.csv, mapping)
     assert got[0].fields["body"] == "hello, world" and got[0].fields["id"] == "1"
     assert got[0].fields["category"] == "card_arrival"
@@ -46,16 +47,39 @@ def test_csv_without_a_text_column_fails_the_file(tmp_path):
 
 def test_zendesk_comments_and_audits_become_events(tmp_path):
     ticket = {
-        "id": 7, "created_at": "2026-01-01T10:00:00Z", "subject": "Help", "description": "x",
-        "via": {"channel": "email"}, "requester_id": "cus_1",
+        "id": 7,
+        "created_at": "2026-01-01T10:00:00Z",
+        "subject": "Help",
+        "description": "x",
+        "via": {"channel": "email"},
+        "requester_id": "cus_1",
         "custom_fields": [{"id": "category", "value": "refund"}],
         "satisfaction_rating": {"score": 4},
-        "comments": [{"id": 1, "created_at": "2026-01-01T10:00:00Z", "author_role": "customer",
-                      "public": True, "body": "x"}],
-        "audits": [{"id": 9, "created_at": "2026-01-02T10:00:00Z", "author_role": "agent",
-                    "events": [{"type": "Change", "field_name": "status", "value": "open",
-                                "previous_value": "solved"},
-                               {"type": "Change", "field_name": "assignee_id", "value": "ag_1"}]}],
+        "comments": [
+            {
+                "id": 1,
+                "created_at": "2026-01-01T10:00:00Z",
+                "author_role": "customer",
+                "public": True,
+                "body": "x",
+            }
+        ],
+        "audits": [
+            {
+                "id": 9,
+                "created_at": "2026-01-02T10:00:00Z",
+                "author_role": "agent",
+                "events": [
+                    {
+                        "type": "Change",
+                        "field_name": "status",
+                        "value": "open",
+                        "previous_value": "solved",
+                    },
+                    {"type": "Change", "field_name": "assignee_id", "value": "ag_1"},
+                ],
+            }
+        ],
     }
     path = tmp_path / "z.json"
     path.write_text(json.dumps({"tickets": [ticket], "count": 1}))
@@ -104,3 +128,10 @@ def test_builtin_mapping_and_unknown_mapping():
 def test_mapping_rejects_unknown_fields():
     with pytest.raises(ValueError, match="unknown field"):
         Mapping(columns={"bdy": "text"})
+
+
+def test_integer_beyond_64_bits_fails_the_zendesk_file_with_a_reason(tmp_path):
+    path = tmp_path / "z.json"
+    path.write_text('{"tickets": [{"id": 99999999999999999999}]}')
+    with pytest.raises(SourceError, match="integer overflow"):
+        records(path, Format.zendesk)

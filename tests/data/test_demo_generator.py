@@ -1,0 +1,90 @@
+"""The demo generator is deterministic and realistic enough to make a classifier work."""
+
+import csv
+import json
+from collections import Counter
+
+import pytest
+
+from supportflow.demo.generator import generate_tickets
+from supportflow.demo.knowledge import articles
+from tests.unit.test_pii import luhn_valid
+
+
+@pytest.fixture(scope="module")
+def tickets(demo_export):
+    return json.loads((demo_export / "zendesk_tickets.json").read_text())["tickets"]
+
+
+def test_same_seed_same_bytes_whatever_the_workers(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    generate_tickets(one, tickets=45_000, days=20, seed=3, formats=frozenset({"jsonl"}), workers=1)
+    generate_tickets(two, tickets=45_000, days=20, seed=3, formats=frozenset({"jsonl"}), workers=2)
+    assert (one / "tickets.jsonl").read_bytes() == (two / "tickets.jsonl").read_bytes()
+    generate_tickets(two, tickets=500, days=20, seed=4, formats=frozenset({"jsonl"}), workers=1)
+    assert (one / "tickets.jsonl").read_bytes()[:2000] != (two / "tickets.jsonl").read_bytes()[:2000]
+
+
+def test_formats_hold_the_same_tickets(demo_export, tickets):
+    jsonl = [json.loads(line) for line in (demo_export / "tickets.jsonl").open()]
+    rows = list(csv.DictReader((demo_export / "tickets.csv").open()))
+    assert [t["id"] for t in tickets] == [r["id"] for r in jsonl] == [int(r["id"]) for r in rows]
+    assert [t["description"] for t in tickets] == [r["body"] for r in rows]
+
+
+def test_realistic_mix(tickets):
+    fields = [{f["id"]: f["value"] for f in t["custom_fields"]} for t in tickets]
+    categories = Counter(f["category"] for f in fields)
+    assert len(categories) >= 12
+    assert {f["queue"] for f in fields} >= {"billing", "accounts", "technical", "incidents"}
+    assert {f["customer_tier"] for f in fields} >= {"free", "pro", "enterprise"}
+    assert {t["via"]["channel"] for t in tickets} == {"email", "chat", "web", "phone", "social"}
+    non_english = sum(t["description"][:40] != t["description"][:40].encode("ascii", "ignore")
+                      .decode() or t["locale"] in ("de", "es", "fr") for t in tickets)
+    assert 0.05 < non_english / len(tickets) < 0.2
+
+
+def test_priority_follows_category(tickets):
+    def urgent_share(category):
+        chosen = [t for t in tickets if t["custom_fields"][0]["value"] == category]
+        return sum(t["priority"] in ("high", "urgent") for t in chosen) / len(chosen)
+
+    assert urgent_share("outage") > urgent_share("how_to") + 0.4
+
+
+def test_histories_reopens_csat_and_pii(tickets):
+    n = len(tickets)
+    reopened = sum(any(e["events"][0].get("previous_value") == "solved" for e in t["audits"])
+                   for t in tickets)
+    solved = [t for t in tickets if t["status"] == "solved"]
+    rated = [t for t in solved if t["satisfaction_rating"]]
+    assert 0.03 < reopened / n < 0.15
+    assert 0.3 < len(rated) / len(solved) < 0.5
+    assert all(t["comments"][0]["author_role"] == "customer" for t in tickets)
+    assert sum(any(c["author_role"] == "agent" for c in t["comments"]) for t in tickets) > 0.7 * n
+    cards = [w for t in tickets for w in t["description"].split("The card used was ")[1:]]
+    assert cards and all(luhn_valid(c.split(".")[0]) for c in cards)
+    with_pii = sum(any(s in t["description"] for s in ("@", "Call me", "card used", "IBAN"))
+                   for t in tickets)
+    assert 0.08 < with_pii / n < 0.25
+
+
+def test_csat_is_lower_for_negative_sentiment(tickets):
+    def mean_csat(sentiment):
+        scores = [t["satisfaction_rating"]["score"] for t in tickets if t["satisfaction_rating"]
+                  and t["custom_fields"][2]["value"] == sentiment]
+        return sum(scores) / len(scores)
+
+    assert mean_csat("negative") < mean_csat("positive") - 0.5
+
+
+def test_incident_bursts_are_near_duplicates(tickets):
+    incident = [t for t in tickets if "incident" in t["tags"]]
+    assert len(incident) >= 5
+    by_subject = Counter(t["subject"] for t in incident)
+    assert len(by_subject) <= 3  # one wording per incident, varied only by greeting and tone
+    outage = sum(t["custom_fields"][0]["value"] == "outage" for t in incident)
+    assert outage >= 0.8 * len(incident)  # the rest is the 3 % label noise
+    starts = sorted(t["created_at"] for t in incident)
+    assert starts[0][:10] == starts[-1][:10]  # one incident day in a 30-day sample
+

@@ -1,0 +1,59 @@
+"""The flows end to end with real Prefect orchestration and a real dbt build."""
+
+import pytest
+
+from flows.build_metrics import build_metrics
+from flows.ingest_tickets import IngestFailed, IngestParams, ingest_tickets
+from flows.nightly import nightly
+from supportflow.dbt_runner import DbtBuildError
+from supportflow.settings import Settings
+from supportflow.warehouse import connect
+
+
+def test_nightly_ingests_and_builds(home, demo_export):
+    result = nightly(IngestParams(paths=[demo_export / "zendesk_tickets.json"]))
+    (batch,) = result["batches"]
+    assert batch["records_loaded"] == 600 and batch["events_loaded"] > 1800
+    assert result["dbt"]["failed"] == 0 and result["dbt"]["passed"] >= 20
+    with connect(Settings()) as con:
+        staged = con.execute("SELECT count(*) FROM staging.stg_landing__tickets").fetchone()[0]
+    assert staged == 600
+
+    again = nightly(IngestParams(paths=[demo_export / "zendesk_tickets.json"]))
+    assert again["batches"][0]["skipped_as_duplicate"]
+
+
+def test_folder_of_exports_and_an_unreadable_file(home, demo_export, tmp_path):
+    broken = tmp_path / "exports"
+    broken.mkdir()
+    (broken / "good.jsonl").write_bytes((demo_export / "tickets.jsonl").read_bytes())
+    (broken / "bad.json").write_text('{"tickets": [{"id": 1}, ')
+    with pytest.raises(IngestFailed) as info:
+        ingest_tickets(IngestParams(paths=[broken]))
+    assert "bad.json" in str(info.value) and "invalid JSON" in str(info.value)
+    with connect(Settings()) as con:  # the readable file was still loaded
+        assert con.execute("SELECT count(*) FROM landing.tickets").fetchone()[0] == 600
+
+
+def test_dbt_failures_fail_the_flow(home, tmp_path):
+    with connect(Settings()) as con:
+        con.execute("INSERT INTO landing.tickets (ticket_id, source, external_id, created_at, "
+                    "updated_at, priority, content_hash, batch_id) VALUES "
+                    "('x:1', 'x', '1', now(), now(), 'whenever', 'h', 'b')")
+    with pytest.raises(DbtBuildError, match="accepted_values"):
+        build_metrics()
+
+
+def test_cli_ingest_prints_the_batch_and_reasons(home, tmp_path):
+    from typer.testing import CliRunner
+
+    from supportflow.cli import app
+
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"id": 1, "created_at": "2026-01-01T00:00:00Z", "body": "hi"}\n{"id": 2}\n')
+    result = CliRunner().invoke(app, ["ingest", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "t.jsonl" in result.output and "created_at ×1" in result.output
+
+    missing = CliRunner().invoke(app, ["ingest", str(tmp_path / "nope.csv")])
+    assert missing.exit_code == 1 and "no such file" in missing.output

@@ -1,0 +1,40 @@
+"""The command line: instant help, readable errors, the ingest command end to end."""
+
+import subprocess
+import sys
+import time
+
+from typer.testing import CliRunner
+
+from supportflow.cli import app
+
+runner = CliRunner()
+
+
+def test_help_is_instant_and_lists_commands():
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "supportflow.cli", "--help"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert time.perf_counter() - started < 5
+    for command in ("ingest", "build-metrics", "status", "demo"):
+        assert command in proc.stdout
+
+
+def test_help_does_not_import_heavy_libraries():
+    code = ("import sys; from supportflow.cli import app; "
+            "print(sorted(m for m in ('prefect', 'dbt', 'duckdb', 'torch', 'mlflow') "
+            "if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.strip() == "[]"
+
+
+def test_unknown_format_is_refused(home, tmp_path):
+    result = runner.invoke(app, ["ingest", str(tmp_path), "--format", "xml"])
+    assert result.exit_code == 2
+    assert "xml" in result.output
+
+
+def test_generate_rejects_unknown_output_format(home, tmp_path):
+    result = runner.invoke(app, ["demo", "generate", "--out", str(tmp_path), "--formats", "xlsx"])
+    assert result.exit_code == 1 and "xlsx" in result.output
