@@ -18,60 +18,42 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
 
 from supportflow.ingest.language import detect_languages
 from supportflow.ingest.mapping import Mapping
-from supportflow.ingest.records import Rejected, Ticket, normalise_ticket
 from supportflow.ingest.redact import install_macros, redaction_sql
-from supportflow.ingest.sources import Format, detect_format, read_records
+from supportflow.ingest.sources import Format, RawRecord, detect_format, read_records
+from supportflow.ingest.validate import install_pseudonymiser, validate_staged
 from supportflow.settings import Settings
 
-TS = pa.timestamp("us", tz="UTC")
-TICKET_COLUMNS: dict[str, pa.DataType] = {
-    "record_no": pa.int64(),
-    "raw": pa.string(),
-    "ticket_id": pa.string(),
-    "source": pa.string(),
-    "external_id": pa.string(),
-    "created_at": TS,
-    "updated_at": TS,
-    "channel": pa.string(),
-    "customer_key": pa.string(),
-    "customer_tier": pa.string(),
-    "language": pa.string(),
-    "subject": pa.string(),
-    "body": pa.string(),
-    "status": pa.string(),
-    "priority": pa.string(),
-    "category": pa.string(),
-    "queue": pa.string(),
-    "sentiment": pa.string(),
-    "tags": pa.list_(pa.string()),
-    "assignee_key": pa.string(),
-    "csat": pa.int32(),
-}
-EVENT_COLUMNS: dict[str, pa.DataType] = {
-    "record_no": pa.int64(),
-    "event_id": pa.string(),
-    "ticket_id": pa.string(),
-    "created_at": TS,
-    "author_role": pa.string(),
-    "kind": pa.string(),
-    "public": pa.bool_(),
-    "body": pa.string(),
-    "detail": pa.string(),
-}
-QUARANTINE_COLUMNS: dict[str, pa.DataType] = {
-    "record_no": pa.int64(),
-    "record": pa.string(),
-    "reason": pa.string(),
-}
-# Landing columns in table order; content_hash covers all of them but batch_id.
-LANDING_COLUMNS = [c for c in TICKET_COLUMNS if c not in {"record_no", "raw"}]
+RAW_SCHEMA = pa.schema(
+    [("record_no", pa.int64()), ("raw", pa.string()), ("doc", pa.string()), ("error", pa.string())]
+)
+# Landing ticket columns in table order; content_hash covers all of them but source.
+LANDING_COLUMNS = [
+    "ticket_id",
+    "source",
+    "external_id",
+    "created_at",
+    "updated_at",
+    "channel",
+    "customer_key",
+    "customer_tier",
+    "language",
+    "subject",
+    "body",
+    "status",
+    "priority",
+    "category",
+    "queue",
+    "sentiment",
+    "tags",
+    "assignee_key",
+    "csat",
+]
 HASHED = [c for c in LANDING_COLUMNS if c != "source"]
 
 ProgressFn = Callable[[int], None]
@@ -130,75 +112,48 @@ def batch_identity(path: Path, fmt: Format, mapping: Mapping, source: str) -> tu
 
 
 class _Stager:
-    """Buffers validated records and appends them to DuckDB temp tables chunk by chunk."""
+    """Appends records as received to the ``stage_raw`` temp table, one chunk at a time."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, chunk_rows: int):
         self.con = con
         self.chunk_rows = chunk_rows
-        self.tickets: dict[str, list] = {c: [] for c in TICKET_COLUMNS}
-        self.events: dict[str, list] = {c: [] for c in EVENT_COLUMNS}
-        self.quarantine: dict[str, list] = {c: [] for c in QUARANTINE_COLUMNS}
-        self.staged = 0
-        for name, columns in (
-            ("stage_tickets", TICKET_COLUMNS),
-            ("stage_events", EVENT_COLUMNS),
-            ("stage_quarantine", QUARANTINE_COLUMNS),
-        ):
-            empty = pa.schema(list(columns.items())).empty_table()  # noqa: F841 (used by SQL)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM empty")
+        self.rows: list[RawRecord] = []
+        empty = RAW_SCHEMA.empty_table()  # noqa: F841 (read by SQL)
+        con.execute("CREATE OR REPLACE TEMP TABLE stage_raw AS SELECT * FROM empty")
 
-    def add(self, record_no: int, raw: str, ticket: Ticket, source: str) -> None:
-        ticket_id = f"{source}:{ticket.external_id}"
-        t = self.tickets
-        t["record_no"].append(record_no)
-        t["raw"].append(raw)
-        t["ticket_id"].append(ticket_id)
-        t["source"].append(source)
-        for name in LANDING_COLUMNS[2:]:
-            t[name].append(getattr(ticket, name))
-        for event in ticket.events:
-            e = self.events
-            e["record_no"].append(record_no)
-            e["event_id"].append(f"{ticket_id}:{event.event_id}")
-            e["ticket_id"].append(ticket_id)
-            for name in ("created_at", "author_role", "kind", "public", "body", "detail"):
-                e[name].append(getattr(event, name))
-        if len(t["record_no"]) >= self.chunk_rows:
-            self.flush()
-
-    def reject(self, record_no: int, raw: str, reason: str) -> None:
-        self.quarantine["record_no"].append(record_no)
-        self.quarantine["record"].append(raw)
-        self.quarantine["reason"].append(reason)
-        if len(self.quarantine["record_no"]) >= self.chunk_rows:
+    def add(self, record: RawRecord) -> None:
+        self.rows.append(record)
+        if len(self.rows) >= self.chunk_rows:
             self.flush()
 
     def flush(self) -> None:
-        self._fill_languages()
-        for name, buffer, columns in (
-            ("stage_tickets", self.tickets, TICKET_COLUMNS),
-            ("stage_events", self.events, EVENT_COLUMNS),
-            ("stage_quarantine", self.quarantine, QUARANTINE_COLUMNS),
-        ):
-            if not buffer["record_no"]:
-                continue
-            chunk = pa.table(buffer, schema=pa.schema(list(columns.items())))  # noqa: F841
-            self.con.execute(f"INSERT INTO {name} SELECT * FROM chunk")
-            for values in buffer.values():
-                values.clear()
-        self.staged = self.con.execute("SELECT count(*) FROM stage_tickets").fetchone()[0]
-
-    def _fill_languages(self) -> None:
-        langs = self.tickets["language"]
-        missing = [i for i, lang in enumerate(langs) if lang is None]
-        if not missing:
+        if not self.rows:
             return
-        texts = [
-            " ".join(filter(None, (self.tickets["subject"][i], self.tickets["body"][i])))[:1000]
-            for i in missing
-        ]
-        for i, lang in zip(missing, detect_languages(texts), strict=True):
-            langs[i] = lang
+        rows = self.rows
+        chunk = pa.Table.from_arrays(  # noqa: F841 (read by SQL)
+            [
+                pa.array([r.record_no for r in rows], pa.int64()),
+                pa.array([r.raw for r in rows], pa.string()),
+                pa.array([r.doc for r in rows], pa.string()),
+                pa.array([r.error for r in rows], pa.string()),
+            ],
+            schema=RAW_SCHEMA,
+        )
+        self.con.execute("INSERT INTO stage_raw SELECT * FROM chunk")
+        self.rows = []
+
+
+def fill_languages(con: duckdb.DuckDBPyConnection) -> int:
+    """Detect the language of staged tickets that came without one; returns how many."""
+    missing = con.execute("""SELECT record_no, concat_ws(' ', subject, body) FROM stage_tickets
+                             WHERE language IS NULL""").fetchall()
+    if not missing:
+        return 0
+    codes = detect_languages([text for _, text in missing])
+    found = pa.table({"record_no": [r for r, _ in missing], "language": codes})  # noqa: F841
+    con.execute("""UPDATE stage_tickets s SET language = found.language FROM found
+                   WHERE s.record_no = found.record_no""")
+    return len(missing)
 
 
 def _hash_sql() -> str:
@@ -382,24 +337,17 @@ def ingest_file(
         file_sha256=sha,
     )
     install_macros(con)
+    install_pseudonymiser(con, settings.salt())
     stager = _Stager(con, settings.ingest_chunk_rows)
-    tz = ZoneInfo(mapping.timezone)
-    salt = settings.salt()
     for count, record in enumerate(read_records(path, fmt, mapping), start=1):
-        if record.error is not None:
-            stager.reject(record.record_no, record.raw, record.error)
-        else:
-            try:
-                ticket = normalise_ticket(
-                    record.fields, salt=salt, tz=tz, max_body_chars=settings.max_body_chars
-                )
-            except Rejected as exc:
-                stager.reject(record.record_no, record.raw, str(exc))
-            else:
-                stager.add(record.record_no, record.raw, ticket, source)
-        if progress and count % 10_000 == 0:
+        stager.add(record)
+        if progress and count % 100_000 == 0:
             progress(count)
     stager.flush()
+    if fmt == Format.zendesk:  # the reader already flattened it onto canonical names
+        mapping = mapping.model_copy(update={"columns": {}, "ids": "column"})
+    validate_staged(con, mapping, source=source, max_body_chars=settings.max_body_chars)
+    fill_languages(con)
     _merge(con, report)
     if report.records_in == 0:
         report.warnings.append("the file holds no records")

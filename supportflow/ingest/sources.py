@@ -19,7 +19,7 @@ from typing import Any
 import ijson
 import orjson
 
-from supportflow.ingest.mapping import CANONICAL_FIELDS, Mapping
+from supportflow.ingest.mapping import Mapping
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -49,9 +49,12 @@ class SourceError(RuntimeError):
 
 @dataclass(slots=True)
 class RawRecord:
+    """One record as received (``raw``), as JSON for validation (``doc``; None: raw is JSON),
+    or with the ``error`` that kept it from being read."""
+
     record_no: int
     raw: str
-    fields: dict[str, Any] | None = None
+    doc: str | None = None
     error: str | None = None
 
 
@@ -66,46 +69,19 @@ def detect_format(path: Path) -> Format:
         ) from None
 
 
-def canonical(obj: dict[str, Any], mapping: Mapping, record_no: int) -> dict[str, Any]:
-    """Pick canonical fields out of a flat source record, applying mapping and defaults."""
-    fields = {name: obj.get(mapping.column_for(name)) for name in CANONICAL_FIELDS}
-    for name, default in mapping.defaults.items():
-        if fields[name] in (None, ""):
-            fields[name] = default
-    if mapping.ids == "row_number":
-        fields["id"] = str(record_no)
-    if "events" in obj:
-        fields["events"] = obj["events"]
-    return fields
-
-
 def read_jsonl(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
-    """One JSON object per line; blank lines are not records."""
+    """One JSON object per line; blank lines are not records. JSON is checked later, in SQL."""
     with open(path, "rb") as handle:
         for record_no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                yield _bad_line(record_no, line, f"malformed JSON: {exc}")
-                continue
-            raw = line.decode().rstrip("\r\n")
-            if not isinstance(obj, dict):
+                yield RawRecord(record_no, line.decode().rstrip("\r\n"))
+            except UnicodeDecodeError as exc:
+                raw = line.decode(errors="backslashreplace").rstrip("\r\n")
                 yield RawRecord(
-                    record_no, raw, error=f"expected a JSON object, got {type(obj).__name__}"
+                    record_no, raw, error=f"not valid UTF-8 (byte {exc.start} of the line)"
                 )
-                continue
-            yield RawRecord(record_no, raw, canonical(obj, mapping, record_no))
-
-
-def _bad_line(record_no: int, line: bytes, reason: str) -> RawRecord:
-    try:
-        raw = line.decode()
-    except UnicodeDecodeError as exc:
-        raw = line.decode(errors="backslashreplace")
-        reason = f"not valid UTF-8 (byte {exc.start} of the line)"
-    return RawRecord(record_no, raw.rstrip("\r\n"), error=reason)
 
 
 def read_csv(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
@@ -152,9 +128,7 @@ def _csv_record(record_no: int, row: list[str], header: list[str], mapping: Mapp
         )
     if len(row) != len(header):
         return RawRecord(record_no, raw, error=f"expected {len(header)} fields, got {len(row)}")
-    return RawRecord(
-        record_no, raw, canonical(dict(zip(header, row, strict=True)), mapping, record_no)
-    )
+    return RawRecord(record_no, raw, orjson.dumps(dict(zip(header, row, strict=True))).decode())
 
 
 # Zendesk-style export: {"tickets": [ {id, subject, description, via: {channel}, custom_fields,
@@ -204,11 +178,11 @@ def read_zendesk(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
                 yield RawRecord(record_no, raw, error="expected a ticket object")
                 continue
             try:
-                yield RawRecord(
-                    record_no, raw, canonical(zendesk_fields(ticket), mapping, record_no)
-                )
+                doc = orjson.dumps(zendesk_fields(ticket)).decode()
             except (TypeError, AttributeError, KeyError) as exc:
                 yield RawRecord(record_no, raw, error=f"unexpected ticket structure: {exc}")
+            else:
+                yield RawRecord(record_no, raw, doc)
         if record_no == 0 and path.stat().st_size > 2 and not _has_empty_tickets(path):
             raise SourceError(path, 'no "tickets" array found; is this a Zendesk-style export?')
 

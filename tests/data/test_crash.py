@@ -23,8 +23,13 @@ print("DONE", flush=True)
 
 
 def run_ingest(path, env, kill_after_progress: bool) -> str:
-    proc = subprocess.Popen([sys.executable, "-u", "-c", SCRIPT, str(path)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-u", "-c", SCRIPT, str(path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     seen = []
     deadline = time.monotonic() + 240
     for line in proc.stdout:
@@ -52,8 +57,10 @@ def test_killed_ingest_reruns_to_the_same_state(tmp_path, home):
 
     with connect(Settings()) as con:
         tickets, distinct = con.execute(
-            "SELECT count(*), count(DISTINCT ticket_id) FROM landing.tickets").fetchone()
-        batches = con.execute("SELECT records_in, records_loaded FROM landing.ingest_batches"
-                              ).fetchall()
+            "SELECT count(*), count(DISTINCT ticket_id) FROM landing.tickets"
+        ).fetchone()
+        batches = con.execute(
+            "SELECT records_in, records_loaded FROM landing.ingest_batches"
+        ).fetchall()
     assert tickets == distinct == 30_000
     assert batches == [(30_000, 30_000)]

@@ -37,9 +37,11 @@ def test_folder_of_exports_and_an_unreadable_file(home, demo_export, tmp_path):
 
 def test_dbt_failures_fail_the_flow(home, tmp_path):
     with connect(Settings()) as con:
-        con.execute("INSERT INTO landing.tickets (ticket_id, source, external_id, created_at, "
-                    "updated_at, priority, content_hash, batch_id) VALUES "
-                    "('x:1', 'x', '1', now(), now(), 'whenever', 'h', 'b')")
+        con.execute(
+            "INSERT INTO landing.tickets (ticket_id, source, external_id, created_at, "
+            "updated_at, priority, content_hash, batch_id) VALUES "
+            "('x:1', 'x', '1', now(), now(), 'whenever', 'h', 'b')"
+        )
     with pytest.raises(DbtBuildError, match="accepted_values"):
         build_metrics()
 

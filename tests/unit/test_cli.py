@@ -13,8 +13,9 @@ runner = CliRunner()
 
 def test_help_is_instant_and_lists_commands():
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "supportflow.cli", "--help"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "supportflow.cli", "--help"], capture_output=True, text=True
+    )
     assert proc.returncode == 0
     assert time.perf_counter() - started < 5
     for command in ("ingest", "build-metrics", "status", "demo"):
@@ -22,9 +23,11 @@ def test_help_is_instant_and_lists_commands():
 
 
 def test_help_does_not_import_heavy_libraries():
-    code = ("import sys; from supportflow.cli import app; "
-            "print(sorted(m for m in ('prefect', 'dbt', 'duckdb', 'torch', 'mlflow') "
-            "if m in sys.modules))")
+    code = (
+        "import sys; from supportflow.cli import app; "
+        "print(sorted(m for m in ('prefect', 'dbt', 'duckdb', 'torch', 'mlflow') "
+        "if m in sys.modules))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stdout.strip() == "[]"
 

@@ -1,0 +1,63 @@
+# supportflow — `make help` lists the targets. Every target sets up .venv itself when needed.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# pip prints one "Location ... is ignored" line per package for this machine's mirror config.
+PIP_QUIET := grep -v -E "^WARNING: Location '.*' is ignored" || true
+export PYTHONDONTWRITEBYTECODE :=
+export SUPPORTFLOW_HOME ?= $(CURDIR)/.supportflow
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export MLFLOW_DISABLE_TELEMETRY := true
+export HF_HUB_OFFLINE := 1
+
+.PHONY: help venv demo test test-fast bench bench-ingest lint format clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@echo "Setting up $(VENV) (torch CPU wheel first, then the project)…"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip 2>&1 | $(PIP_QUIET)
+	@# torch first, pinned: this exact version's CPU wheel is on disk; others pull CUDA builds.
+	@$(BIN)/python -m pip install -q torch==2.13.0 2>&1 | $(PIP_QUIET)
+	@$(BIN)/python -m pip install -q -e '.[dev]' 2>&1 | $(PIP_QUIET)
+	@$(BIN)/python -c "import supportflow, torch, prefect, dbt.cli.main, duckdb, mlflow" \
+		|| { echo "environment check failed"; exit 1; }
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create or refresh the virtual environment
+
+demo: $(STAMP) ## Generate demo data and run the nightly pipeline on it (DuckDB, dbt, Prefect)
+	$(BIN)/supportflow demo run
+
+test: $(STAMP) ## Run the whole test suite (real DuckDB, Prefect, dbt)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP) ## Unit tests only
+	$(BIN)/python -m pytest -q tests/unit
+
+bench: bench-ingest ## Run every benchmark; results in benchmarks/results/*.json
+
+bench-ingest: $(STAMP) ## Ingest 1M generated tickets (JSONL) vs DuckDB's raw read_json
+	$(BIN)/python -m benchmarks.bench_ingest
+
+lint: $(STAMP) ## ruff (lint + format check) and sqlfluff on the dbt models
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd dbt && ../$(BIN)/sqlfluff lint models tests
+
+format: $(STAMP) ## Apply ruff formatting and safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean: ## Remove local state (.supportflow) and caches; keeps .venv
+	rm -rf .supportflow .pytest_cache .ruff_cache .hypothesis dbt/target dbt/logs
