@@ -12,12 +12,15 @@ import io
 import math
 import random
 import time
+from bisect import bisect
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import accumulate
 from pathlib import Path
+from string import Formatter
 
 import orjson
 
@@ -100,30 +103,68 @@ class ChunkOutput:
     stats: dict[str, int] = field(default_factory=dict)
 
 
+_DAYS: dict[int, str] = {}
+
+
 def iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+    """UTC ISO-8601 with a Z; the date part is cached (strftime per call was a hot spot)."""
+    day, sec = divmod(int(ts), 86400)
+    date = _DAYS.get(day)
+    if date is None:
+        date = _DAYS[day] = time.strftime("%Y-%m-%d", time.gmtime(day * 86400))
+    hours, rest = divmod(sec, 3600)
+    return f"{date}T{hours:02d}:{rest // 60:02d}:{rest % 60:02d}Z"
+
+
+class Picker:
+    """Weighted choice by bisection over precomputed cumulative weights (random.choices
+    rebuilds them on every call)."""
+
+    def __init__(self, items, weights):
+        self.items = list(items)
+        self.cum = list(accumulate(weights))
+        self.total = self.cum[-1]
+
+    def __call__(self, rng: random.Random):
+        return self.items[bisect(self.cum, rng.random() * self.total)]
 
 
 def _weighted(rng: random.Random, pairs: tuple[tuple[str, float], ...]) -> str:
-    return rng.choices([p[0] for p in pairs], weights=[p[1] for p in pairs])[0]
+    picker = _PICKERS.get(id(pairs))
+    if picker is None:
+        picker = _PICKERS[id(pairs)] = Picker([p[0] for p in pairs], [p[1] for p in pairs])
+    return picker(rng)
 
 
-CAT_WEIGHTS = [c.weight for c in cat.CATEGORIES]
+_PICKERS: dict[int, Picker] = {}
+
+
+CATEGORY_PICKER = Picker(cat.CATEGORIES, [c.weight for c in cat.CATEGORIES])
+HOUR_PICKER = Picker(range(24), HOUR_WEIGHTS)
+_PRIORITY_CUM = {c.name: list(accumulate(c.priorities))[:-1] for c in cat.CATEGORIES}
 OUTAGE = next(c for c in cat.CATEGORIES if c.name == "outage")
 
 
+SLOTS = {
+    "amount": lambda r: f"${r.choice((9, 12, 49, 99, 249, 1200))}.{r.choice(('00', '99', '50'))}",
+    "plan": lambda r: r.choice(cat.PLANS),
+    "invoice": lambda r: f"INV-{r.randint(2023, 2026)}-{r.randint(1, 99999):05d}",
+    "date": lambda r: f"2026-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}",
+    "error": lambda r: r.choice(cat.ERRORS),
+    "version": lambda r: r.choice(cat.VERSIONS),
+    "time": lambda r: f"{r.randint(0, 23):02d}:{r.choice(('00', '15', '30', '45'))}",
+    "order": lambda r: r.randint(100000, 99999999),
+    "ref": lambda r: f"{r.choice('ABCDEFGH')}{r.randint(1000, 999999)}",
+}
+_TEMPLATE_SLOTS: dict[str, list[str]] = {}
+
+
 def _fill(rng: random.Random, template: str) -> str:
-    return template.format(
-        amount=f"${rng.choice((9, 12, 49, 99, 249, 1200))}.{rng.choice(('00', '99', '50'))}",
-        plan=rng.choice(cat.PLANS),
-        invoice=f"INV-{rng.randint(2023, 2026)}-{rng.randint(1, 99999):05d}",
-        date=f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-        error=rng.choice(cat.ERRORS),
-        version=rng.choice(cat.VERSIONS),
-        time=f"{rng.randint(0, 23):02d}:{rng.choice(('00', '15', '30', '45'))}",
-        order=rng.randint(100000, 99999999),
-        ref=f"{rng.choice('ABCDEFGH')}{rng.randint(1000, 999999)}",
-    )
+    """Fill only the slots the template uses (draws stay deterministic per template)."""
+    names = _TEMPLATE_SLOTS.get(template)
+    if names is None:
+        names = _TEMPLATE_SLOTS[template] = [f for _, f, _, _ in Formatter().parse(template) if f]
+    return template.format(**{n: SLOTS[n](rng) for n in names}) if names else template
 
 
 def _typos(rng: random.Random, text: str) -> str:
@@ -194,7 +235,7 @@ def _text(
 
 
 def _priority(rng: random.Random, category: cat.Category, tier: str, sentiment: str) -> str:
-    level = rng.choices(range(4), weights=category.priorities)[0]
+    level = bisect(_PRIORITY_CUM[category.name], rng.random())
     if tier in ("enterprise", "vip") and rng.random() < 0.5:
         level += 1
     if sentiment == "negative" and rng.random() < 0.3:
@@ -209,6 +250,7 @@ class _Timeline:
         self.base = ticket_no * 100
         self.comments: list[dict] = []
         self.audits: list[dict] = []
+        self.first = 0.0
         self.last = 0.0
 
     def comment(self, ts: float, role: str, body: str, public: bool = True) -> None:
@@ -245,9 +287,9 @@ def _ticket(rng: random.Random, n: int, plan: Plan, stats: dict[str, int]) -> di
         category = OUTAGE
         created = incident.start + rng.uniform(0, incident.hours) * HOUR
     else:
-        category = rng.choices(cat.CATEGORIES, weights=CAT_WEIGHTS)[0]
-        day = rng.choices(range(plan.days), cum_weights=plan.day_cum_weights)[0]
-        hour = rng.choices(range(24), weights=HOUR_WEIGHTS)[0]
+        category = CATEGORY_PICKER(rng)
+        day = bisect(plan.day_cum_weights, rng.random() * plan.day_cum_weights[-1])
+        hour = HOUR_PICKER(rng)
         created = plan.start + day * DAY + hour * HOUR + rng.uniform(0, HOUR)
     customer = rng.randrange(max(50, plan.tickets // 4))
     tier = cat.TIERS[_tier_index(customer)][0]
@@ -263,6 +305,7 @@ def _ticket(rng: random.Random, n: int, plan: Plan, stats: dict[str, int]) -> di
         label = rng.choice(cat.CATEGORIES)
         stats["label_noise"] += 1
     tl = _Timeline(n)
+    tl.first = created
     tl.comment(created, "customer", body)
     status, assignee = _history(
         rng, tl, created, category, tier, sentiment, priority, incident, tags, stats
@@ -395,16 +438,12 @@ def _csat(rng, tl: _Timeline, status: str, sentiment: str, tags: list[str]) -> i
     """CSAT on ~40 % of solved tickets, lower with long waits, anger and reopens."""
     if status != "solved" or rng.random() >= 0.4:
         return None
-    hours = (tl.last - _parse(tl.comments[0]["created_at"])) / HOUR
+    hours = (tl.last - tl.first) / HOUR
     score = 4.6 - 0.35 * math.log1p(hours / 4) - 1.0 * (sentiment == "negative") + rng.gauss(0, 0.7)
     score -= 0.8 * any(a["events"][0].get("previous_value") == "solved" for a in tl.audits)
     value = int(min(5, max(1, round(score))))
     tl.audit(tl.last + 600, "customer", type="satisfaction", score=value)
     return value
-
-
-def _parse(text: str) -> float:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
 
 
 def flat_record(ticket: dict) -> dict:

@@ -111,6 +111,15 @@ def batch_identity(path: Path, fmt: Format, mapping: Mapping, source: str) -> tu
     return f"{source}-{hashlib.sha256(key.encode()).hexdigest()[:16]}", sha
 
 
+def _insert_arrow(con: duckdb.DuckDBPyConnection, statement: str, table: pa.Table) -> None:
+    """Run ``<statement> SELECT * FROM <table>`` for an in-memory Arrow table."""
+    con.register("sf_arrow_chunk", table)
+    try:
+        con.execute(f"{statement} SELECT * FROM sf_arrow_chunk")
+    finally:
+        con.unregister("sf_arrow_chunk")
+
+
 class _Stager:
     """Appends records as received to the ``stage_raw`` temp table, one chunk at a time."""
 
@@ -118,8 +127,7 @@ class _Stager:
         self.con = con
         self.chunk_rows = chunk_rows
         self.rows: list[RawRecord] = []
-        empty = RAW_SCHEMA.empty_table()  # noqa: F841 (read by SQL)
-        con.execute("CREATE OR REPLACE TEMP TABLE stage_raw AS SELECT * FROM empty")
+        _insert_arrow(con, "CREATE OR REPLACE TEMP TABLE stage_raw AS", RAW_SCHEMA.empty_table())
 
     def add(self, record: RawRecord) -> None:
         self.rows.append(record)
@@ -130,7 +138,7 @@ class _Stager:
         if not self.rows:
             return
         rows = self.rows
-        chunk = pa.Table.from_arrays(  # noqa: F841 (read by SQL)
+        chunk = pa.Table.from_arrays(
             [
                 pa.array([r.record_no for r in rows], pa.int64()),
                 pa.array([r.raw for r in rows], pa.string()),
@@ -139,20 +147,22 @@ class _Stager:
             ],
             schema=RAW_SCHEMA,
         )
-        self.con.execute("INSERT INTO stage_raw SELECT * FROM chunk")
+        _insert_arrow(self.con, "INSERT INTO stage_raw", chunk)
         self.rows = []
 
 
 def fill_languages(con: duckdb.DuckDBPyConnection) -> int:
     """Detect the language of staged tickets that came without one; returns how many."""
-    missing = con.execute("""SELECT record_no, concat_ws(' ', subject, body) FROM stage_tickets
-                             WHERE language IS NULL""").fetchall()
+    missing = con.execute("""SELECT record_no, concat_ws(' ', subject, body) FROM stage_checked
+                             WHERE reason IS NULL AND language IS NULL""").fetchall()
     if not missing:
         return 0
     codes = detect_languages([text for _, text in missing])
-    found = pa.table({"record_no": [r for r, _ in missing], "language": codes})  # noqa: F841
-    con.execute("""UPDATE stage_tickets s SET language = found.language FROM found
-                   WHERE s.record_no = found.record_no""")
+    found = pa.table({"record_no": [r for r, _ in missing], "language": codes})
+    con.register("sf_found_languages", found)
+    con.execute("""UPDATE stage_checked s SET language = f.language FROM sf_found_languages f
+                   WHERE s.record_no = f.record_no""")
+    con.unregister("sf_found_languages")
     return len(missing)
 
 
@@ -172,34 +182,44 @@ def _merge(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
     select_cols = ", ".join(
         f"{redacted[c]} AS {c}" if c in redacted else c for c in LANDING_COLUMNS
     )
+    # Duplicate ids within the file: the latest updated_at (then the later record) wins; the
+    # others are quarantined. Grouping ids first keeps the window to the few duplicated ones.
     con.execute("""
-        CREATE OR REPLACE TEMP TABLE stage_ranked AS
-        SELECT *,
-               row_number() OVER w AS rn,
-               first_value(record_no) OVER w AS kept_record_no
-        FROM stage_tickets
-        WINDOW w AS (PARTITION BY ticket_id ORDER BY updated_at DESC, record_no DESC)
+        CREATE OR REPLACE TEMP TABLE stage_superseded AS
+        WITH dup_ids AS (
+            SELECT ticket_id FROM stage_checked WHERE reason IS NULL
+            GROUP BY ticket_id HAVING count(*) > 1
+        ), ranked AS (
+            SELECT c.record_no, c.external_id,
+                   row_number() OVER w AS rn, first_value(c.record_no) OVER w AS kept
+            FROM stage_checked c SEMI JOIN dup_ids d ON c.ticket_id = d.ticket_id
+            WHERE c.reason IS NULL
+            WINDOW w AS (PARTITION BY c.ticket_id ORDER BY c.updated_at DESC, c.record_no DESC)
+        )
+        SELECT record_no, 'duplicate id ' || external_id || ' in this file: record ' || kept
+                          || ' (latest updated_at) was kept' AS reason
+        FROM ranked WHERE rn > 1
     """)
     con.execute("""
         INSERT INTO stage_quarantine
-        SELECT record_no, raw,
-               'duplicate id ' || external_id || ' in this file: record ' || kept_record_no
-               || ' (latest updated_at) was kept'
-        FROM stage_ranked WHERE rn > 1
+        SELECT s.record_no, r.raw, s.reason
+        FROM stage_superseded s JOIN stage_raw r USING (record_no)
     """)
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE stage_clean AS
-        WITH redacted AS (SELECT record_no, {select_cols} FROM stage_ranked WHERE rn = 1)
-        SELECT *, {_hash_sql()} AS content_hash FROM redacted
-    """)
-    con.execute("""
         CREATE OR REPLACE TEMP TABLE stage_classified AS
+        WITH clean AS (
+            SELECT record_no, {select_cols} FROM stage_checked
+            ANTI JOIN stage_superseded USING (record_no)
+            WHERE reason IS NULL
+        ), hashed AS (
+            SELECT *, {_hash_sql()} AS content_hash FROM clean
+        )
         SELECT s.*,
                CASE WHEN t.ticket_id IS NULL THEN 'loaded'
                     WHEN s.updated_at > t.updated_at AND s.content_hash <> t.content_hash
                         THEN 'updated'
                     ELSE 'unchanged' END AS outcome
-        FROM stage_clean s LEFT JOIN landing.tickets t USING (ticket_id)
+        FROM hashed s LEFT JOIN landing.tickets t USING (ticket_id)
     """)
     outcomes = dict(
         con.execute("SELECT outcome, count(*) FROM stage_classified GROUP BY outcome").fetchall()

@@ -70,16 +70,24 @@ def _quote(pattern: str) -> str:
     return "'" + pattern.replace("'", "''") + "'"
 
 
+NATIONAL_ID = f"{US_SSN}|{UK_NINO}"
+PHONE = f"{PHONE_INTL}|{PHONE_NANP}|{PHONE_NATIONAL}"
+# Cheap gate: a text with none of these cannot hold any of the PII above, so it skips the chain.
+CANDIDATE = (
+    r"@|[0-9][0-9 ().-]{5,}[0-9]|\b[A-Z]{2}[0-9]{2}|\b[0-9]{1,5}[A-Za-z]? [A-Z]"
+    r"|(?:straße|strasse|weg|allee|platz|gasse) [0-9]"
+)
+
+
 def redaction_sql(expr: str) -> str:
     """A SQL expression that returns ``expr`` with PII replaced by ``[EMAIL]``, ``[CARD]``…"""
     sql = f"regexp_replace({expr}, {_quote(EMAIL)}, '[EMAIL]', 'g')"
     sql = f"sf_replace_iban({sql}, {_quote(IBAN)}, '[IBAN]')"
     sql = f"sf_replace_luhn({sql}, {_quote(CARD)}, '[CARD]')"
-    sql = f"regexp_replace({sql}, {_quote(US_SSN)}, '[NATIONAL_ID]', 'g')"
-    sql = f"regexp_replace({sql}, {_quote(UK_NINO)}, '[NATIONAL_ID]', 'g')"
-    for phone in (PHONE_INTL, PHONE_NANP, PHONE_NATIONAL):
-        sql = f"regexp_replace({sql}, {_quote(phone)}, '[PHONE]', 'g')"
-    return f"regexp_replace({sql}, {_quote(STREET)}, '[ADDRESS]', 'g')"
+    sql = f"regexp_replace({sql}, {_quote(NATIONAL_ID)}, '[NATIONAL_ID]', 'g')"
+    sql = f"regexp_replace({sql}, {_quote(PHONE)}, '[PHONE]', 'g')"
+    sql = f"regexp_replace({sql}, {_quote(STREET)}, '[ADDRESS]', 'g')"
+    return f"CASE WHEN regexp_matches({expr}, {_quote(CANDIDATE)}) THEN {sql} ELSE {expr} END"
 
 
 def redact_texts(texts: Sequence[str | None], con: duckdb.DuckDBPyConnection | None = None) -> list:

@@ -72,43 +72,26 @@ def install_pseudonymiser(con: duckdb.DuckDBPyConnection, salt: bytes) -> None:
              ELSE left(sha256({q(salt.decode(errors="replace"))} || trim(v)), 24) END""")
 
 
-def _extract_sql(mapping: Mapping) -> str:
-    fields = (*CANONICAL_FIELDS, "events")
-    paths = ", ".join(
-        q('$."' + mapping.column_for(f).replace('"', '\\"') + '"')
-        if f != "events"
-        else q('$."events"')
-        for f in fields
-    )
+def _fields_sql(mapping: Mapping) -> str:
+    """SELECT list turning ``j`` (the record's JSON values, parsed once) into text + JSON type."""
     picks = []
-    for i, f in enumerate(fields, start=1):
-        value, kind = f"v[{i}]", f"t[{i}]"
+    for i, f in enumerate((*CANONICAL_FIELDS, "events"), start=1):
+        value, kind = f"json_extract_string(j[{i}], '$')", f"json_type(j[{i}])"
         default = mapping.defaults.get(f)
         if f == "id" and mapping.ids == "row_number":
             value, kind = "CAST(record_no AS VARCHAR)", "'VARCHAR'"
         elif default is not None:
+            kind = f"CASE WHEN nullif(trim({value}), '') IS NULL THEN 'VARCHAR' ELSE {kind} END"
             value = f"coalesce(nullif(trim({value}), ''), {q(default)})"
-            kind = f"CASE WHEN nullif(trim(v[{i}]), '') IS NULL THEN 'VARCHAR' ELSE t[{i}] END"
+        if f in ("tags", "events"):
+            picks.append(f"j[{i}] AS {f}_json")
         picks.append(f"{value} AS {f}, {kind} AS {f}_type")
-    return f"""
-        CREATE OR REPLACE TEMP TABLE stage_fields AS
-        WITH docs AS (
-            SELECT record_no, raw, error, coalesce(doc, raw) AS d,
-                   error IS NULL AND json_valid(coalesce(doc, raw)) AS valid
-            FROM stage_raw
-        ), parsed AS (
-            SELECT record_no, raw, error, valid,
-                   CASE WHEN valid THEN json_type(d) END AS doc_type,
-                   CASE WHEN valid THEN json_extract_string(d, [{paths}]) END AS v,
-                   CASE WHEN valid THEN json_type(d, [{paths}]) END AS t,
-                   CASE WHEN valid THEN json_extract(d, {q('$."' + mapping.column_for("tags") + '"')})
-                        END AS tags_json,
-                   CASE WHEN valid THEN json_extract(d, '$."events"') END AS events_json
-            FROM docs
-        )
-        SELECT record_no, raw, error, valid, doc_type, tags_json, events_json, {", ".join(picks)}
-        FROM parsed
-    """
+    return ", ".join(picks)
+
+
+def _paths(mapping: Mapping) -> str:
+    keys = [mapping.column_for(f) for f in CANONICAL_FIELDS] + ["events"]
+    return ", ".join(q('$."' + k.replace('"', '\\"') + '"') for k in keys)
 
 
 def _timestamp(field: str) -> str:
@@ -138,11 +121,15 @@ def _label(field: str) -> str:
     return f"nullif(lower(trim({field})), '')"
 
 
-def _check_sql(max_body_chars: int) -> str:
-    priority = "CASE " + " ".join(
+def _priority_sql() -> str:
+    synonyms = " ".join(
         f"WHEN {_label('priority')} = {q(k)} THEN {q(v)}" for k, v in PRIORITY_SYNONYMS.items()
     )
-    priority += f" ELSE {_label('priority')} END"
+    return f"CASE {synonyms} ELSE {_label('priority')} END"
+
+
+def _check_sql(max_body_chars: int) -> str:
+    """The reason a record cannot be loaded (first failing rule), or NULL."""
     type_reasons = [
         f"WHEN {f}_type IN {BAD_TEXT_TYPES} THEN '{f}: expected text, got ' || lower({f}_type)"
         for f in TEXT_FIELDS
@@ -177,16 +164,46 @@ def _check_sql(max_body_chars: int) -> str:
         "WHEN events_json IS NOT NULL AND json_type(events_json) NOT IN ('ARRAY', 'NULL') "
         "THEN 'events: expected a list'",
     ]
+    return f"""CASE {" ".join(reasons)} END"""
+
+
+def _checked_sql(mapping: Mapping, max_body_chars: int) -> str:
+    """One pass over ``stage_raw``: parse, type, normalise and give each record its reason."""
     return f"""
         CREATE OR REPLACE TEMP TABLE stage_checked AS
-        WITH typed AS (
+        WITH docs AS (
+            SELECT record_no, error, coalesce(doc, raw) AS d FROM stage_raw
+        ), parsed AS (
+            SELECT record_no, error,
+                   CASE WHEN error IS NULL THEN try(json_extract(d, [{_paths(mapping)}])) END AS j,
+                   j IS NOT NULL AS valid,
+                   CASE left(ltrim(d), 1) WHEN '{{' THEN 'OBJECT' WHEN '[' THEN 'ARRAY'
+                        ELSE 'scalar' END AS doc_type
+            FROM docs
+        ), fields AS (
+            SELECT record_no, error, valid, doc_type, {_fields_sql(mapping)} FROM parsed
+        ), typed AS (
             SELECT *, {_timestamp("created_at")} AS created_ts,
                       CASE WHEN updated_at IS NULL OR trim(updated_at) = '' THEN NULL
                            ELSE {_timestamp("updated_at")} END AS updated_raw_ts,
-                      {priority} AS norm_priority
-            FROM stage_fields
+                      {_priority_sql()} AS norm_priority
+            FROM fields
+        ), checked AS (
+            SELECT *, {_check_sql(max_body_chars)} AS reason FROM typed
         )
-        SELECT *, CASE {" ".join(reasons)} END AS reason FROM typed
+        SELECT record_no, reason, events_json,
+               $source || ':' || trim(id) AS ticket_id, $source AS source,
+               trim(id) AS external_id, created_ts AS created_at,
+               coalesce(updated_raw_ts, created_ts) AS updated_at,
+               {_label("channel")} AS channel, sf_pseudo(customer_id) AS customer_key,
+               {_label("customer_tier")} AS customer_tier, {_label("language")} AS language,
+               nullif(trim(subject), '') AS subject, nullif(trim(body), '') AS body,
+               {_label("status")} AS status, norm_priority AS priority,
+               {_label("category")} AS category, {_label("queue")} AS queue,
+               {_label("sentiment")} AS sentiment, {tags_sql()} AS tags,
+               sf_pseudo(assignee_id) AS assignee_key,
+               CAST(try_cast(trim(csat) AS DOUBLE) AS INTEGER) AS csat
+        FROM checked
     """
 
 
@@ -194,7 +211,7 @@ EVENTS_SQL = f"""
     CREATE OR REPLACE TEMP TABLE stage_event_fields AS
     WITH exploded AS (
         SELECT c.record_no, c.source_ticket_id AS ticket_id, u.n - 1 AS idx, u.e AS ev
-        FROM (SELECT *, $source || ':' || trim(id) AS source_ticket_id FROM stage_checked
+        FROM (SELECT record_no, ticket_id AS source_ticket_id, events_json FROM stage_checked
               WHERE reason IS NULL AND json_type(events_json) = 'ARRAY') c,
              unnest(json_extract(c.events_json, '$[*]')) WITH ORDINALITY AS u(e, n)
     ), fields AS (
@@ -264,15 +281,15 @@ def tags_sql() -> str:
 def validate_staged(
     con: duckdb.DuckDBPyConnection, mapping: Mapping, *, source: str, max_body_chars: int
 ) -> None:
-    """``stage_raw`` → ``stage_tickets``, ``stage_events`` and ``stage_quarantine`` (temp tables)."""
+    """``stage_raw`` → ``stage_checked`` (every record, normalised, with its reason or NULL),
+    ``stage_events`` (events of valid tickets) and ``stage_quarantine`` (temp tables)."""
     con.execute("CREATE OR REPLACE TEMP MACRO sf_quote(s) AS chr(39) || s || chr(39)")
     con.execute("""CREATE OR REPLACE TEMP MACRO list_distinct_ordered(l) AS
                    list_filter(l, lambda x, i: list_position(l, x) = i)""")
     con.execute(f"SET TimeZone = {q(mapping.timezone)}")  # how naive timestamps are read
     try:
-        con.execute(_extract_sql(mapping))
-        con.execute(_check_sql(max_body_chars))
-        con.execute(EVENTS_SQL, {"source": source})
+        con.execute(_checked_sql(mapping, max_body_chars), {"source": source})
+        con.execute(EVENTS_SQL)
     finally:
         con.execute("SET TimeZone = 'UTC'")
     con.execute("""
@@ -281,34 +298,18 @@ def validate_staged(
               WHERE reason IS NOT NULL GROUP BY record_no) first_bad
         WHERE c.record_no = first_bad.record_no
     """)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE stage_tickets AS
-        SELECT record_no, raw, $source || ':' || trim(id) AS ticket_id, $source AS source,
-               trim(id) AS external_id, created_ts AS created_at,
-               coalesce(updated_raw_ts, created_ts) AS updated_at,
-               {_label("channel")} AS channel, sf_pseudo(customer_id) AS customer_key,
-               {_label("customer_tier")} AS customer_tier, {_label("language")} AS language,
-               nullif(trim(subject), '') AS subject, nullif(trim(body), '') AS body,
-               {_label("status")} AS status, norm_priority AS priority,
-               {_label("category")} AS category, {_label("queue")} AS queue,
-               {_label("sentiment")} AS sentiment, {tags_sql()} AS tags,
-               sf_pseudo(assignee_id) AS assignee_key,
-               CAST(try_cast(trim(csat) AS DOUBLE) AS INTEGER) AS csat
-        FROM stage_checked WHERE reason IS NULL
-    """,
-        {"source": source},
-    )
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE stage_events AS
+        CREATE OR REPLACE TEMP TABLE stage_events AS  -- only the events of valid tickets
         SELECT e.record_no, e.ticket_id || ':' || trim(e.v[1]) AS event_id, e.ticket_id,
                e.ts AS created_at, e.author_role, e.kind,
                CAST(e.pub AS BOOLEAN) AS public, nullif(trim(e.v[5]), '') AS body,
                {_detail_sql("e.detail")} AS detail
         FROM stage_event_fields e
-        SEMI JOIN stage_tickets t ON t.record_no = e.record_no
+        SEMI JOIN stage_checked c ON c.record_no = e.record_no AND c.reason IS NULL
     """)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE stage_quarantine AS
-        SELECT record_no, raw AS record, reason FROM stage_checked WHERE reason IS NOT NULL
+        SELECT c.record_no, r.raw AS record, c.reason
+        FROM stage_checked c JOIN stage_raw r USING (record_no)
+        WHERE c.reason IS NOT NULL
     """)
