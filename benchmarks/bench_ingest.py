@@ -29,7 +29,8 @@ started = time.perf_counter()
 outcome = ingest_paths([Path(sys.argv[1])])
 seconds = time.perf_counter() - started
 report = outcome.reports[0]
-print(json.dumps({"seconds": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "rss_mb": rss_mb,
                   "records_in": report.records_in, "loaded": report.records_loaded,
                   "skipped": report.skipped_as_duplicate, "balanced": report.balanced}))
 """
@@ -49,8 +50,13 @@ def demo_data(tickets: int) -> tuple[Path, float | None]:
 
 def ingest_in_child(path: Path, home: Path) -> dict:
     env = {**os.environ, "SUPPORTFLOW_HOME": str(home)}
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(path)], env=env, capture_output=True,
-                          text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -58,7 +64,9 @@ def duckdb_raw_seconds(path: Path, workdir: Path) -> float:
     con = duckdb.connect(str(workdir / "raw.duckdb"))
     con.execute("SET threads = 2")
     started = time.perf_counter()
-    con.execute(f"CREATE TABLE raw AS SELECT * FROM read_json('{path}', format = 'newline_delimited')")
+    con.execute(
+        f"CREATE TABLE raw AS SELECT * FROM read_json('{path}', format = 'newline_delimited')"
+    )
     seconds = time.perf_counter() - started
     con.close()
     return seconds
@@ -94,8 +102,16 @@ def main() -> None:
     }
     if generate_s:
         targets["generate_all_formats_s"] = ("<=", 120 * args.tickets / 1_000_000)
-    write_result("ingest", {"tickets": args.tickets, "format": "jsonl",
-                            "file_mb": round(path.stat().st_size / 2**20, 1)}, figures, targets)
+    write_result(
+        "ingest",
+        {
+            "tickets": args.tickets,
+            "format": "jsonl",
+            "file_mb": round(path.stat().st_size / 2**20, 1),
+        },
+        figures,
+        targets,
+    )
 
 
 if __name__ == "__main__":

@@ -1,12 +1,11 @@
 """Offline language detection for tickets that arrive without a language.
 
 Two stages, because lingua alone manages ~8k texts/s here and ingest needs more: a stop-word
-vote settles clear cases in microseconds; lingua (offline, no downloads) decides the rest.
+vote in SQL settles the clear cases; lingua (offline, no downloads) decides the rest.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -21,27 +20,23 @@ STOPWORDS = {
     "pt": "o os as e é não eu meu minha nós um uma com para do obrigado",
     "nl": "de het een en is niet ik mijn wij met voor van bedankt alstublieft",
 }
-WORD_LANGUAGES: dict[str, list[str]] = {}
-for _code, _words in STOPWORDS.items():
-    for _word in _words.split():
-        WORD_LANGUAGES.setdefault(_word, []).append(_code)
-WORD = re.compile(r"[^\W\d_]+")
 MIN_VOTES = 3
 
 
-def vote(text: str) -> str | None:
-    """The language whose stop words clearly dominate the first 300 characters, or None."""
-    votes: dict[str, int] = {}
-    for word in WORD.findall(text[:300].lower()):
-        for code in WORD_LANGUAGES.get(word, ()):
-            votes[code] = votes.get(code, 0) + 1
-    if not votes:
-        return None
-    ranked = sorted(votes.values(), reverse=True)
-    best = max(votes, key=votes.get)
-    if ranked[0] >= MIN_VOTES and (len(ranked) == 1 or ranked[0] >= 2 * ranked[1]):
-        return best
-    return None
+def vote_sql(text: str) -> str:
+    """SQL: the language whose stop words clearly lead in the first 300 characters, else NULL.
+
+    Vectorised in DuckDB because it settles ~90 % of texts; lingua decides the rest.
+    """
+    words = f"regexp_extract_all(lower(left({text}, 300)), '\\p{{L}}+')"
+    counts = ", ".join(
+        f"{{'n': len(list_filter(w, lambda x: list_contains({sorted(set(v.split()))}, x))), "
+        f"'code': '{code}'}}"
+        for code, v in STOPWORDS.items()
+    )
+    return f"""(SELECT CASE WHEN r[1].n >= {MIN_VOTES} AND r[1].n >= 2 * r[2].n THEN r[1].code END
+                FROM (SELECT list_reverse_sort([{counts}]) AS r
+                      FROM (SELECT {words} AS w)))"""
 
 
 @lru_cache(maxsize=1)
@@ -53,11 +48,8 @@ def _detector():
 
 
 def detect_languages(texts: Sequence[str]) -> list[str | None]:
-    """ISO 639-1 code per text, or None when neither stage can tell (e.g. only digits)."""
-    found = [vote(t) for t in texts]
-    unsure = [i for i, code in enumerate(found) if code is None]
-    if unsure:
-        decided = _detector().detect_languages_in_parallel_of([texts[i][:300] for i in unsure])
-        for i, lang in zip(unsure, decided, strict=True):
-            found[i] = lang.iso_code_639_1.name.lower() if lang else None
-    return found
+    """ISO 639-1 code per text from lingua, or None when it cannot tell (e.g. only digits)."""
+    if not texts:
+        return []
+    found = _detector().detect_languages_in_parallel_of([t[:300] for t in texts])
+    return [lang.iso_code_639_1.name.lower() if lang else None for lang in found]

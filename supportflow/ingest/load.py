@@ -22,10 +22,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from supportflow.ingest.language import detect_languages
+from supportflow.ingest.language import detect_languages, vote_sql
 from supportflow.ingest.mapping import Mapping
 from supportflow.ingest.redact import install_macros, redaction_sql
-from supportflow.ingest.sources import Format, RawRecord, detect_format, read_records
+from supportflow.ingest.sources import Format, check_readable, detect_format, read_batches
 from supportflow.ingest.validate import install_pseudonymiser, validate_staged
 from supportflow.settings import Settings
 
@@ -120,50 +120,41 @@ def _insert_arrow(con: duckdb.DuckDBPyConnection, statement: str, table: pa.Tabl
         con.unregister("sf_arrow_chunk")
 
 
-class _Stager:
-    """Appends records as received to the ``stage_raw`` temp table, one chunk at a time."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, chunk_rows: int):
-        self.con = con
-        self.chunk_rows = chunk_rows
-        self.rows: list[RawRecord] = []
-        _insert_arrow(con, "CREATE OR REPLACE TEMP TABLE stage_raw AS", RAW_SCHEMA.empty_table())
-
-    def add(self, record: RawRecord) -> None:
-        self.rows.append(record)
-        if len(self.rows) >= self.chunk_rows:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.rows:
-            return
-        rows = self.rows
+def _stage_raw(con: duckdb.DuckDBPyConnection, batches, progress: ProgressFn | None) -> int:
+    """Append every batch to the ``stage_raw`` temp table; returns the number of records."""
+    _insert_arrow(con, "CREATE OR REPLACE TEMP TABLE stage_raw AS", RAW_SCHEMA.empty_table())
+    count = 0
+    for batch in batches:
         chunk = pa.Table.from_arrays(
             [
-                pa.array([r.record_no for r in rows], pa.int64()),
-                pa.array([r.raw for r in rows], pa.string()),
-                pa.array([r.doc for r in rows], pa.string()),
-                pa.array([r.error for r in rows], pa.string()),
+                pa.array(batch.record_no, pa.int64()),
+                pa.array(batch.raw, pa.string()),
+                pa.array(batch.doc, pa.string()),
+                pa.array(batch.error, pa.string()),
             ],
             schema=RAW_SCHEMA,
         )
-        _insert_arrow(self.con, "INSERT INTO stage_raw", chunk)
-        self.rows = []
+        _insert_arrow(con, "INSERT INTO stage_raw", chunk)
+        before, count = count, count + len(batch.record_no)
+        if progress and count // 100_000 > before // 100_000:
+            progress(count)
+    return count
 
 
 def fill_languages(con: duckdb.DuckDBPyConnection) -> int:
-    """Detect the language of staged tickets that came without one; returns how many."""
-    missing = con.execute("""SELECT record_no, concat_ws(' ', subject, body) FROM stage_checked
-                             WHERE reason IS NULL AND language IS NULL""").fetchall()
-    if not missing:
-        return 0
-    codes = detect_languages([text for _, text in missing])
-    found = pa.table({"record_no": [r for r, _ in missing], "language": codes})
-    con.register("sf_found_languages", found)
-    con.execute("""UPDATE stage_checked s SET language = f.language FROM sf_found_languages f
-                   WHERE s.record_no = f.record_no""")
-    con.unregister("sf_found_languages")
-    return len(missing)
+    """Detect the language of valid staged tickets that came without one; returns how many."""
+    con.execute(f"""UPDATE stage_checked SET language = {vote_sql("concat_ws(' ', subject, body)")}
+                    WHERE reason IS NULL AND language IS NULL""")
+    unsure = con.execute("""SELECT record_no, concat_ws(' ', subject, body) FROM stage_checked
+                            WHERE reason IS NULL AND language IS NULL""").fetchall()
+    if unsure:
+        codes = detect_languages([text for _, text in unsure])
+        found = pa.table({"record_no": [r for r, _ in unsure], "language": codes})
+        con.register("sf_found_languages", found)
+        con.execute("""UPDATE stage_checked s SET language = f.language
+                       FROM sf_found_languages f WHERE s.record_no = f.record_no""")
+        con.unregister("sf_found_languages")
+    return len(unsure)
 
 
 def _hash_sql() -> str:
@@ -343,6 +334,7 @@ def ingest_file(
     """
     settings = settings or Settings()
     mapping = mapping or Mapping()
+    check_readable(path)
     fmt = fmt or detect_format(path)
     source = source or mapping.source or ("zendesk" if fmt == Format.zendesk else fmt.value)
     batch_id, sha = batch_identity(path, fmt, mapping, source)
@@ -358,12 +350,8 @@ def ingest_file(
     )
     install_macros(con)
     install_pseudonymiser(con, settings.salt())
-    stager = _Stager(con, settings.ingest_chunk_rows)
-    for count, record in enumerate(read_records(path, fmt, mapping), start=1):
-        stager.add(record)
-        if progress and count % 100_000 == 0:
-            progress(count)
-    stager.flush()
+    batches = read_batches(path, fmt, mapping, settings.ingest_chunk_rows)
+    _stage_raw(con, batches, progress)
     if fmt == Format.zendesk:  # the reader already flattened it onto canonical names
         mapping = mapping.model_copy(update={"columns": {}, "ids": "column"})
     validate_staged(con, mapping, source=source, max_body_chars=settings.max_body_chars)

@@ -1,4 +1,4 @@
-"""Readers for ticket exports. Each yields one ``RawRecord`` per record, streaming the file.
+"""Readers for ticket exports, streaming the file in batches of records (``RawBatch``).
 
 A reader never drops a record: a line it cannot parse comes back with ``error`` set and the
 text as received, so the loader can quarantine it. A file it cannot read at all raises
@@ -69,19 +69,79 @@ def detect_format(path: Path) -> Format:
         ) from None
 
 
-def read_jsonl(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
-    """One JSON object per line; blank lines are not records. JSON is checked later, in SQL."""
+@dataclass(slots=True)
+class RawBatch:
+    """Consecutive records as columns (what the loader hands to DuckDB in one go)."""
+
+    record_no: list[int]
+    raw: list[str]
+    doc: list[str | None]
+    error: list[str | None]
+
+    @classmethod
+    def of(cls, records: list[RawRecord]) -> RawBatch:
+        return cls(
+            [r.record_no for r in records],
+            [r.raw for r in records],
+            [r.doc for r in records],
+            [r.error for r in records],
+        )
+
+    def records(self) -> list[RawRecord]:
+        return [
+            RawRecord(*row)
+            for row in zip(self.record_no, self.raw, self.doc, self.error, strict=True)
+        ]
+
+
+BLOCK_BYTES = 8 << 20
+
+
+def read_jsonl_batches(path: Path) -> Iterator[RawBatch]:
+    """JSONL in 8 MB blocks: one decode and one split per block (per-line Python work was a
+    third of ingest time). Blank lines are not records; JSON itself is checked in SQL."""
+    line_no = 0
     with open(path, "rb") as handle:
-        for record_no, line in enumerate(handle, start=1):
-            if not line.strip():
+        tail = b""
+        while True:
+            block = handle.read(BLOCK_BYTES)
+            if not block:
+                break
+            block = tail + block
+            cut = block.rfind(b"\n") + 1
+            if cut == 0:  # a single line longer than the block: keep reading
+                tail = block
                 continue
-            try:
-                yield RawRecord(record_no, line.decode().rstrip("\r\n"))
-            except UnicodeDecodeError as exc:
-                raw = line.decode(errors="backslashreplace").rstrip("\r\n")
-                yield RawRecord(
-                    record_no, raw, error=f"not valid UTF-8 (byte {exc.start} of the line)"
-                )
+            tail = block[cut:]
+            batch, line_no = _jsonl_block(block[:cut], line_no)
+            yield batch
+        if tail:
+            batch, line_no = _jsonl_block(tail + b"\n", line_no)
+            yield batch
+
+
+def _jsonl_block(block: bytes, line_no: int) -> tuple[RawBatch, int]:
+    lines = block.split(b"\n")[:-1]
+    try:
+        texts = block.decode().split("\n")[:-1]
+    except UnicodeDecodeError:
+        texts = None
+    numbers, raws, errors = [], [], []
+    for i, line in enumerate(lines, start=line_no + 1):
+        if not line.strip():
+            continue
+        numbers.append(i)
+        if texts is not None:
+            raws.append(texts[i - line_no - 1].rstrip("\r"))
+            errors.append(None)
+            continue
+        try:
+            raws.append(line.decode().rstrip("\r"))
+            errors.append(None)
+        except UnicodeDecodeError as exc:
+            raws.append(line.decode(errors="backslashreplace").rstrip("\r"))
+            errors.append(f"not valid UTF-8 (byte {exc.start} of the line)")
+    return RawBatch(numbers, raws, [None] * len(numbers), errors), line_no + len(lines)
 
 
 def read_csv(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
@@ -244,16 +304,36 @@ def zendesk_fields(ticket: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-READERS = {Format.csv: read_csv, Format.jsonl: read_jsonl, Format.zendesk: read_zendesk}
+READERS = {Format.csv: read_csv, Format.zendesk: read_zendesk}
 
 
-def read_records(path: Path, fmt: Format, mapping: Mapping) -> Iterator[RawRecord]:
-    """Dispatch to the reader for ``fmt``; a missing or unreadable file raises ``SourceError``."""
+def check_readable(path: Path) -> None:
+    """Raise ``SourceError`` with the reason when ``path`` cannot be read as a file."""
     if not path.exists():
         raise SourceError(path, "no such file")
     if not path.is_file():
         raise SourceError(path, "not a regular file")
     try:
-        yield from READERS[fmt](path, mapping)
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        raise SourceError(path, exc.strerror or str(exc)) from exc
+
+
+def read_batches(path: Path, fmt: Format, mapping: Mapping, size: int) -> Iterator[RawBatch]:
+    """Batches of records; a missing or unreadable file raises ``SourceError``."""
+    check_readable(path)
+    try:
+        if fmt == Format.jsonl:
+            yield from read_jsonl_batches(path)
+            return
+        batch: list[RawRecord] = []
+        for record in READERS[fmt](path, mapping):
+            batch.append(record)
+            if len(batch) >= size:
+                yield RawBatch.of(batch)
+                batch = []
+        if batch:
+            yield RawBatch.of(batch)
     except PermissionError as exc:
         raise SourceError(path, f"permission denied: {exc}") from exc

@@ -73,18 +73,21 @@ def install_pseudonymiser(con: duckdb.DuckDBPyConnection, salt: bytes) -> None:
 
 
 def _fields_sql(mapping: Mapping) -> str:
-    """SELECT list turning ``j`` (the record's JSON values, parsed once) into text + JSON type."""
+    """SELECT list naming each field's text ``v[i]`` and JSON type ``t[i]`` (two list parses
+    measured faster than one parse plus per-field unwrapping), with mapping defaults applied."""
     picks = []
     for i, f in enumerate((*CANONICAL_FIELDS, "events"), start=1):
-        value, kind = f"json_extract_string(j[{i}], '$')", f"json_type(j[{i}])"
+        value, kind = f"v[{i}]", f"t[{i}]"
         default = mapping.defaults.get(f)
         if f == "id" and mapping.ids == "row_number":
             value, kind = "CAST(record_no AS VARCHAR)", "'VARCHAR'"
         elif default is not None:
             kind = f"CASE WHEN nullif(trim({value}), '') IS NULL THEN 'VARCHAR' ELSE {kind} END"
             value = f"coalesce(nullif(trim({value}), ''), {q(default)})"
-        if f in ("tags", "events"):
-            picks.append(f"j[{i}] AS {f}_json")
+        if f in ("tags", "events"):  # arrays come back as JSON text
+            picks.append(
+                f"CASE WHEN t[{i}] IN ('ARRAY', 'OBJECT') THEN CAST(v[{i}] AS JSON) END AS {f}_json"
+            )
         picks.append(f"{value} AS {f}, {kind} AS {f}_type")
     return ", ".join(picks)
 
@@ -161,8 +164,7 @@ def _check_sql(max_body_chars: int) -> str:
         "WHEN tags_type NOT IN ('VARCHAR', 'ARRAY', 'NULL') OR (tags_type = 'ARRAY' AND "
         "list_bool_or(list_transform(json_type(tags_json, '$[*]'), lambda k: k <> 'VARCHAR'))) "
         "THEN 'tags: expected a list of strings or a comma-separated string'",
-        "WHEN events_json IS NOT NULL AND json_type(events_json) NOT IN ('ARRAY', 'NULL') "
-        "THEN 'events: expected a list'",
+        "WHEN events_type NOT IN ('ARRAY', 'NULL') THEN 'events: expected a list'",
     ]
     return f"""CASE {" ".join(reasons)} END"""
 
@@ -175,8 +177,10 @@ def _checked_sql(mapping: Mapping, max_body_chars: int) -> str:
             SELECT record_no, error, coalesce(doc, raw) AS d FROM stage_raw
         ), parsed AS (
             SELECT record_no, error,
-                   CASE WHEN error IS NULL THEN try(json_extract(d, [{_paths(mapping)}])) END AS j,
-                   j IS NOT NULL AS valid,
+                   CASE WHEN error IS NULL THEN try(json_extract_string(d, [{_paths(mapping)}]))
+                        END AS v,
+                   v IS NOT NULL AS valid,
+                   CASE WHEN valid THEN json_type(d, [{_paths(mapping)}]) END AS t,
                    CASE left(ltrim(d), 1) WHEN '{{' THEN 'OBJECT' WHEN '[' THEN 'ARRAY'
                         ELSE 'scalar' END AS doc_type
             FROM docs
@@ -202,7 +206,7 @@ def _checked_sql(mapping: Mapping, max_body_chars: int) -> str:
                {_label("category")} AS category, {_label("queue")} AS queue,
                {_label("sentiment")} AS sentiment, {tags_sql()} AS tags,
                sf_pseudo(assignee_id) AS assignee_key,
-               CAST(try_cast(trim(csat) AS DOUBLE) AS INTEGER) AS csat
+               try_cast(try_cast(trim(csat) AS DOUBLE) AS INTEGER) AS csat
         FROM checked
     """
 

@@ -165,8 +165,10 @@ def test_all_three_demo_formats_carry_the_same_tickets(con, settings, demo_expor
     assert [r.records_loaded for r in reports] == [600, 0, 0]
     assert [r.records_unchanged for r in reports] == [0, 600, 600]
     assert reports[0].events_loaded > 600 * 3
-    details = con.execute("SELECT string_agg(CAST(detail AS VARCHAR), ' ') "
-                          "FROM landing.ticket_events WHERE kind = 'assign'").fetchone()[0]
+    details = con.execute(
+        "SELECT string_agg(CAST(detail AS VARCHAR), ' ') "
+        "FROM landing.ticket_events WHERE kind = 'assign'"
+    ).fetchone()[0]
     assert "assignee_key" in details and "agent_" not in details
 
 

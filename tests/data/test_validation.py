@@ -70,8 +70,10 @@ def test_naive_timestamps_use_the_mapping_timezone(tmp_path):
         ({"subject": True}, "subject: expected text, got boolean"),
         ({"events": 5}, "events: expected a list"),
         ({"events": [{"id": "c1", "created_at": "nope"}]}, "events[0].created_at: 'nope'"),
-        ({"events": [{"id": "c1", "created_at": "2026-03-01T10:00:00Z", "kind": "poke"}]},
-         "events[0].kind: 'poke' is not one of"),
+        (
+            {"events": [{"id": "c1", "created_at": "2026-03-01T10:00:00Z", "kind": "poke"}]},
+            "events[0].kind: 'poke' is not one of",
+        ),
         ({"events": [{"created_at": "2026-03-01T10:00:00Z"}]}, "events[0].id: missing"),
         ({"events": ["x"]}, "events[0]: expected an object"),
     ],
@@ -83,12 +85,14 @@ def test_bad_fields_are_rejected_with_a_reason(tmp_path, fields, reason):
 
 def test_body_over_the_limit_is_rejected_not_truncated(tmp_path):
     assert check(tmp_path, max_body_chars=100, body="x" * 101) == (
-        "body: 101 characters is over the limit of 100")
+        "body: 101 characters is over the limit of 100"
+    )
 
 
 def test_labels_are_lower_cased_and_synonyms_mapped(tmp_path):
-    row = check(tmp_path, priority="Critical", status="SOLVED", channel="Email",
-                tags="VIP; billing,vip")
+    row = check(
+        tmp_path, priority="Critical", status="SOLVED", channel="Email", tags="VIP; billing,vip"
+    )
     assert (row["priority"], row["status"], row["channel"]) == ("urgent", "solved", "email")
     assert row["tags"] == ["vip", "billing"]
 

@@ -6,11 +6,12 @@ from pathlib import Path
 import pytest
 
 from supportflow.ingest.mapping import Mapping, load_mapping
-from supportflow.ingest.sources import Format, SourceError, detect_format, read_records
+from supportflow.ingest.sources import Format, SourceError, detect_format, read_batches
 
 
-def records(path: Path, fmt: Format, mapping: Mapping | None = None):
-    return list(read_records(path, fmt, mapping or Mapping()))
+def records(path: Path, fmt: Format, mapping: Mapping | None = None, size: int = 2):
+    """All records of a file, read in small batches so batch edges are exercised."""
+    return [r for b in read_batches(path, fmt, mapping or Mapping(), size) for r in b.records()]
 
 
 def test_jsonl_lines_come_back_as_received(tmp_path):
@@ -130,3 +131,16 @@ def test_integer_beyond_64_bits_fails_the_zendesk_file_with_a_reason(tmp_path):
     path.write_text('{"tickets": [{"id": 99999999999999999999}]}')
     with pytest.raises(SourceError, match="integer overflow"):
         records(path, Format.zendesk)
+
+
+def test_jsonl_blocks_split_lines_correctly(tmp_path, monkeypatch):
+    import supportflow.ingest.sources as sources
+
+    monkeypatch.setattr(sources, "BLOCK_BYTES", 16)  # lines longer than a block, many blocks
+    lines = [b'{"id": 1, "body": "' + b"x" * 40 + b'"}', b"", b'{"id": 2}', b"bad \xff", b"{}"]
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b"\n".join(lines))  # no newline at the end
+    got = records(path, Format.jsonl)
+    assert [r.record_no for r in got] == [1, 3, 4, 5]
+    assert got[0].raw == lines[0].decode() and got[3].raw == "{}"
+    assert got[2].error.startswith("not valid UTF-8") and got[1].error is None
