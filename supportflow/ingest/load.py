@@ -354,7 +354,9 @@ def ingest_file(
     _stage_raw(con, batches, progress)
     if fmt == Format.zendesk:  # the reader already flattened it onto canonical names
         mapping = mapping.model_copy(update={"columns": {}, "ids": "column"})
-    validate_staged(con, mapping, source=source, max_body_chars=settings.max_body_chars)
+    validate_staged(
+        con, mapping, source=source, max_body_chars=settings.max_body_chars, file_stem=path.stem
+    )
     fill_languages(con)
     _merge(con, report)
     if report.records_in == 0:

@@ -4,7 +4,8 @@ A mapping is a small YAML file so that any help desk's CSV export can be loaded 
 
     source: banking77            # prefix of ticket_id
     columns: {body: text, category: category}   # canonical field: column in the file
-    ids: row_number              # or "column" (default): take external ids from the id column
+    ids: row_number              # "<file stem>-<record no>", for files without ids; or "column"
+                                 # (default): take external ids from the id column
     defaults: {created_at: "2020-01-01T00:00:00Z", channel: web}
     timezone: UTC                # for timestamps written without an offset
 """

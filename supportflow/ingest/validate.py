@@ -80,7 +80,7 @@ def _fields_sql(mapping: Mapping) -> str:
         value, kind = f"v[{i}]", f"t[{i}]"
         default = mapping.defaults.get(f)
         if f == "id" and mapping.ids == "row_number":
-            value, kind = "CAST(record_no AS VARCHAR)", "'VARCHAR'"
+            value, kind = "$file_stem || '-' || record_no", "'VARCHAR'"  # unique per file
         elif default is not None:
             kind = f"CASE WHEN nullif(trim({value}), '') IS NULL THEN 'VARCHAR' ELSE {kind} END"
             value = f"coalesce(nullif(trim({value}), ''), {q(default)})"
@@ -283,7 +283,12 @@ def tags_sql() -> str:
 
 
 def validate_staged(
-    con: duckdb.DuckDBPyConnection, mapping: Mapping, *, source: str, max_body_chars: int
+    con: duckdb.DuckDBPyConnection,
+    mapping: Mapping,
+    *,
+    source: str,
+    max_body_chars: int,
+    file_stem: str = "",
 ) -> None:
     """``stage_raw`` → ``stage_checked`` (every record, normalised, with its reason or NULL),
     ``stage_events`` (events of valid tickets) and ``stage_quarantine`` (temp tables)."""
@@ -292,7 +297,10 @@ def validate_staged(
                    list_filter(l, lambda x, i: list_position(l, x) = i)""")
     con.execute(f"SET TimeZone = {q(mapping.timezone)}")  # how naive timestamps are read
     try:
-        con.execute(_checked_sql(mapping, max_body_chars), {"source": source})
+        params = {"source": source}
+        if mapping.ids == "row_number":
+            params["file_stem"] = file_stem
+        con.execute(_checked_sql(mapping, max_body_chars), params)
         con.execute(EVENTS_SQL)
     finally:
         con.execute("SET TimeZone = 'UTC'")

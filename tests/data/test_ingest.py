@@ -186,3 +186,15 @@ def test_banking77_csv_loads_with_the_builtin_mapping(con, settings):
     assert r.records_quarantined == 0 and r.records_loaded == r.records_in > 10_000
     (n_categories,) = con.execute("SELECT count(DISTINCT category) FROM landing.tickets").fetchone()
     assert n_categories == 77
+    test = ingest_file(
+        con,
+        BANKING77 / "test.csv",
+        fmt=Format.csv,
+        mapping=load_mapping("banking77"),
+        settings=settings,
+    )
+    assert test.records_loaded == test.records_in > 3_000  # row ids do not collide with train's
+    first = con.execute(
+        "SELECT ticket_id FROM landing.tickets ORDER BY created_at, ticket_id LIMIT 1"
+    ).fetchone()[0]
+    assert first == "banking77:test-1"
