@@ -1,0 +1,1 @@
+"""ML models of supportflow; import as ``models.triage`` (never a bare ``models``)."""

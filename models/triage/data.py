@@ -1,0 +1,189 @@
+"""Labelled examples: load (warehouse mart or CSV), gate, split without leakage, fingerprint."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from models.triage.config import DataConfig
+
+
+class DataError(ValueError):
+    """The data cannot train a model; the message says what is missing."""
+
+
+@dataclass
+class Examples:
+    """Texts with one label list per field (None where a ticket has no value for that field)."""
+
+    ids: list[str]
+    texts: list[str]
+    labels: dict[str, list[str | None]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def subset(self, index: list[int]) -> Examples:
+        return Examples(
+            [self.ids[i] for i in index],
+            [self.texts[i] for i in index],
+            {f: [v[i] for i in index] for f, v in self.labels.items()},
+        )
+
+
+def from_rows(
+    rows: list[dict], text_column: str, label_fields: list[str], id_column: str | None = None
+) -> Examples:
+    """Examples from dict rows; empty texts are refused by ``check_minimum``, not dropped here."""
+    if rows:
+        missing = [c for c in (text_column, *label_fields) if c not in rows[0]]
+        if missing:
+            raise DataError(f"column(s) {missing} not found; available: {sorted(rows[0])}")
+    ids = [str(r[id_column]) if id_column else str(i + 1) for i, r in enumerate(rows)]
+    texts = [(r[text_column] or "").strip() for r in rows]
+    labels = {
+        f: [(str(r[f]).strip() or None) if r[f] is not None else None for r in rows]
+        for f in label_fields
+    }
+    return Examples(ids, texts, labels)
+
+
+def load_csv(path: Path, text_column: str, label_fields: list[str]) -> Examples:
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        raise DataError(f"{path} holds no rows")
+    return from_rows(rows, text_column, label_fields)
+
+
+def load_warehouse(warehouse: Path, label_fields: list[str]) -> Examples:
+    """Settled tickets from the ``marts.fct_triage_examples`` mart (built by dbt)."""
+    import duckdb
+
+    unknown = [f for f in label_fields if f not in ("category", "priority", "queue", "sentiment")]
+    if unknown:
+        raise DataError(
+            f"unknown label field(s) {unknown}; the warehouse has category, "
+            "priority, queue and sentiment"
+        )
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.IOException as exc:
+        raise DataError(f"cannot open the warehouse {warehouse}: {exc}") from exc
+    try:
+        cursor = con.execute(
+            f"SELECT ticket_id, text, {', '.join(label_fields)} "
+            "FROM marts.fct_triage_examples ORDER BY ticket_id"
+        )
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    except duckdb.CatalogException as exc:
+        raise DataError(
+            "marts.fct_triage_examples does not exist: run `supportflow ingest` "
+            "and `supportflow build-metrics` first"
+        ) from exc
+    finally:
+        con.close()
+    return from_rows(rows, "text", label_fields, id_column="ticket_id")
+
+
+def load_examples(config: DataConfig, warehouse: Path | None = None) -> Examples:
+    if config.source == "csv":
+        examples = load_csv(config.csv_path, config.text_column, config.label_fields)
+    else:
+        examples = load_warehouse(warehouse, config.label_fields)
+    if config.max_examples and len(examples) > config.max_examples:
+        examples = examples.subset(list(range(config.max_examples)))
+    return examples
+
+
+def check_minimum(examples: Examples, min_examples: int, min_per_class: int) -> None:
+    """Refuse to train, naming the problem, on too little or one-class data."""
+    empty = sum(1 for t in examples.texts if not t)
+    if empty:
+        raise DataError(f"{empty} example(s) have an empty text; clean or drop them first")
+    if len(examples) < min_examples:
+        raise DataError(f"{len(examples)} examples, fewer than the minimum of {min_examples}")
+    for name, values in examples.labels.items():
+        counts = Counter(v for v in values if v is not None)
+        if len(counts) < 2:
+            raise DataError(f"label field {name!r} has {len(counts)} class(es); need at least 2")
+        rare = sorted(c for c, n in counts.items() if n < min_per_class)
+        if rare:
+            raise DataError(
+                f"label field {name!r}: classes {rare} have fewer than "
+                f"{min_per_class} examples each"
+            )
+
+
+WORD = re.compile(r"[a-z]+")
+
+
+def near_duplicate_groups(texts: list[str], shingle: int = 5, hashes: int = 3) -> list[int]:
+    """A group id per text; texts sharing a min-hash of their word shingles share a group.
+
+    Support tickets repeat (incident bursts, templates with a different greeting). Putting such
+    near-duplicates on one side of the split keeps validation and test scores honest.
+    """
+    parent = list(range(len(texts)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_seen: dict[tuple[int, int], int] = {}
+    for i, text in enumerate(texts):
+        words = WORD.findall(text.lower())
+        grams = {" ".join(words[j : j + shingle]) for j in range(max(1, len(words) - shingle + 1))}
+        for k in range(hashes):
+            key = (k, min(_hash(f"{k}:{g}") for g in grams))
+            j = first_seen.setdefault(key, i)
+            parent[find(i)] = find(j)
+    return [find(i) for i in range(len(texts))]
+
+
+def _hash(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+
+
+@dataclass
+class Split:
+    train: Examples
+    validation: Examples
+    test: Examples
+
+
+def split(examples: Examples, validation_fraction: float, test_fraction: float, seed: int) -> Split:
+    """Deterministic group split: a group goes wholly to train, validation or test by a hash of
+    its members' ids and the seed (stable when unrelated examples are added)."""
+    groups = near_duplicate_groups(examples.texts)
+    members: dict[int, list[int]] = {}
+    for i, g in enumerate(groups):
+        members.setdefault(g, []).append(i)
+    parts: dict[str, list[int]] = {"train": [], "validation": [], "test": []}
+    for index in members.values():
+        u = _hash(f"{seed}:{min(examples.ids[i] for i in index)}") / 2**64
+        side = (
+            "test"
+            if u < test_fraction
+            else "validation"
+            if u < test_fraction + validation_fraction
+            else "train"
+        )
+        parts[side].extend(index)
+    return Split(*(examples.subset(sorted(parts[k])) for k in ("train", "validation", "test")))
+
+
+def fingerprint(examples: Examples) -> str:
+    """sha256 over ids and labels: the same data gives the same fingerprint in MLflow."""
+    digest = hashlib.sha256()
+    for i, ident in enumerate(examples.ids):
+        labels = "|".join(f"{f}={examples.labels[f][i]}" for f in sorted(examples.labels))
+        digest.update(f"{ident}\t{labels}\n".encode())
+    return digest.hexdigest()

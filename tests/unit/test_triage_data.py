@@ -1,0 +1,106 @@
+"""Training data: config parsing, the minimum-data gate, leakage-free splits, fingerprints."""
+
+import random
+
+import pytest
+
+from models.triage.config import TrainConfig, load_config
+from models.triage.data import (
+    DataError,
+    Examples,
+    check_minimum,
+    fingerprint,
+    load_csv,
+    near_duplicate_groups,
+    split,
+)
+from tests.conftest import BANKING77
+
+
+WORDS = "refund login invoice board export share invite card error slack webhook dark mode".split()
+
+
+def examples(n: int, classes=("a", "b")) -> Examples:
+    rng = random.Random(n)
+    texts = [" ".join(rng.choice(WORDS) for _ in range(12)) for _ in range(n)]
+    return Examples([str(i) for i in range(n)], texts,
+                    {"category": [classes[i % len(classes)] for i in range(n)]})
+
+
+def test_config_typos_are_errors(tmp_path):
+    path = tmp_path / "exp.yaml"
+    path.write_text("optim:\n  epohcs: 3\n")
+    with pytest.raises(ValueError, match="epohcs"):
+        load_config(path)
+    path.write_text("data:\n  source: csv\n")
+    with pytest.raises(ValueError, match="csv_path"):
+        load_config(path)
+
+
+def test_config_name_defaults_to_file_stem(tmp_path):
+    path = tmp_path / "quick-run.yaml"
+    path.write_text("optim: {epochs: 1}\n")
+    assert load_config(path) == TrainConfig(name="quick-run", optim={"epochs": 1})
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (examples(10), "10 examples, fewer than the minimum of 50"),
+        (examples(60, classes=("a",)), "has 1 class(es)"),
+        (Examples(["1"] * 60, [""] + ["x"] * 59, {"category": ["a", "b"] * 30}), "empty text"),
+    ],
+)
+def test_gate_refuses_with_a_reason(data, message):
+    with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        check_minimum(data, min_examples=50, min_per_class=5)
+
+
+def test_gate_names_the_rare_classes():
+    data = examples(100)
+    data.labels["category"][:3] = ["rare", "rare", "odd"]
+    with pytest.raises(DataError, match=r"\['odd', 'rare'\]"):
+        check_minimum(data, min_examples=50, min_per_class=5)
+
+
+def test_near_duplicates_share_a_group():
+    base = "none of our boards load we get a 503 error and the whole team is blocked"
+    texts = [f"Hi, {base}. Thanks", f"Hello team, {base}! Cheers", f"{base} this is unacceptable",
+             "how do i share a board with a guest who has no paid seat in our workspace"]
+    groups = near_duplicate_groups(texts)
+    assert groups[0] == groups[1] == groups[2] != groups[3]
+
+
+def test_split_is_deterministic_and_keeps_groups_together():
+    data = examples(600)
+    data.texts[:20] = ["the very same incident text repeated for everyone on the team"] * 20
+    one, two = split(data, 0.15, 0.15, seed=1), split(data, 0.15, 0.15, seed=1)
+    assert one.test.ids == two.test.ids and one.validation.ids == two.validation.ids
+    sides = [set(one.train.ids), set(one.validation.ids), set(one.test.ids)]
+    assert sum(len(s) for s in sides) == 600 and not (sides[0] & sides[1] or sides[1] & sides[2])
+    dup_ids = {str(i) for i in range(20)}
+    assert sum(bool(dup_ids & s) for s in sides) == 1
+    assert 0.08 < len(one.test) / 600 < 0.25
+    assert split(data, 0.15, 0.15, seed=2).test.ids != one.test.ids
+
+
+def test_fingerprint_follows_ids_and_labels():
+    data = examples(50)
+    same = examples(50)
+    assert fingerprint(data) == fingerprint(same)
+    same.labels["category"][0] = "b"
+    assert fingerprint(data) != fingerprint(same)
+
+
+def test_unknown_label_column_is_named(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("text,intent\nhello,a\n")
+    with pytest.raises(DataError, match=r"\['category'\] not found"):
+        load_csv(path, "text", ["category"])
+
+
+@pytest.mark.skipif(not BANKING77.exists(), reason="Banking77 not found at ../shared/data/banking77")
+def test_banking77_loads_and_passes_the_gate():
+    data = load_csv(BANKING77 / "train.csv", "text", ["category"])
+    check_minimum(data, min_examples=1000, min_per_class=20)
+    assert len(set(data.labels["category"])) == 77
