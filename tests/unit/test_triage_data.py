@@ -16,15 +16,31 @@ from models.triage.data import (
 )
 from tests.conftest import BANKING77
 
-
-WORDS = "refund login invoice board export share invite card error slack webhook dark mode".split()
+WORDS = [
+    "refund",
+    "login",
+    "invoice",
+    "board",
+    "export",
+    "share",
+    "invite",
+    "card",
+    "error",
+    "slack",
+    "webhook",
+    "dark",
+    "mode",
+]
 
 
 def examples(n: int, classes=("a", "b")) -> Examples:
     rng = random.Random(n)
     texts = [" ".join(rng.choice(WORDS) for _ in range(12)) for _ in range(n)]
-    return Examples([str(i) for i in range(n)], texts,
-                    {"category": [classes[i % len(classes)] for i in range(n)]})
+    return Examples(
+        [str(i) for i in range(n)],
+        texts,
+        {"category": [classes[i % len(classes)] for i in range(n)]},
+    )
 
 
 def test_config_typos_are_errors(tmp_path):
@@ -65,8 +81,12 @@ def test_gate_names_the_rare_classes():
 
 def test_near_duplicates_share_a_group():
     base = "none of our boards load we get a 503 error and the whole team is blocked"
-    texts = [f"Hi, {base}. Thanks", f"Hello team, {base}! Cheers", f"{base} this is unacceptable",
-             "how do i share a board with a guest who has no paid seat in our workspace"]
+    texts = [
+        f"Hi, {base}. Thanks",
+        f"Hello team, {base}! Cheers",
+        f"{base} this is unacceptable",
+        "how do i share a board with a guest who has no paid seat in our workspace",
+    ]
     groups = near_duplicate_groups(texts)
     assert groups[0] == groups[1] == groups[2] != groups[3]
 
@@ -99,7 +119,9 @@ def test_unknown_label_column_is_named(tmp_path):
         load_csv(path, "text", ["category"])
 
 
-@pytest.mark.skipif(not BANKING77.exists(), reason="Banking77 not found at ../shared/data/banking77")
+@pytest.mark.skipif(
+    not BANKING77.exists(), reason="Banking77 not found at ../shared/data/banking77"
+)
 def test_banking77_loads_and_passes_the_gate():
     data = load_csv(BANKING77 / "train.csv", "text", ["category"])
     check_minimum(data, min_examples=1000, min_per_class=20)
