@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from models.triage.config import DataConfig
+
+log = logging.getLogger("supportflow.train")
 
 
 class DataError(ValueError):
@@ -159,10 +162,30 @@ class Split:
     test: Examples
 
 
+def exact_groups(texts: list[str]) -> list[int]:
+    """Group ids of texts equal after lower-casing and dropping digits and punctuation."""
+    first: dict[str, int] = {}
+    return [first.setdefault(" ".join(WORD.findall(t.lower())), i) for i, t in enumerate(texts)]
+
+
+MAX_GROUP_SHARE = 0.2
+
+
 def split(examples: Examples, validation_fraction: float, test_fraction: float, seed: int) -> Split:
     """Deterministic group split: a group goes wholly to train, validation or test by a hash of
-    its members' ids and the seed (stable when unrelated examples are added)."""
+    its members' ids and the seed (stable when unrelated examples are added).
+
+    Heavily templated data (one near-duplicate family above 20 % of the examples, as in the demo
+    generator) cannot be split by families; it falls back to exact duplicates after
+    normalisation, with a warning, rather than to an empty validation set.
+    """
     groups = near_duplicate_groups(examples.texts)
+    if examples.ids and max(Counter(groups).values()) > MAX_GROUP_SHARE * len(examples):
+        log.warning(
+            "near-duplicate families are too large to split by (templated data?); "
+            "keeping only exact duplicates together"
+        )
+        groups = exact_groups(examples.texts)
     members: dict[int, list[int]] = {}
     for i, g in enumerate(groups):
         members.setdefault(g, []).append(i)

@@ -126,3 +126,14 @@ def test_banking77_loads_and_passes_the_gate():
     data = load_csv(BANKING77 / "train.csv", "text", ["category"])
     check_minimum(data, min_examples=1000, min_per_class=20)
     assert len(set(data.labels["category"])) == 77
+
+
+def test_templated_data_falls_back_to_exact_duplicates():
+    template = "please cancel our subscription at the end of the billing period {} {}"
+    texts = [template.format(a, b) for a in WORDS[:10] for b in WORDS[:10]] * 3
+    data = Examples([str(i) for i in range(300)], texts, {"category": ["a", "b", "c"] * 100})
+    parts = split(data, 0.2, 0.2, seed=3)
+    assert len(parts.validation) > 0 and len(parts.train) > 0
+    for side in (parts.train, parts.validation, parts.test):  # exact duplicates stay together
+        others = [s for s in (parts.train, parts.validation, parts.test) if s is not side]
+        assert not set(side.texts) & {t for o in others for t in o.texts}
