@@ -46,6 +46,10 @@ class Settings(BaseSettings):
         return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{self.home.resolve()}/mlflow.db"
 
     @property
+    def mlflow_artifact_root(self) -> Path:
+        return self.home.resolve() / "mlartifacts"
+
+    @property
     def duckdb_temp_dir(self) -> Path:
         return self.home.resolve() / "duckdb_tmp"
 

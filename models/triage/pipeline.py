@@ -1,0 +1,71 @@
+"""Train end to end: load → gate → split → fine-tune → calibrate → evaluate → log → register."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import mlflow
+
+from models.triage import registry
+from models.triage.config import TrainConfig
+from models.triage.data import check_minimum, fingerprint, load_examples, split
+from models.triage.train import train_model
+
+log = logging.getLogger("supportflow.train")
+
+
+def run_training(
+    config: TrainConfig, *, warehouse: Path | None, tracking_uri: str, artifact_root: Path
+) -> dict:
+    """Returns the registered version and the per-field validation/test metrics.
+
+    Data problems raise ``DataError`` before any MLflow run exists; a failure during training
+    leaves a FAILED run and registers nothing.
+    """
+    examples = load_examples(config.data, warehouse)
+    check_minimum(examples, config.data.min_examples, config.data.min_per_class)
+    parts = split(
+        examples, config.data.validation_fraction, config.data.test_fraction, config.data.seed
+    )
+    sizes = {
+        "train": len(parts.train),
+        "validation": len(parts.validation),
+        "test": len(parts.test),
+    }
+    log.info(
+        "training on %s examples (validation %s, test %s)",
+        sizes["train"],
+        sizes["validation"],
+        sizes["test"],
+    )
+    data_fingerprint = fingerprint(examples)
+    with (
+        registry.start_run(
+            config,
+            fingerprint=data_fingerprint,
+            split_sizes=sizes,
+            tracking_uri=tracking_uri,
+            artifact_root=artifact_root,
+        ),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        result = train_model(config, parts, Path(tmp) / "model", on_epoch=registry.log_epoch)
+        info = registry.log_and_register(config, result, fingerprint=data_fingerprint)
+    info["sizes"] = sizes
+    info["metrics"] = {
+        side: {f: r.metrics(side) for f, r in fields.items()}
+        for side, fields in result.reports.items()
+    }
+    info["train_seconds"] = round(result.train_seconds, 1)
+    return info
+
+
+def last_run_status(experiment: str, tracking_uri: str) -> str | None:
+    """Status of the newest run of an experiment (for tests and the CLI)."""
+    mlflow.set_tracking_uri(tracking_uri)
+    runs = mlflow.search_runs(
+        experiment_names=[experiment], order_by=["start_time DESC"], max_results=1
+    )
+    return None if runs.empty else str(runs.iloc[0]["status"])

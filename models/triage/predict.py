@@ -1,0 +1,73 @@
+"""Predict with a saved triage model: per field label, calibrated confidence, top-3, abstain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.triage import batching
+from models.triage.calibrate import softmax
+from models.triage.evaluate import collect_logits
+from models.triage.modeling import TriageMeta, load
+
+
+@dataclass
+class FieldPrediction:
+    label: str
+    confidence: float
+    top3: list[tuple[str, float]]
+    abstained: bool  # below the suggest threshold: a human decides
+    auto_apply: bool  # at or above the auto-apply threshold
+
+
+class Predictor:
+    """Loads a model folder once; ``predict`` takes raw texts (redact PII before if needed)."""
+
+    def __init__(self, folder: Path, threads: int = 2):
+        torch.set_num_threads(threads)
+        self.model, self.tokenizer, self.meta = load(folder)
+
+    @property
+    def fields(self) -> list[str]:
+        return list(self.meta.heads)
+
+    def predict(self, texts: list[str]) -> list[dict[str, FieldPrediction]]:
+        ids = batching.encode(self.tokenizer, [t or "" for t in texts], self.meta.max_length)
+        logits = collect_logits(self.model, ids, self.tokenizer.pad_token_id)
+        return predictions_from_logits(logits, self.meta)
+
+
+def predictions_from_logits(
+    logits: dict[str, np.ndarray], meta: TriageMeta
+) -> list[dict[str, FieldPrediction]]:
+    n = len(next(iter(logits.values()))) if logits else 0
+    out: list[dict[str, FieldPrediction]] = [{} for _ in range(n)]
+    for name, head in meta.heads.items():
+        probs = softmax(logits[name], head.temperature)
+        top = np.argsort(-probs, axis=1)[:, :3]
+        for i in range(n):
+            best = float(probs[i, top[i, 0]])
+            out[i][name] = FieldPrediction(
+                label=head.labels[top[i, 0]],
+                confidence=best,
+                top3=[(head.labels[j], float(probs[i, j])) for j in top[i]],
+                abstained=best < head.suggest_threshold,
+                auto_apply=best >= head.auto_apply_threshold,
+            )
+    return out
+
+
+def as_rows(texts: list[str], predictions: list[dict[str, FieldPrediction]]) -> list[dict]:
+    """Flat rows (text, <field>_label, <field>_confidence, <field>_abstained) for CSV output."""
+    rows = []
+    for text, fields in zip(texts, predictions, strict=True):
+        row = {"text": text}
+        for name, p in fields.items():
+            row[f"{name}_label"] = p.label
+            row[f"{name}_confidence"] = round(p.confidence, 4)
+            row[f"{name}_abstained"] = p.abstained
+        rows.append(row)
+    return rows

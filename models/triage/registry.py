@@ -1,0 +1,164 @@
+"""MLflow: log a training run, register the model as a new version, load it back by alias.
+
+The model is logged as a pyfunc that carries the saved folder as an artifact, so loading
+``models:/triage-classifier/<version>`` (or ``@alias``) needs no network and no code beyond this
+package. Stages are deprecated in MLflow 3: rollout phases are aliases (issue: rollout).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+
+from models.triage.config import TrainConfig
+from models.triage.evaluate import confusion_png
+from models.triage.train import TrainResult
+
+PIP_REQUIREMENTS = ["torch==2.13.0", "transformers>=5,<6", "numpy", "pandas", "scikit-learn"]
+
+
+class TriagePyfunc(mlflow.pyfunc.PythonModel):
+    """pyfunc wrapper: DataFrame with a ``text`` column → one row of predictions per text."""
+
+    def load_context(self, context) -> None:
+        from models.triage.predict import Predictor
+
+        self.predictor = Predictor(Path(context.artifacts["model_dir"]))
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        from models.triage.predict import as_rows
+
+        texts = model_input["text"].fillna("").astype(str).tolist()
+        return pd.DataFrame(as_rows(texts, self.predictor.predict(texts)))
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def flat_params(config: TrainConfig) -> dict[str, str]:
+    out = {"kind": config.kind, "encoder": config.encoder, "model_name": config.model_name}
+    for section in ("data", "optim", "calibration"):
+        for key, value in getattr(config, section).model_dump().items():
+            out[f"{section}.{key}"] = str(value)
+    return out
+
+
+def start_run(
+    config: TrainConfig,
+    *,
+    fingerprint: str,
+    split_sizes: dict[str, int],
+    tracking_uri: str,
+    artifact_root: Path,
+):
+    """Open the MLflow run (experiment = config name) with params and tags logged.
+
+    Use as a context manager around training: an exception inside marks the run FAILED and
+    nothing is registered.
+    """
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    if mlflow.get_experiment_by_name(config.name) is None:
+        mlflow.create_experiment(
+            config.name, artifact_location=(artifact_root / config.name).resolve().as_uri()
+        )
+    mlflow.set_experiment(config.name)
+    run = mlflow.start_run()
+    mlflow.log_params(flat_params(config))
+    mlflow.log_params({f"n_{k}": v for k, v in split_sizes.items()})
+    mlflow.set_tags(
+        {
+            "data_fingerprint": fingerprint,
+            "git_commit": git_commit(),
+            "label_fields": ",".join(config.data.label_fields),
+        }
+    )
+    return run
+
+
+def log_epoch(epoch: int, row: dict[str, float]) -> None:
+    mlflow.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=epoch)
+
+
+def log_and_register(config: TrainConfig, result: TrainResult, *, fingerprint: str) -> dict:
+    """Inside the active run: final metrics, artifacts, the model, and a new registry version."""
+    run = mlflow.active_run()
+    with tempfile.TemporaryDirectory() as tmp:
+        mlflow.log_metrics(
+            {
+                "train_seconds": result.train_seconds,
+                "best_epoch": result.best_epoch,
+                "steps": result.steps,
+            }
+        )
+        for side, fields in result.reports.items():
+            for name, report in fields.items():
+                mlflow.log_metrics(report.metrics(f"{side}_{name}"))
+                labels = result.meta.heads[name].labels
+                png = confusion_png(
+                    report, labels, f"{name} ({side})", Path(tmp) / f"confusion_{side}_{name}.png"
+                )
+                mlflow.log_artifact(str(png), "evaluation")
+                mlflow.log_dict(report.per_class, f"evaluation/per_class_{side}_{name}.json")
+    thresholds = {
+        f: {
+            "temperature": h.temperature,
+            "suggest": h.suggest_threshold,
+            "auto_apply": h.auto_apply_threshold,
+        }
+        for f, h in result.meta.heads.items()
+    }
+    mlflow.log_dict({f: h.labels for f, h in result.meta.heads.items()}, "label_maps.json")
+    mlflow.log_dict(thresholds, "thresholds.json")
+    example = pd.DataFrame({"text": ["I was charged twice for my subscription this month"]})
+    signature = mlflow.models.infer_signature(example, _example_output(result, example))
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=TriagePyfunc(),
+        artifacts={"model_dir": str(result.folder)},
+        signature=signature,
+        input_example=example,
+        pip_requirements=PIP_REQUIREMENTS,
+        registered_model_name=config.model_name,
+    )
+    version = info.registered_model_version
+    client = mlflow.MlflowClient()
+    for key, value in (
+        ("label_fields", ",".join(result.meta.heads)),
+        ("thresholds", json.dumps(thresholds)),
+        ("data_fingerprint", fingerprint),
+        ("kind", config.kind),
+    ):
+        client.set_model_version_tag(config.model_name, version, key, value)
+    return {
+        "run_id": run.info.run_id,
+        "experiment": config.name,
+        "model_name": config.model_name,
+        "version": int(version),
+        "model_uri": f"models:/{config.model_name}/{version}",
+    }
+
+
+def _example_output(result: TrainResult, example: pd.DataFrame) -> pd.DataFrame:
+    from models.triage.predict import Predictor, as_rows
+
+    texts = example["text"].tolist()
+    return pd.DataFrame(as_rows(texts, Predictor(result.folder).predict(texts)))
+
+
+def load_model(uri: str, tracking_uri: str):
+    """A pyfunc model from ``models:/name/<version>`` or ``models:/name@alias``."""
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    return mlflow.pyfunc.load_model(uri)
