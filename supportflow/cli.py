@@ -289,8 +289,10 @@ def demo_run(
     tickets: Annotated[int, typer.Option(min=1)] = 5_000,
     days: Annotated[int, typer.Option(min=1)] = 90,
     seed: Annotated[int, typer.Option()] = 7,
+    train: Annotated[bool, typer.Option(help="Also train a quick triage model.")] = True,
 ) -> None:
-    """Generate demo data (once), run the nightly flow on its Zendesk export, show results."""
+    """Generate demo data (once), run the nightly flow on its Zendesk export, train a quick
+    triage model on the settled tickets, show results."""
     settings = _setup()
     from flows.ingest_tickets import IngestParams
     from flows.nightly import nightly
@@ -317,6 +319,16 @@ def demo_run(
     dbt = result["dbt"]
     console.print(f"dbt build: {dbt['passed']} passed, {dbt['failed']} failed")
     render_status(settings, console)
+    if train:
+        from flows.train_triage_model import TrainParams, train_triage_model
+        from supportflow.settings import REPO_ROOT
+
+        experiment = REPO_ROOT / "experiments" / "demo_quick.yaml"
+        console.print(
+            f"[bold]Training a quick triage model[/] ({experiment.name}; MLflow at "
+            f"{settings.mlflow_tracking_uri})"
+        )
+        _print_training(train_triage_model(TrainParams(experiment=experiment)))
 
 
 def _same_demo(manifest: Path, tickets: int, days: int, seed: int) -> bool:

@@ -73,8 +73,10 @@ def load_warehouse(warehouse: Path, label_fields: list[str]) -> Examples:
             f"unknown label field(s) {unknown}; the warehouse has category, "
             "priority, queue and sentiment"
         )
-    try:
-        con = duckdb.connect(str(warehouse), read_only=True)
+    if warehouse is None or not warehouse.exists():
+        raise DataError(f"no warehouse at {warehouse}: run `supportflow ingest` first")
+    try:  # read-write config: dbt in this process may hold the file open the same way
+        con = duckdb.connect(str(warehouse))
     except duckdb.IOException as exc:
         raise DataError(f"cannot open the warehouse {warehouse}: {exc}") from exc
     try:
