@@ -9,6 +9,7 @@ from pathlib import Path
 import mlflow
 
 from models.triage import registry
+from models.triage.baseline import train_baseline
 from models.triage.config import TrainConfig
 from models.triage.data import check_minimum, fingerprint, load_examples, split
 from models.triage.train import train_model
@@ -51,7 +52,10 @@ def run_training(
         ),
         tempfile.TemporaryDirectory() as tmp,
     ):
-        result = train_model(config, parts, Path(tmp) / "model", on_epoch=registry.log_epoch)
+        if config.kind == "tfidf":
+            result = train_baseline(config, parts, Path(tmp) / "model")
+        else:
+            result = train_model(config, parts, Path(tmp) / "model", on_epoch=registry.log_epoch)
         info = registry.log_and_register(config, result, fingerprint=data_fingerprint)
     info["sizes"] = sizes
     info["metrics"] = {

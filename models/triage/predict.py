@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from models.triage import batching
+from models.triage.baseline import BASELINE_FILE, baseline_logits, load_baseline
 from models.triage.calibrate import softmax
 from models.triage.evaluate import collect_logits
 from models.triage.modeling import TriageMeta, load
@@ -28,14 +29,21 @@ class Predictor:
 
     def __init__(self, folder: Path, threads: int = 2):
         torch.set_num_threads(threads)
-        self.model, self.tokenizer, self.meta = load(folder)
+        self.baseline = None
+        if (folder / BASELINE_FILE).exists():  # the TF-IDF champion shares this interface
+            self.baseline, self.meta = load_baseline(folder)
+        else:
+            self.model, self.tokenizer, self.meta = load(folder)
 
     @property
     def fields(self) -> list[str]:
         return list(self.meta.heads)
 
     def predict(self, texts: list[str]) -> list[dict[str, FieldPrediction]]:
-        ids = batching.encode(self.tokenizer, [t or "" for t in texts], self.meta.max_length)
+        texts = [t or "" for t in texts]
+        if self.baseline is not None:
+            return predictions_from_logits(baseline_logits(self.baseline, texts), self.meta)
+        ids = batching.encode(self.tokenizer, texts, self.meta.max_length)
         logits = collect_logits(self.model, ids, self.tokenizer.pad_token_id)
         return predictions_from_logits(logits, self.meta)
 

@@ -19,7 +19,14 @@ from models.triage.config import TrainConfig
 from models.triage.evaluate import confusion_png
 from models.triage.train import TrainResult
 
-PIP_REQUIREMENTS = ["torch==2.13.0", "transformers>=5,<6", "numpy", "pandas", "scikit-learn"]
+PIP_REQUIREMENTS = [
+    "torch==2.13.0",
+    "transformers>=5,<6",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "joblib",
+]
 
 
 class TriagePyfunc(mlflow.pyfunc.PythonModel):

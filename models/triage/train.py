@@ -17,7 +17,7 @@ import torch
 from models.triage import batching
 from models.triage.calibrate import fit_temperature, softmax, threshold_for_precision
 from models.triage.config import TrainConfig, encoder_path
-from models.triage.data import DataError, Split
+from models.triage.data import DataError, Examples, Split
 from models.triage.evaluate import FieldReport, collect_logits, field_report, target_indices
 from models.triage.modeling import HeadMeta, TriageMeta, TriageModel, save
 
@@ -154,20 +154,24 @@ def train_model(
     result.train_seconds = time.perf_counter() - started
     result.steps = step
     model.load_state_dict(best_state)
-    calibrate(model, val_ids, pad, split, meta, config)
-    result.reports["validation"] = reports(model, val_ids, pad, split.validation, meta)
-    if len(split.test):
-        test_ids = batching.encode(tokenizer, split.test.texts, opt.max_length)
-        result.reports["test"] = reports(model, test_ids, pad, split.test, meta)
+    finish(
+        result,
+        split,
+        config,
+        lambda side: collect_logits(
+            model, batching.encode(tokenizer, side.texts, opt.max_length), pad
+        ),
+    )
     save(out_dir, model, tokenizer, meta)
     return result
 
 
-def calibrate(model, val_ids, pad, split: Split, meta: TriageMeta, config: TrainConfig) -> None:
+def calibrate(
+    logits: dict[str, np.ndarray], side: Examples, meta: TriageMeta, config: TrainConfig
+) -> None:
     """Per head: temperature on validation logits, then suggest/auto-apply thresholds."""
-    logits = collect_logits(model, val_ids, pad)
     for name, head in meta.heads.items():
-        targets = target_indices(split.validation.labels[name], head.labels)
+        targets = target_indices(side.labels[name], head.labels)
         keep = targets >= 0
         head.temperature = fit_temperature(logits[name][keep], targets[keep])
         probs = softmax(logits[name][keep], head.temperature)
@@ -180,9 +184,24 @@ def calibrate(model, val_ids, pad, split: Split, meta: TriageMeta, config: Train
         )[0]
 
 
-def reports(model, ids, pad, side, meta: TriageMeta) -> dict[str, FieldReport]:
-    logits = collect_logits(model, ids, pad)
+def reports(
+    logits: dict[str, np.ndarray], side: Examples, meta: TriageMeta
+) -> dict[str, FieldReport]:
     return {
         f: field_report(logits[f], target_indices(side.labels[f], h.labels), h)
         for f, h in meta.heads.items()
     }
+
+
+def finish(
+    result: TrainResult,
+    split: Split,
+    config: TrainConfig,
+    logits_of: Callable[[Examples], dict[str, np.ndarray]],
+) -> None:
+    """Calibrate on validation, then report validation and test (shared by every model kind)."""
+    val_logits = logits_of(split.validation)
+    calibrate(val_logits, split.validation, result.meta, config)
+    result.reports["validation"] = reports(val_logits, split.validation, result.meta)
+    if len(split.test):
+        result.reports["test"] = reports(logits_of(split.test), split.test, result.meta)

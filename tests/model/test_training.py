@@ -103,3 +103,18 @@ def test_a_failed_run_is_marked_failed_and_not_registered(labelled_csv, tmp_path
 
     mlflow.set_tracking_uri(uri)
     assert mlflow.MlflowClient().search_registered_models() == []
+
+
+def test_the_tfidf_baseline_takes_the_same_path(labelled_csv, tmp_path):
+    import pandas as pd
+
+    from models.triage.registry import load_model
+
+    baseline = config(labelled_csv).model_copy(update={"kind": "tfidf", "name": "baseline"})
+    uri = f"sqlite:///{tmp_path}/m.db"
+    info = run_training(baseline, warehouse=None, tracking_uri=uri, artifact_root=tmp_path / "a")
+    assert info["version"] == 1
+    assert info["metrics"]["validation"]["category"]["validation_accuracy"] > 0.5
+    scored = load_model(info["model_uri"], uri).predict(
+        pd.DataFrame({"text": ["Please refund my subscription, we never used it"]}))
+    assert set(scored.columns) >= {"category_label", "category_confidence", "category_abstained"}
