@@ -10,8 +10,10 @@ import mlflow
 
 from models.triage import registry
 from models.triage.baseline import train_baseline
+from models.triage.behaviour import behaviour_metrics
 from models.triage.config import TrainConfig
 from models.triage.data import check_minimum, fingerprint, load_examples, split
+from models.triage.predict import Predictor
 from models.triage.train import train_model
 
 log = logging.getLogger("supportflow.train")
@@ -56,14 +58,25 @@ def run_training(
             result = train_baseline(config, parts, Path(tmp) / "model")
         else:
             result = train_model(config, parts, Path(tmp) / "model", on_epoch=registry.log_epoch)
+        behaviour = check_behaviour(result, parts)
+        mlflow.log_metrics(behaviour)
         info = registry.log_and_register(config, result, fingerprint=data_fingerprint)
     info["sizes"] = sizes
+    info["behaviour"] = behaviour
     info["metrics"] = {
         side: {f: r.metrics(side) for f, r in fields.items()}
         for side, fields in result.reports.items()
     }
     info["train_seconds"] = round(result.train_seconds, 1)
     return info
+
+
+def check_behaviour(result, parts, sample: int = 200) -> dict[str, float]:
+    """Behavioural checks on held-out texts (test, else validation) with the saved model."""
+    side = parts.test if len(parts.test) else parts.validation
+    predictor = Predictor(result.folder)
+    fields = {f: h.labels for f, h in result.meta.heads.items()}
+    return behaviour_metrics(predictor.predict, side.texts[:sample], fields)
 
 
 def last_run_status(experiment: str, tracking_uri: str) -> str | None:

@@ -15,22 +15,36 @@ pytestmark = pytest.mark.slow
 
 
 def config(csv_path, **optim) -> TrainConfig:
-    return TrainConfig.model_validate({
-        "name": "tiny",
-        "data": {"source": "csv", "csv_path": str(csv_path), "text_column": "text",
-                 "label_fields": ["category", "priority"], "min_examples": 100,
-                 "min_per_class": 3},
-        "optim": {"epochs": 3, "batch_size": 16, "max_length": 48, "max_steps": 36,
-                  "learning_rate": 3e-4, **optim},
-    })
+    return TrainConfig.model_validate(
+        {
+            "name": "tiny",
+            "data": {
+                "source": "csv",
+                "csv_path": str(csv_path),
+                "text_column": "text",
+                "label_fields": ["category", "priority"],
+                "min_examples": 100,
+                "min_per_class": 3,
+            },
+            "optim": {
+                "epochs": 3,
+                "batch_size": 16,
+                "max_length": 48,
+                "max_steps": 36,
+                "learning_rate": 3e-4,
+                **optim,
+            },
+        }
+    )
 
 
 @pytest.fixture(scope="module")
 def trained(labelled_csv, tmp_path_factory):
     home = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{home}/mlflow.db"
-    info = run_training(config(labelled_csv), warehouse=None, tracking_uri=uri,
-                        artifact_root=home / "artifacts")
+    info = run_training(
+        config(labelled_csv), warehouse=None, tracking_uri=uri, artifact_root=home / "artifacts"
+    )
     return info, uri, home
 
 
@@ -43,8 +57,9 @@ def test_training_learns_and_registers_a_version(trained):
     run = mlflow.get_run(info["run_id"])
     assert run.info.status == "FINISHED"
     assert run.data.tags["data_fingerprint"] and run.data.params["data.label_fields"]
-    losses = [m.value for m in mlflow.MlflowClient().get_metric_history(info["run_id"],
-                                                                        "train_loss")]
+    losses = [
+        m.value for m in mlflow.MlflowClient().get_metric_history(info["run_id"], "train_loss")
+    ]
     assert len(losses) >= 2 and losses[-1] < losses[0]  # the loss falls
     metrics = info["metrics"]["validation"]["category"]
     assert metrics["validation_accuracy"] > 0.3  # 13 classes: chance is ~8 %
@@ -52,6 +67,14 @@ def test_training_learns_and_registers_a_version(trained):
     assert {"label_maps.json", "thresholds.json", "evaluation"} <= artifacts
     version = mlflow.MlflowClient().get_model_version("triage-classifier", "1")
     assert version.tags["label_fields"] == "category,priority"
+    behaviour = info["behaviour"]
+    assert (
+        run.data.metrics["behaviour_category_invariance_names"]
+        == behaviour["behaviour_category_invariance_names"]
+    )
+    assert behaviour["behaviour_category_invariance_names"] >= 0.6
+    assert 0 <= behaviour["behaviour_priority_direction_violations"] <= 1
+    assert 0 <= behaviour["behaviour_category_mft_pass_rate"] <= 1
 
 
 def test_thresholds_meet_their_precision_on_validation(trained):
@@ -64,7 +87,7 @@ def test_thresholds_meet_their_precision_on_validation(trained):
 
 
 def test_reloads_by_alias_in_a_fresh_process_with_identical_predictions(trained):
-    info, uri, home = trained
+    _, uri, home = trained
     import mlflow
     import pandas as pd
 
@@ -74,29 +97,37 @@ def test_reloads_by_alias_in_a_fresh_process_with_identical_predictions(trained)
     mlflow.MlflowClient().set_registered_model_alias("triage-classifier", "shadow", "1")
     texts = ["I was charged twice this month", "Cannot log in, reset link expired"]
     here = load_model("models:/triage-classifier/1", uri).predict(pd.DataFrame({"text": texts}))
-    code = ("import json, sys, pandas as pd\n"
-            "from models.triage.registry import load_model\n"
-            f"m = load_model('models:/triage-classifier@shadow', {uri!r})\n"
-            f"print(json.dumps(m.predict(pd.DataFrame({{'text': {texts!r}}})).to_dict('records')))")
+    code = (
+        "import json, sys, pandas as pd\n"
+        "from models.triage.registry import load_model\n"
+        f"m = load_model('models:/triage-classifier@shadow', {uri!r})\n"
+        f"print(json.dumps(m.predict(pd.DataFrame({{'text': {texts!r}}})).to_dict('records')))"
+    )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          cwd=home, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=home, check=True
+    )
     there = json.loads(proc.stdout.strip().splitlines()[-1])
     assert there == json.loads(here.to_json(orient="records"))
 
 
 def test_the_gate_refuses_too_little_data(labelled_csv, tmp_path):
-    small = config(labelled_csv).model_copy(update={"data": config(labelled_csv).data.model_copy(
-        update={"min_examples": 10_000})})
+    small = config(labelled_csv).model_copy(
+        update={"data": config(labelled_csv).data.model_copy(update={"min_examples": 10_000})}
+    )
     with pytest.raises(DataError, match="fewer than the minimum of 10000"):
-        run_training(small, warehouse=None, tracking_uri=f"sqlite:///{tmp_path}/m.db",
-                     artifact_root=tmp_path / "a")
+        run_training(
+            small,
+            warehouse=None,
+            tracking_uri=f"sqlite:///{tmp_path}/m.db",
+            artifact_root=tmp_path / "a",
+        )
 
 
 def test_a_failed_run_is_marked_failed_and_not_registered(labelled_csv, tmp_path):
     broken = config(labelled_csv).model_copy(update={"encoder": str(tmp_path / "no-encoder")})
     uri = f"sqlite:///{tmp_path}/m.db"
-    with pytest.raises(FileNotFoundError, match="no config.json"):
+    with pytest.raises(FileNotFoundError, match=r"no config\.json"):
         run_training(broken, warehouse=None, tracking_uri=uri, artifact_root=tmp_path / "a")
     assert last_run_status("tiny", uri) == "FAILED"
     import mlflow
@@ -116,5 +147,6 @@ def test_the_tfidf_baseline_takes_the_same_path(labelled_csv, tmp_path):
     assert info["version"] == 1
     assert info["metrics"]["validation"]["category"]["validation_accuracy"] > 0.5
     scored = load_model(info["model_uri"], uri).predict(
-        pd.DataFrame({"text": ["Please refund my subscription, we never used it"]}))
+        pd.DataFrame({"text": ["Please refund my subscription, we never used it"]})
+    )
     assert set(scored.columns) >= {"category_label", "category_confidence", "category_abstained"}

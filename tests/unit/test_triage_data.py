@@ -137,3 +137,16 @@ def test_templated_data_falls_back_to_exact_duplicates():
     for side in (parts.train, parts.validation, parts.test):  # exact duplicates stay together
         others = [s for s in (parts.train, parts.validation, parts.test) if s is not side]
         assert not set(side.texts) & {t for o in others for t in o.texts}
+
+
+def test_behaviour_perturbations_change_only_what_they_should():
+    from models.triage.behaviour import add_typos, change_numbers, swap_names
+
+    rng = random.Random(0)
+    text = "Invoice 12345 was charged twice on 2026-03-01"
+    assert swap_names(text, rng).startswith(text)
+    changed = change_numbers(text, rng)
+    assert changed != text and changed.split()[0] == "Invoice"
+    typo = add_typos("the quick brown fox jumps over the lazy dog", rng)
+    assert sorted(typo) == sorted("the quick brown fox jumps over the lazy dog") and typo != (
+        "the quick brown fox jumps over the lazy dog")
