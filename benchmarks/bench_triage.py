@@ -8,6 +8,7 @@ Skips with a message when ../shared/data/banking77 is absent.
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import sys
 import tempfile
@@ -88,6 +89,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--no-unknown", action="store_true")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if not BANKING77.exists():
         sys.exit(f"skipped: Banking77 not found at {BANKING77}")
     with tempfile.TemporaryDirectory(prefix="bench-triage-") as tmp:

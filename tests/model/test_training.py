@@ -150,3 +150,62 @@ def test_the_tfidf_baseline_takes_the_same_path(labelled_csv, tmp_path):
         pd.DataFrame({"text": ["Please refund my subscription, we never used it"]})
     )
     assert set(scored.columns) >= {"category_label", "category_confidence", "category_abstained"}
+
+
+def test_predict_command_writes_labels_confidences_and_abstentions(trained, tmp_path, monkeypatch):
+    import csv
+
+    from typer.testing import CliRunner
+
+    from supportflow.cli import app
+
+    _, uri, _ = trained
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    data = tmp_path / "in.csv"
+    data.write_text(
+        "text,truth\nI was charged twice,billing_dispute\nCannot log in,account_access\n"
+    )
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            "--model",
+            "models:/triage-classifier/1",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 2 and rows[0]["truth"] == "billing_dispute"
+    assert {"category_label", "category_confidence", "category_abstained", "priority_label"} <= set(
+        rows[0]
+    )
+    missing = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            "--model",
+            "models:/triage-classifier/1",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--text-column",
+            "body",
+        ],
+    )
+    assert missing.exit_code == 1 and "no column 'body'" in missing.output
+
+
+def test_labels_unseen_in_training_are_a_clear_error():
+    from models.triage.data import Examples, Split
+    from models.triage.train import label_maps
+
+    train = Examples(["1", "2"], ["a", "b"], {"category": ["x", "y"]})
+    val = Examples(["3"], ["c"], {"category": ["z"]})
+    with pytest.raises(DataError, match=r"validation has category labels never seen.*\['z'\]"):
+        label_maps(Split(train, val, Examples([], [], {"category": []})))

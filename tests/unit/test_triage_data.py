@@ -149,4 +149,5 @@ def test_behaviour_perturbations_change_only_what_they_should():
     assert changed != text and changed.split()[0] == "Invoice"
     typo = add_typos("the quick brown fox jumps over the lazy dog", rng)
     assert sorted(typo) == sorted("the quick brown fox jumps over the lazy dog") and typo != (
-        "the quick brown fox jumps over the lazy dog")
+        "the quick brown fox jumps over the lazy dog"
+    )
