@@ -14,53 +14,17 @@ import numpy as np
 
 from models.triage.config import TrainConfig
 from models.triage.data import Split
-from models.triage.evaluate import target_indices
 from models.triage.modeling import META_FILE, HeadMeta, TriageMeta
+from models.triage.tfidf import baseline_logits, fit_tfidf
 from models.triage.train import TrainResult, finish, label_maps
 
 BASELINE_FILE = "baseline.joblib"
 
 
-def _vectoriser():
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import FeatureUnion
-
-    return FeatureUnion(
-        [
-            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2
-                ),
-            ),
-        ]
-    )
-
-
-def baseline_logits(bundle: dict, texts: list[str]) -> dict[str, np.ndarray]:
-    """Log-probabilities per field, columns in the head's label order (used as logits)."""
-    features = bundle["vectoriser"].transform(texts)
-    return {
-        name: np.log(np.clip(model.predict_proba(features), 1e-12, 1.0))
-        for name, model in bundle["models"].items()
-    }
-
-
 def train_baseline(config: TrainConfig, split: Split, out_dir: Path) -> TrainResult:
-    from sklearn.linear_model import LogisticRegression
-
     started = time.perf_counter()
     maps = label_maps(split)
-    vectoriser = _vectoriser()
-    features = vectoriser.fit_transform(split.train.texts)
-    models = {}
-    for name, labels in maps.items():
-        targets = target_indices(split.train.labels[name], labels)
-        keep = targets >= 0
-        # classes are 0..n-1 in label order, so predict_proba columns match the head's labels
-        models[name] = LogisticRegression(C=10.0, max_iter=2000).fit(features[keep], targets[keep])
-    bundle = {"vectoriser": vectoriser, "models": models}
+    bundle = fit_tfidf(split.train, maps)
     meta = TriageMeta(
         heads={f: HeadMeta(labels=v) for f, v in maps.items()},
         max_length=0,

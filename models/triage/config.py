@@ -64,6 +64,18 @@ class CalibrationConfig(Strict):
     auto_apply_precision: float = Field(default=0.97, gt=0, le=1)
 
 
+class CombineConfig(Strict):
+    """Members mixed with the fine-tuned transformer (``kind: transformer`` only).
+
+    ``tfidf`` is the baseline's TF-IDF logistic regression, ``embedding`` a logistic regression
+    over frozen base-encoder embeddings; weights per field are chosen on validation.
+    Empty (the default) keeps the plain fine-tuned model.
+    """
+
+    members: list[Literal["tfidf", "embedding"]] = Field(default_factory=list)
+    weight_step: float = Field(default=0.1, gt=0, le=0.5)
+
+
 class TrainConfig(Strict):
     """One MLflow experiment: what to train on, with what, and what counts as confident."""
 
@@ -74,6 +86,13 @@ class TrainConfig(Strict):
     data: DataConfig = Field(default_factory=DataConfig)
     optim: OptimConfig = Field(default_factory=OptimConfig)
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+    combine: CombineConfig = Field(default_factory=CombineConfig)
+
+    @model_validator(mode="after")
+    def _combine_needs_a_transformer(self) -> TrainConfig:
+        if self.combine.members and self.kind != "transformer":
+            raise ValueError("combine.members only applies to kind: transformer")
+        return self
 
 
 def load_config(path: Path) -> TrainConfig:

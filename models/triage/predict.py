@@ -9,10 +9,12 @@ import numpy as np
 import torch
 
 from models.triage import batching
-from models.triage.baseline import BASELINE_FILE, baseline_logits, load_baseline
+from models.triage.baseline import BASELINE_FILE, load_baseline
 from models.triage.calibrate import softmax
+from models.triage.ensemble import Members
 from models.triage.evaluate import collect_logits
 from models.triage.modeling import TriageMeta, load
+from models.triage.tfidf import baseline_logits
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Predictor:
             self.baseline, self.meta = load_baseline(folder)
         else:
             self.model, self.tokenizer, self.meta = load(folder)
+            self.members = Members.load(folder)  # a calibrated ensemble, when trained as one
 
     @property
     def fields(self) -> list[str]:
@@ -45,6 +48,8 @@ class Predictor:
             return predictions_from_logits(baseline_logits(self.baseline, texts), self.meta)
         ids = batching.encode(self.tokenizer, texts, self.meta.max_length)
         logits = collect_logits(self.model, ids, self.tokenizer.pad_token_id)
+        if self.members is not None:
+            logits = self.members.combine(logits, texts)
         return predictions_from_logits(logits, self.meta)
 
 

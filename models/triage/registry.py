@@ -109,6 +109,8 @@ def log_and_register(config: TrainConfig, result: TrainResult, *, fingerprint: s
                 "steps": result.steps,
             }
         )
+        for member, fields in result.member_accuracy.items():
+            mlflow.log_metrics({f"test_{f}_accuracy_{member}_alone": v for f, v in fields.items()})
         for side, fields in result.reports.items():
             for name, report in fields.items():
                 mlflow.log_metrics(report.metrics(f"{side}_{name}"))

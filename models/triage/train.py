@@ -18,6 +18,7 @@ from models.triage import batching
 from models.triage.calibrate import fit_temperature, softmax, threshold_for_precision
 from models.triage.config import TrainConfig, encoder_path
 from models.triage.data import DataError, Examples, Split
+from models.triage.ensemble import Members
 from models.triage.evaluate import FieldReport, collect_logits, field_report, target_indices
 from models.triage.modeling import HeadMeta, TriageMeta, TriageModel, save
 
@@ -34,6 +35,8 @@ class TrainResult:
     best_epoch: int = 0
     train_seconds: float = 0.0
     steps: int = 0
+    # ensemble only: test accuracy of each member alone, {member: {field: accuracy}}
+    member_accuracy: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def label_maps(split: Split) -> dict[str, list[str]]:
@@ -151,18 +154,36 @@ def train_model(
             stale += 1
         if stale >= opt.patience or step >= total:
             break
-    result.train_seconds = time.perf_counter() - started
     result.steps = step
     model.load_state_dict(best_state)
-    finish(
-        result,
-        split,
-        config,
-        lambda side: collect_logits(
-            model, batching.encode(tokenizer, side.texts, opt.max_length), pad
-        ),
-    )
+
+    def transformer_logits(side: Examples) -> dict[str, np.ndarray]:
+        return collect_logits(model, batching.encode(tokenizer, side.texts, opt.max_length), pad)
+
+    logits_of, members = transformer_logits, None
+    if config.combine.members:
+        members = Members.fit(config.combine.members, split.train, maps, encoder_dir)
+        members.choose_weights(
+            transformer_logits(split.validation),
+            split.validation.texts,
+            split.validation.labels,
+            maps,
+            config.combine.weight_step,
+        )
+        meta.extra["ensemble"] = {"members": members.names, "weights": members.bundle["weights"]}
+
+        def logits_of(side: Examples) -> dict[str, np.ndarray]:
+            return members.combine(transformer_logits(side), side.texts)
+
+    result.train_seconds = time.perf_counter() - started
+    finish(result, split, config, logits_of)
+    if members is not None and len(split.test):
+        result.member_accuracy = members.accuracy_alone(
+            transformer_logits(split.test), split.test, maps
+        )
     save(out_dir, model, tokenizer, meta)
+    if members is not None:
+        members.save(out_dir)
     return result
 
 
