@@ -6,51 +6,13 @@ Heavy libraries (Prefect, dbt, DuckDB, torch) are imported inside commands so th
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from supportflow.cli_common import _console, _fail, _setup, app, demo_app
 from supportflow.ingest.sources import Format
-
-app = typer.Typer(
-    help="Support-ticket pipelines: ingest exports, build metrics, inspect the warehouse.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-demo_app = typer.Typer(help="Generate demo data and run the demo pipeline.", no_args_is_help=True)
-app.add_typer(demo_app, name="demo")
-
-
-def _setup(verbose: bool = False):
-    """Load settings, point Prefect/dbt/MLflow at the local home and configure logging."""
-    from rich.logging import RichHandler
-
-    from supportflow.settings import Settings
-
-    settings = Settings()
-    settings.apply_environment()
-    handler = RichHandler(console=_console(), show_path=False, show_time=False, markup=False)
-    log = logging.getLogger("supportflow")
-    log.handlers[:] = [handler]
-    log.setLevel(logging.DEBUG if verbose else logging.INFO)
-    log.propagate = False
-    return settings
-
-
-def _console():
-    import sys
-
-    from rich.console import Console
-
-    # Logs and CI capture output without a terminal; rich would then wrap at 80 columns.
-    return Console(width=None if sys.stdout.isatty() else 140)
-
-
-def _fail(message: str) -> None:
-    _console().print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(1)
 
 
 @demo_app.command("generate")
@@ -339,6 +301,9 @@ def _same_demo(manifest: Path, tickets: int, days: int, seed: int) -> bool:
     params = json.loads(manifest.read_text()).get("params", {})
     return params == {"tickets": tickets, "days": days, "seed": seed}
 
+
+# After the commands above, so that --help lists them in pipeline order.
+from supportflow import cli_rollout  # noqa: E402, F401  (registers score · promote · rollback)
 
 if __name__ == "__main__":
     app()

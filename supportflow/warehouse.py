@@ -104,6 +104,70 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        2,
+        "scoring and rollout: predictions, routing decisions, scoring runs, rollout events",
+        """
+        CREATE TABLE ml.predictions (
+            ticket_id      VARCHAR NOT NULL,
+            model_name     VARCHAR NOT NULL,
+            model_version  INTEGER NOT NULL,
+            phase          VARCHAR NOT NULL,
+            field          VARCHAR NOT NULL,
+            label          VARCHAR NOT NULL,
+            confidence     DOUBLE NOT NULL,
+            top3           JSON,
+            abstained      BOOLEAN NOT NULL,
+            scored_at      TIMESTAMPTZ NOT NULL,
+            flow_run_id    VARCHAR NOT NULL,
+            PRIMARY KEY (ticket_id, model_name, model_version, field)
+        );
+        -- What the model's output did to the ticket, attributed to the version that decided.
+        CREATE TABLE ml.routing_decisions (
+            ticket_id      VARCHAR NOT NULL,
+            model_name     VARCHAR NOT NULL,
+            model_version  INTEGER NOT NULL,
+            phase          VARCHAR NOT NULL,
+            field          VARCHAR NOT NULL,
+            action         VARCHAR NOT NULL,  -- logged · suggest · auto_apply · needs_human
+            label          VARCHAR,
+            confidence     DOUBLE NOT NULL,
+            decided_by     VARCHAR NOT NULL,  -- model:<name>/<version>
+            decided_at     TIMESTAMPTZ NOT NULL,
+            flow_run_id    VARCHAR NOT NULL,
+            PRIMARY KEY (ticket_id, model_name, model_version, field)
+        );
+        CREATE TABLE ops.scoring_runs (
+            flow_run_id     VARCHAR NOT NULL,
+            model_name      VARCHAR NOT NULL,
+            model_version   INTEGER NOT NULL,
+            phase           VARCHAR NOT NULL,
+            field           VARCHAR NOT NULL,
+            tickets         INTEGER NOT NULL,
+            mean_confidence DOUBLE,
+            psi_label       DOUBLE,
+            psi_confidence  DOUBLE,
+            drifted         BOOLEAN NOT NULL,
+            started_at      TIMESTAMPTZ NOT NULL,
+            finished_at     TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE ops.rollout_events (
+            event_id      VARCHAR PRIMARY KEY,
+            model_name    VARCHAR NOT NULL,
+            version       INTEGER,
+            from_phase    VARCHAR,
+            to_phase      VARCHAR NOT NULL,
+            action        VARCHAR NOT NULL,  -- promote · rollback
+            gates         JSON,
+            passed        BOOLEAN NOT NULL,
+            forced        BOOLEAN NOT NULL DEFAULT false,
+            reason        VARCHAR,
+            actor         VARCHAR NOT NULL,
+            previous_version INTEGER,
+            decided_at    TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]
 
 

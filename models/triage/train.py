@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.triage import batching
+from models.triage import batching, drift
 from models.triage.calibrate import fit_temperature, softmax, threshold_for_precision
 from models.triage.config import TrainConfig, encoder_path
 from models.triage.data import DataError, Examples, Split
@@ -190,11 +190,16 @@ def train_model(
 def calibrate(
     logits: dict[str, np.ndarray], side: Examples, meta: TriageMeta, config: TrainConfig
 ) -> None:
-    """Per head: temperature on validation logits, then suggest/auto-apply thresholds."""
+    """Per head: temperature on validation logits, then suggest/auto-apply thresholds; the
+    calibrated validation predictions are kept as the drift reference."""
     for name, head in meta.heads.items():
         targets = target_indices(side.labels[name], head.labels)
         keep = targets >= 0
         head.temperature = fit_temperature(logits[name][keep], targets[keep])
+        every = softmax(logits[name], head.temperature)
+        meta.extra.setdefault("reference", {})[name] = drift.profile(
+            [head.labels[i] for i in every.argmax(1)], every.max(1), head.labels
+        )
         probs = softmax(logits[name][keep], head.temperature)
         confidence, correct = probs.max(1), probs.argmax(1) == targets[keep]
         head.suggest_threshold = threshold_for_precision(

@@ -37,7 +37,9 @@ AUTHOR_ROLES = ("customer", "agent", "bot", "system")
 EVENT_KINDS = ("comment", "status", "assign", "escalate", "reopen", "csat", "self_service")
 DETAIL_ID_KEYS = ("assignee_id", "author_id", "requester_id", "user_id")
 # Fields that must be text (numbers are accepted as their text); the others have own checks.
-TEXT_FIELDS = tuple(f for f in CANONICAL_FIELDS if f not in {"created_at", "updated_at", "tags", "csat"})
+TEXT_FIELDS = tuple(
+    f for f in CANONICAL_FIELDS if f not in {"created_at", "updated_at", "tags", "csat"}
+)
 NUMBER_TYPES = "('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')"
 BAD_TEXT_TYPES = "('ARRAY', 'OBJECT', 'BOOLEAN')"
 MAX_ID_CHARS = 200

@@ -1,0 +1,45 @@
+"""The Typer apps and the helpers every command shares (settings, console, errors)."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+app = typer.Typer(
+    help="Support-ticket pipelines: ingest exports, build metrics, inspect the warehouse.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+demo_app = typer.Typer(help="Generate demo data and run the demo pipeline.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+
+def _setup(verbose: bool = False):
+    """Load settings, point Prefect/dbt/MLflow at the local home and configure logging."""
+    from rich.logging import RichHandler
+
+    from supportflow.settings import Settings
+
+    settings = Settings()
+    settings.apply_environment()
+    handler = RichHandler(console=_console(), show_path=False, show_time=False, markup=False)
+    log = logging.getLogger("supportflow")
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.propagate = False
+    return settings
+
+
+def _console():
+    import sys
+
+    from rich.console import Console
+
+    # Logs and CI capture output without a terminal; rich would then wrap at 80 columns.
+    return Console(width=None if sys.stdout.isatty() else 140)
+
+
+def _fail(message: str) -> None:
+    _console().print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(1)

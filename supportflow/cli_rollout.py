@@ -1,0 +1,129 @@
+"""Commands that put a registered model to work: score, promote, rollback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from supportflow.cli_common import _console, _fail, _setup, app
+
+ModelName = Annotated[str, typer.Argument(help="Registered model name.")]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="Rollout YAML (default: experiments/rollout.yaml).")
+]
+
+
+@app.command()
+def score(
+    model_name: ModelName = "triage-classifier",
+    config: ConfigOption = None,
+    dask_workers: Annotated[
+        int, typer.Option(min=0, help="Score partitions on N local Dask worker processes.")
+    ] = 0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Score new tickets with every version holding a rollout phase (shadow, assist, auto_route)."""
+    _setup(verbose)
+    from flows.score_tickets import ScoreParams, run_scoring
+    from supportflow.promote import RolloutError
+    from supportflow.scoring import ScoringError
+
+    try:
+        summaries = run_scoring(
+            ScoreParams(model_name=model_name, config=config, dask_workers=dask_workers)
+        )
+    except (RolloutError, ScoringError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    console = _console()
+    for s in summaries:
+        drifted = [f for f, row in s["drift"].items() if row["drifted"]]
+        console.print(
+            f"{s['model_name']} v{s['version']} ({s['phase']}): scored {s['scored']:,} tickets "
+            f"in {s['partitions']} partition(s)"
+            + (f"; DRIFT in {', '.join(drifted)}" if drifted else "")
+        )
+    if summaries and summaries[0]["empty_text"]:
+        console.print(f"{summaries[0]['empty_text']:,} tickets have no text and were not scored")
+
+
+@app.command()
+def promote(
+    model_name: ModelName,
+    version: Annotated[int, typer.Option(help="The registered version to move.")],
+    to: Annotated[str, typer.Option("--to", help="shadow · assist · auto_route")],
+    force: Annotated[bool, typer.Option(help="Move even if gates fail (needs --reason).")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why; recorded with the decision.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Move a version into a rollout phase if it passes the gates; every attempt is recorded."""
+    settings = _setup()
+    from supportflow import promote as rollout_ops
+    from supportflow.rollout import load_rollout_config
+    from supportflow.warehouse import connect
+
+    try:
+        gates = load_rollout_config(config)
+        with connect(settings) as con:
+            decision = rollout_ops.promote(
+                con,
+                rollout_ops.client(settings.mlflow_tracking_uri),
+                model_name,
+                version,
+                to,
+                gates,
+                force=force,
+                reason=reason,
+            )
+    except (rollout_ops.RolloutError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    _print_gates(decision)
+    if not decision.passed:
+        _fail(
+            f"{model_name} v{version} stays where it is: {len(decision.failed_gates)} gate(s) "
+            "failed (use --force --reason '…' to override, recorded)"
+        )
+    note = " (FORCED: " + decision.reason + ")" if decision.forced else ""
+    _console().print(f"[bold]{model_name} v{version} now holds {to}[/]{note}")
+
+
+@app.command()
+def rollback(
+    model_name: ModelName,
+    phase: Annotated[str, typer.Option(help="The phase to hand back to its previous holder.")],
+    reason: Annotated[str | None, typer.Option(help="Why; recorded with the decision.")] = None,
+) -> None:
+    """Give a phase back to the version that held it before (or to nobody)."""
+    settings = _setup()
+    from supportflow import promote as rollout_ops
+    from supportflow.warehouse import connect
+
+    try:
+        with connect(settings) as con:
+            decision = rollout_ops.rollback(
+                con,
+                rollout_ops.client(settings.mlflow_tracking_uri),
+                model_name,
+                phase,
+                reason=reason,
+            )
+    except rollout_ops.RolloutError as exc:
+        _fail(str(exc))
+    holder = f"v{decision.version}" if decision.version is not None else "nobody"
+    _console().print(
+        f"[bold]{phase}[/] of {model_name}: v{decision.previous_version} removed, now {holder}"
+    )
+
+
+def _print_gates(decision) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title=f"gates for {decision.model_name} v{decision.version} → {decision.to_phase}"
+    )
+    for col in ("gate", "result", "measured"):
+        table.add_column(col)
+    for gate in decision.gates:
+        table.add_row(gate.name, "pass" if gate.passed else "[red]FAIL[/]", gate.detail)
+    _console().print(table)

@@ -1,0 +1,288 @@
+"""Incremental batch scoring: every version holding a rollout phase scores the tickets it has
+not scored yet; predictions and routing decisions land together, one partition per transaction.
+
+Computing a partition is pure (texts → rows) so it can run on Dask workers; only the caller
+writes to DuckDB (one writer per file).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from models.triage import drift
+from supportflow import rollout
+from supportflow.rollout import ScoringConfig
+
+log = logging.getLogger("supportflow.score")
+# The same text the model was trained on (dbt: marts.fct_triage_examples), from landing, because
+# scoring runs before the nightly dbt build.
+TICKET_TEXT = "concat_ws(E'\\n', subject, body)"
+LABEL_COLUMNS = ("category", "priority", "queue", "sentiment")
+
+
+class ScoringError(RuntimeError):
+    """The model cannot score these tickets (label fields unknown to the warehouse, …)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One version to score with, in the phase it holds."""
+
+    model_name: str
+    version: int
+    phase: str
+    folder: Path  # the saved model folder (downloaded from MLflow)
+
+    @property
+    def decided_by(self) -> str:
+        return f"model:{self.model_name}/{self.version}"
+
+
+@dataclass
+class RunSummary:
+    model_name: str
+    version: int
+    phase: str
+    scored: int = 0
+    empty_text: int = 0
+    partitions: int = 0
+    drift: dict[str, dict] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=4)
+def predictor(folder: str, threads: int = 2):
+    """One Predictor per model folder per process (Dask workers keep theirs between tasks)."""
+    from models.triage.predict import Predictor
+
+    return Predictor(Path(folder), threads=threads)
+
+
+def pending(con, target: Target, limit: int) -> pd.DataFrame:
+    """Up to ``limit`` tickets with text that this version has not scored, oldest first."""
+    return con.execute(
+        f"""
+        SELECT t.ticket_id, {TICKET_TEXT} AS text
+        FROM landing.tickets t
+        WHERE length(trim({TICKET_TEXT})) > 0
+          AND NOT EXISTS (
+            SELECT 1 FROM ml.predictions p
+            WHERE p.ticket_id = t.ticket_id AND p.model_name = ? AND p.model_version = ?)
+        ORDER BY t.created_at, t.ticket_id
+        LIMIT ?
+        """,
+        [target.model_name, target.version, limit],
+    ).df()
+
+
+def count_empty(con) -> int:
+    return con.execute(
+        f"SELECT count(*) FROM landing.tickets WHERE length(trim({TICKET_TEXT})) = 0"
+    ).fetchone()[0]
+
+
+def check_fields(fields: list[str], target: Target) -> None:
+    unknown = sorted(set(fields) - set(LABEL_COLUMNS))
+    if unknown:
+        raise ScoringError(
+            f"{target.decided_by} predicts {unknown}, which landing.tickets has no column for "
+            f"(known label fields: {', '.join(LABEL_COLUMNS)})"
+        )
+
+
+def score_partition(
+    target: Target,
+    ticket_ids: list[str],
+    texts: list[str],
+    config: ScoringConfig,
+    threads: int = 2,
+) -> pd.DataFrame:
+    """Pure compute: one row per ticket × field with label, confidence, top-3 and the action."""
+    model = predictor(str(target.folder), threads)
+    heads = model.meta.heads
+    rows = []
+    for ticket_id, fields in zip(ticket_ids, model.predict(texts), strict=True):
+        for name, p in fields.items():
+            head = heads[name]
+            rows.append(
+                (
+                    ticket_id,
+                    name,
+                    p.label,
+                    p.confidence,
+                    json.dumps([[label, round(c, 4)] for label, c in p.top3]),
+                    p.abstained,
+                    rollout.routing_action(
+                        target.phase,
+                        name,
+                        p.confidence,
+                        head.suggest_threshold,
+                        head.auto_apply_threshold,
+                        config.auto_route_fields,
+                    ),
+                )
+            )
+    return pd.DataFrame(
+        rows, columns=["ticket_id", "field", "label", "confidence", "top3", "abstained", "action"]
+    )
+
+
+def write_partition(
+    con, target: Target, scored: pd.DataFrame, flow_run_id: str, at: datetime
+) -> None:
+    """Predictions and routing decisions of one partition, in one transaction."""
+    con.register("scored_partition", scored)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        params = [target.model_name, target.version, target.phase, at, flow_run_id]
+        con.execute(
+            """
+            INSERT INTO ml.predictions
+            SELECT ticket_id, ?, ?, ?, field, label, confidence, top3::JSON, abstained, ?, ?
+            FROM scored_partition
+            """,
+            params,
+        )
+        con.execute(
+            """
+            INSERT INTO ml.routing_decisions
+            SELECT ticket_id, ?, ?, ?, field, action,
+                   CASE WHEN action = 'needs_human' THEN NULL ELSE label END,
+                   confidence, ?, ?, ?
+            FROM scored_partition
+            """,
+            [target.model_name, target.version, target.phase, target.decided_by, at, flow_run_id],
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("scored_partition")
+
+
+def drift_rows(
+    target: Target, scored: list[pd.DataFrame], config: ScoringConfig
+) -> dict[str, dict]:
+    """Per field: tickets, mean confidence, PSI of labels and confidences against training."""
+    model = predictor(str(target.folder))
+    reference = model.meta.extra.get("reference", {})
+    frame = pd.concat(scored) if scored else pd.DataFrame(columns=["field", "label", "confidence"])
+    out = {}
+    for name, head in model.meta.heads.items():
+        part = frame[frame["field"] == name]
+        row = {"tickets": len(part), "mean_confidence": None, "psi_label": None}
+        row.update({"psi_confidence": None, "drifted": False})
+        if len(part):
+            row["mean_confidence"] = float(part["confidence"].mean())
+        if name in reference and len(part) >= config.drift_min_tickets:
+            batch = drift.profile(
+                part["label"].tolist(), np.asarray(part["confidence"]), head.labels
+            )
+            label_psi, confidence_psi = drift.compare(reference[name], batch)
+            row.update(
+                psi_label=label_psi,
+                psi_confidence=confidence_psi,
+                drifted=max(label_psi, confidence_psi) > config.drift_psi,
+            )
+        out[name] = row
+    return out
+
+
+def write_run(
+    con, target: Target, summary: RunSummary, flow_run_id: str, started: datetime
+) -> None:
+    finished = rollout.now()
+    for name, row in summary.drift.items():
+        con.execute(
+            "INSERT INTO ops.scoring_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                flow_run_id,
+                target.model_name,
+                target.version,
+                target.phase,
+                name,
+                row["tickets"],
+                row["mean_confidence"],
+                row["psi_label"],
+                row["psi_confidence"],
+                row["drifted"],
+                started,
+                finished,
+            ],
+        )
+
+
+Partition = tuple[Target, list[str], list[str]]
+
+
+def count_pending(con, target: Target) -> int:
+    return con.execute(
+        f"""
+        SELECT count(*) FROM landing.tickets t
+        WHERE length(trim({TICKET_TEXT})) > 0
+          AND NOT EXISTS (
+            SELECT 1 FROM ml.predictions p
+            WHERE p.ticket_id = t.ticket_id AND p.model_name = ? AND p.model_version = ?)
+        """,
+        [target.model_name, target.version],
+    ).fetchone()[0]
+
+
+def score_target(
+    con,
+    target: Target,
+    config: ScoringConfig,
+    flow_run_id: str,
+    compute,
+    *,
+    window: int = 1,
+    on_progress=None,
+) -> RunSummary:
+    """Score everything ``target`` has not scored yet.
+
+    ``compute`` maps a list of partitions to their scored frames (in process, or on Dask
+    workers); ``window`` partitions are computed at a time. Each partition is written in its own
+    transaction, so a crash leaves only whole partitions and a re-run picks up the rest.
+    """
+    check_fields(list(predictor(str(target.folder)).meta.heads), target)
+    started = rollout.now()
+    summary = RunSummary(target.model_name, target.version, target.phase)
+    summary.empty_text = count_empty(con)
+    total = count_pending(con, target)
+    log.info("%s (%s): %d tickets to score", target.decided_by, target.phase, total)
+    scored_frames = []
+    while True:
+        batch = pending(con, target, config.partition_size * window)
+        if batch.empty:
+            break
+        partitions: list[Partition] = [
+            (
+                target,
+                batch["ticket_id"].iloc[i : i + config.partition_size].tolist(),
+                batch["text"].iloc[i : i + config.partition_size].tolist(),
+            )
+            for i in range(0, len(batch), config.partition_size)
+        ]
+        for scored in compute(partitions):
+            write_partition(con, target, scored, flow_run_id, rollout.now())
+            scored_frames.append(scored[["field", "label", "confidence"]])
+            summary.scored += scored["ticket_id"].nunique()
+            summary.partitions += 1
+            if on_progress:
+                on_progress(summary.scored, total)
+    summary.drift = drift_rows(target, scored_frames, config)
+    if summary.scored:
+        write_run(con, target, summary, flow_run_id, started)
+    return summary
+
+
+def compute_in_process(partitions: list[Partition], config: ScoringConfig) -> list[pd.DataFrame]:
+    return [score_partition(t, ids, texts, config) for t, ids, texts in partitions]
