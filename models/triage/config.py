@@ -76,6 +76,15 @@ class CombineConfig(Strict):
     weight_step: float = Field(default=0.1, gt=0, le=0.5)
 
 
+class ServingConfig(Strict):
+    """How the registered model predicts on CPU (models/triage/fastpath.py)."""
+
+    fast_path: Literal["onnx_int8", "none"] = "onnx_int8"
+    max_accuracy_loss: float = Field(
+        default=0.005, ge=0, le=1, description="Refuse int8 if validation accuracy drops more."
+    )
+
+
 class TrainConfig(Strict):
     """One MLflow experiment: what to train on, with what, and what counts as confident."""
 
@@ -87,6 +96,7 @@ class TrainConfig(Strict):
     optim: OptimConfig = Field(default_factory=OptimConfig)
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
     combine: CombineConfig = Field(default_factory=CombineConfig)
+    serving: ServingConfig = Field(default_factory=ServingConfig)
 
     @model_validator(mode="after")
     def _combine_needs_a_transformer(self) -> TrainConfig:

@@ -13,6 +13,7 @@ from models.triage.baseline import BASELINE_FILE, load_baseline
 from models.triage.calibrate import softmax
 from models.triage.ensemble import Members
 from models.triage.evaluate import collect_logits
+from models.triage.fastpath import ONNX_INT8, OnnxLogits
 from models.triage.modeling import TriageMeta, load
 from models.triage.tfidf import baseline_logits
 
@@ -37,6 +38,10 @@ class Predictor:
         else:
             self.model, self.tokenizer, self.meta = load(folder)
             self.members = Members.load(folder)  # a calibrated ensemble, when trained as one
+            self.fast = None  # int8 ONNX when it was accepted at registration (fastpath.py)
+            fast_path = self.meta.extra.get("fast_path", {})
+            if fast_path.get("kind") == "onnx-int8" and (folder / ONNX_INT8).exists():
+                self.fast = OnnxLogits(folder / ONNX_INT8, list(self.meta.heads), threads)
 
     @property
     def fields(self) -> list[str]:
@@ -47,7 +52,11 @@ class Predictor:
         if self.baseline is not None:
             return predictions_from_logits(baseline_logits(self.baseline, texts), self.meta)
         ids = batching.encode(self.tokenizer, texts, self.meta.max_length)
-        logits = collect_logits(self.model, ids, self.tokenizer.pad_token_id)
+        pad = self.tokenizer.pad_token_id
+        if self.fast is not None:
+            logits = self.fast(ids, pad)
+        else:
+            logits = collect_logits(self.model, ids, pad)
         if self.members is not None:
             logits = self.members.combine(logits, texts)
         return predictions_from_logits(logits, self.meta)

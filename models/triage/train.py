@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.triage import batching, drift
+from models.triage import batching, drift, fastpath
 from models.triage.calibrate import fit_temperature, softmax, threshold_for_precision
 from models.triage.config import TrainConfig, encoder_path
 from models.triage.data import DataError, Examples, Split
 from models.triage.ensemble import Members
 from models.triage.evaluate import FieldReport, collect_logits, field_report, target_indices
-from models.triage.modeling import HeadMeta, TriageMeta, TriageModel, save
+from models.triage.modeling import META_FILE, HeadMeta, TriageMeta, TriageModel, save
 
 log = logging.getLogger("supportflow.train")
 IGNORE = -100
@@ -184,6 +184,19 @@ def train_model(
     save(out_dir, model, tokenizer, meta)
     if members is not None:
         members.save(out_dir)
+    if config.serving.fast_path == "onnx_int8":
+        val = split.validation
+        finalise = (lambda lg: members.combine(lg, val.texts)) if members else (lambda lg: lg)
+        meta.extra["fast_path"] = fastpath.choose(
+            out_dir,
+            batching.encode(tokenizer, val.texts, opt.max_length),
+            pad,
+            logits_of(val),
+            {f: target_indices(val.labels[f], maps[f]) for f in maps},
+            config.serving.max_accuracy_loss,
+            finalise,
+        )
+        (out_dir / META_FILE).write_text(meta.to_json())
     return result
 
 

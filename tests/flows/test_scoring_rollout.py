@@ -66,6 +66,7 @@ def world(tmp_path_factory, demo_export):
                         "max_steps": 25,
                         "learning_rate": 3e-4,
                     },
+                    "serving": {"fast_path": "none"},
                 }
             )
             run_training(

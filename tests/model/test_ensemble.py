@@ -19,6 +19,7 @@ def ensemble(labelled_csv, tmp_path_factory):
             "data": {"source": "csv", "csv_path": str(labelled_csv), "label_fields": ["category"]},
             "optim": {"epochs": 1, "batch_size": 16, "max_length": 48, "max_steps": 12},
             "combine": {"members": ["tfidf", "embedding"], "weight_step": 0.25},
+            "serving": {"fast_path": "none"},  # compared exactly with the fp32 evaluation
         }
     )
     examples = load_csv(labelled_csv, "text", ["category"])
