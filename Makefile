@@ -17,7 +17,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export MLFLOW_DISABLE_TELEMETRY := true
 export HF_HUB_OFFLINE := 1
 
-.PHONY: help venv demo test test-fast bench bench-ingest bench-triage lint format clean
+.PHONY: help venv demo test test-fast bench bench-ingest bench-triage bench-scoring lint format clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -45,13 +45,16 @@ test: $(STAMP) ## Run the whole test suite (real DuckDB, Prefect, dbt)
 test-fast: $(STAMP) ## Unit tests only
 	$(BIN)/python -m pytest -q tests/unit
 
-bench: bench-ingest bench-triage ## Run every benchmark; results in benchmarks/results/*.json
+bench: bench-ingest bench-triage bench-scoring ## Run every benchmark; results in benchmarks/results/*.json
 
 bench-ingest: $(STAMP) ## Ingest 1M generated tickets (JSONL) vs DuckDB's raw read_json
 	$(BIN)/python -m benchmarks.bench_ingest
 
 bench-triage: $(STAMP) ## Banking77 fine-tune vs TF-IDF, and unknown-intent abstention (~1 h)
 	$(BIN)/python -m benchmarks.bench_triage
+
+bench-scoring: $(STAMP) ## Production scoring path vs a naive transformers pipeline; the flow (~30 min)
+	$(BIN)/python -m benchmarks.bench_scoring
 
 lint: $(STAMP) ## ruff (lint + format check) and sqlfluff on the dbt models
 	$(BIN)/ruff check .

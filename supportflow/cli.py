@@ -254,10 +254,10 @@ def demo_run(
     train: Annotated[bool, typer.Option(help="Also train a quick triage model.")] = True,
 ) -> None:
     """Generate demo data (once), run the nightly flow on its Zendesk export, train a quick
-    triage model on the settled tickets, show results."""
+    triage model on the settled tickets, put it in shadow, score the tickets, show results."""
     settings = _setup()
     from flows.ingest_tickets import IngestParams
-    from flows.nightly import nightly
+    from flows.nightly import NightlyParams, nightly
     from supportflow.demo.write import write_demo
     from supportflow.report.status import render_status
 
@@ -276,7 +276,7 @@ def demo_run(
             progress=_progress_printer("generated"),
         )
     console.print(f"[bold]Running the nightly flow[/] on {export}")
-    result = nightly(IngestParams(paths=[export]))
+    result = nightly(NightlyParams(ingest=IngestParams(paths=[export])))
     _print_batches(result["batches"])
     dbt = result["dbt"]
     console.print(f"dbt build: {dbt['passed']} passed, {dbt['failed']} failed")
@@ -290,7 +290,9 @@ def demo_run(
             f"[bold]Training a quick triage model[/] ({experiment.name}; MLflow at "
             f"{settings.mlflow_tracking_uri})"
         )
-        _print_training(train_triage_model(TrainParams(experiment=experiment)))
+        info = train_triage_model(TrainParams(experiment=experiment))
+        _print_training(info)
+        cli_rollout.shadow_and_score(settings, info["model_name"], info["version"])
 
 
 def _same_demo(manifest: Path, tickets: int, days: int, seed: int) -> bool:
@@ -303,7 +305,7 @@ def _same_demo(manifest: Path, tickets: int, days: int, seed: int) -> bool:
 
 
 # After the commands above, so that --help lists them in pipeline order.
-from supportflow import cli_rollout  # noqa: E402, F401  (registers score · promote · rollback)
+from supportflow import cli_rollout  # noqa: E402  (registers score · promote · rollback)
 
 if __name__ == "__main__":
     app()

@@ -40,6 +40,14 @@ def phase_holders(mlc: mlflow.MlflowClient, model_name: str) -> dict[str, int]:
     return {phase: int(aliases[phase]) for phase in PHASES if phase in aliases}
 
 
+def deployed(mlc: mlflow.MlflowClient, model_name: str) -> bool:
+    """Whether any version of ``model_name`` holds a rollout phase (False if none registered)."""
+    try:
+        return bool(phase_holders(mlc, model_name))
+    except RolloutError:
+        return False
+
+
 def version_phase(holders: dict[str, int], version: int) -> str | None:
     """The most advanced phase a version holds (None when it holds none)."""
     held = [p for p in PHASES if holders.get(p) == version]

@@ -73,3 +73,54 @@ def render_status(settings: Settings, console: Console) -> None:
         for row in s["staged"]:
             table.add_row(*(str(v) for v in row))
         console.print(table)
+    render_model_quality(settings, console)
+
+
+def model_quality(settings: Settings) -> list[tuple]:
+    """Rows of marts.fct_model_quality (empty before the mart is built)."""
+    with connect(settings) as con:
+        if not _has_view(con, "marts", "fct_model_quality"):
+            return []
+        return con.execute("""
+            SELECT model_name, model_version, phase, label_field, scored_tickets, closed_tickets,
+                   agreement, coverage, override_rate, drifted
+            FROM marts.fct_model_quality ORDER BY ALL""").fetchall()
+
+
+def render_model_quality(settings: Settings, console: Console) -> None:
+    rows = model_quality(settings)
+    if not rows:
+        console.print("No model quality yet (score tickets, then build metrics).")
+        return
+    table = Table(title="Model quality by version and phase (marts.fct_model_quality)")
+    for col in (
+        "model",
+        "version",
+        "phase",
+        "field",
+        "scored",
+        "settled",
+        "agreement",
+        "coverage",
+        "override",
+        "drift",
+    ):
+        table.add_column(col)
+    for name, version, phase, field, scored, settled, agree, cover, override, drifted in rows:
+        table.add_row(
+            name,
+            str(version),
+            phase,
+            field,
+            f"{scored:,}",
+            f"{settled:,}",
+            _pct(agree),
+            _pct(cover),
+            _pct(override),
+            "DRIFT" if drifted else "ok",
+        )
+    console.print(table)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"

@@ -4,14 +4,16 @@ import pytest
 
 from flows.build_metrics import build_metrics
 from flows.ingest_tickets import IngestFailed, IngestParams, ingest_tickets
-from flows.nightly import nightly
+from flows.nightly import NightlyParams, nightly
 from supportflow.dbt_runner import DbtBuildError
 from supportflow.settings import Settings
 from supportflow.warehouse import connect
 
 
 def test_nightly_ingests_and_builds(home, demo_export):
-    result = nightly(IngestParams(paths=[demo_export / "zendesk_tickets.json"]))
+    result = nightly(
+        NightlyParams(ingest=IngestParams(paths=[demo_export / "zendesk_tickets.json"]))
+    )
     (batch,) = result["batches"]
     assert batch["records_loaded"] == 600 and batch["events_loaded"] > 1800
     assert result["dbt"]["failed"] == 0 and result["dbt"]["passed"] >= 20
@@ -19,7 +21,9 @@ def test_nightly_ingests_and_builds(home, demo_export):
         staged = con.execute("SELECT count(*) FROM staging.stg_landing__tickets").fetchone()[0]
     assert staged == 600
 
-    again = nightly(IngestParams(paths=[demo_export / "zendesk_tickets.json"]))
+    again = nightly(
+        NightlyParams(ingest=IngestParams(paths=[demo_export / "zendesk_tickets.json"]))
+    )
     assert again["batches"][0]["skipped_as_duplicate"]
 
 

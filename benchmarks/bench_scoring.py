@@ -1,0 +1,248 @@
+"""Scoring benchmark: the production path vs a naive ``transformers.pipeline``, and the flow.
+
+Over one fine-tuned model and the same demo tickets (arrival order), in one run:
+  naive         transformers.pipeline("text-classification", batch_size=64), fp32, arrival order
+  torch_fp32    plain torch, length-sorted batches of 64
+  torch_int8    torch dynamic int8 quantisation, length-sorted
+  onnx_fp32     ONNX Runtime fp32, length-sorted
+  onnx_int8     ONNX Runtime int8, length-sorted — the production path when it keeps accuracy
+Then the incremental scoring flow over the whole ingested set (tickets/s, extrapolated to 1M),
+and a re-run with nothing new.
+
+    python -m benchmarks.bench_scoring [--tickets 20000] [--flow-tickets 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks.bench_ingest import demo_data
+from benchmarks.common import write_result
+
+log = logging.getLogger("bench")
+
+
+def train_model(home: Path, data_csv: Path) -> dict:
+    from models.triage.config import TrainConfig
+    from models.triage.pipeline import run_training
+    from supportflow.settings import Settings
+
+    settings = Settings()
+    config = TrainConfig.model_validate(
+        {
+            "name": "bench-scoring",
+            "data": {
+                "source": "csv",
+                "csv_path": str(data_csv),
+                "label_fields": ["category"],
+                "test_fraction": 0.0,
+            },
+            "optim": {"epochs": 1, "batch_size": 32, "max_length": 96, "learning_rate": 1e-4},
+        }
+    )
+    return run_training(
+        config,
+        warehouse=None,
+        tracking_uri=settings.mlflow_tracking_uri,
+        artifact_root=settings.mlflow_artifact_root,
+    )
+
+
+def naive_pipeline(folder: Path, texts: list[str]) -> list[str]:
+    """transformers.pipeline over the same fine-tuned model (a thin PreTrainedModel wrapper)."""
+    from transformers import PreTrainedModel, pipeline
+    from transformers.modeling_outputs import SequenceClassifierOutput
+
+    from models.triage.modeling import load
+
+    model, tokenizer, meta = load(folder)
+    labels = meta.heads["category"].labels
+
+    class CategoryHead(PreTrainedModel):
+        config_class = type(model.encoder.config)
+        _supports_sdpa = True
+        _supports_attention_backend = True
+
+        def __init__(self, config):
+            super().__init__(config)
+            self.triage = model
+
+        def forward(self, input_ids=None, attention_mask=None, **_):
+            logits = self.triage(input_ids=input_ids, attention_mask=attention_mask)["category"]
+            return SequenceClassifierOutput(logits=logits)
+
+    config = copy.deepcopy(model.encoder.config)
+    config.id2label = dict(enumerate(labels))
+    config.label2id = {label: i for i, label in enumerate(labels)}
+    classify = pipeline(
+        "text-classification",
+        model=CategoryHead(config).eval(),
+        tokenizer=tokenizer,
+        batch_size=64,
+        device=-1,
+        truncation=True,
+        max_length=meta.max_length,
+    )
+    return [row["label"] for row in classify(texts)]
+
+
+def sorted_paths(folder: Path, texts: list[str]) -> dict[str, list[str]]:
+    """Labels from each length-sorted variant: {variant: labels}, timed by the caller."""
+    from models.triage import batching
+    from models.triage.evaluate import collect_logits
+    from models.triage.fastpath import ONNX_FP32, OnnxLogits, export
+    from models.triage.modeling import load
+
+    model, tokenizer, meta = load(folder)
+    labels = meta.heads["category"].labels
+    ids = batching.encode(tokenizer, texts, meta.max_length)
+    pad = tokenizer.pad_token_id
+    if not (folder / ONNX_FP32).exists():
+        export(folder)
+    dynamic = torch.ao.quantization.quantize_dynamic(
+        copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8
+    )
+    runners = {
+        "torch_fp32": lambda: collect_logits(model, ids, pad),
+        "torch_int8": lambda: collect_logits(dynamic, ids, pad),
+        "onnx_fp32": lambda: OnnxLogits(folder / ONNX_FP32, ["category"])(ids, pad),
+        "onnx_int8": lambda: OnnxLogits(folder / "triage.int8.onnx", ["category"])(ids, pad),
+    }
+    out = {}
+    for name, run in runners.items():
+        started = time.perf_counter()
+        logits = run()["category"]
+        out[name] = ([labels[i] for i in logits.argmax(1)], time.perf_counter() - started)
+        log.info("%s: %.1f tickets/s", name, len(texts) / out[name][1])
+    return out
+
+
+def accuracy(labels: list[str], truth: list[str]) -> float:
+    return round(float(np.mean([a == b for a, b in zip(labels, truth, strict=True)])), 4)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tickets", type=int, default=20_000, help="Tickets for the path race.")
+    parser.add_argument("--flow-tickets", type=int, default=100_000, help="Tickets for the flow.")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    data, _ = demo_data(args.flow_tickets)
+    with tempfile.TemporaryDirectory(prefix="bench-scoring-") as tmp:
+        os.environ["SUPPORTFLOW_HOME"] = str(Path(tmp) / "home")
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+        from supportflow.settings import Settings
+
+        Settings().apply_environment()
+        figures, params = run(Path(tmp), data, args)
+    write_result(
+        "scoring",
+        params,
+        figures,
+        {
+            "speedup_vs_naive": (">=", 8.0),
+            "accuracy_loss_pt": ("<=", 0.5),
+            "rerun_nothing_new_s": ("<=", 5.0),
+        },
+    )
+
+
+def run(tmp: Path, data: Path, args) -> tuple[dict, dict]:
+    from flows.ingest_tickets import IngestParams, ingest_tickets
+    from flows.score_tickets import ScoreParams, run_scoring
+    from supportflow import promote
+    from supportflow.rollout import load_rollout_config
+    from supportflow.settings import Settings
+    from supportflow.warehouse import connect
+
+    settings = Settings()
+    ingest_tickets(IngestParams(paths=[data / "tickets.jsonl"]))
+    with connect(settings) as con:
+        rows = con.execute(
+            "SELECT concat_ws(E'\\n', subject, body), category FROM landing.tickets"
+            " WHERE category IS NOT NULL ORDER BY created_at, ticket_id"
+        ).fetchall()
+    train_rows, race = rows[:4000], rows[-args.tickets :]  # train on the oldest, race the newest
+    train_csv = tmp / "train.csv"
+    with train_csv.open("w", newline="") as handle:
+        csv.writer(handle).writerows([("text", "category"), *train_rows])
+    info = train_model(tmp, train_csv)
+    mlc = promote.client(settings.mlflow_tracking_uri)
+    folder = promote.model_folder(mlc, info["model_name"], info["version"])
+    texts, truth = [r[0] for r in race], [r[1] for r in race]
+
+    figures: dict[str, float] = {}
+    started = time.perf_counter()
+    naive = naive_pipeline(folder, texts)
+    naive_s = time.perf_counter() - started
+    log.info("naive pipeline: %.1f tickets/s", len(texts) / naive_s)
+    figures["naive_tickets_per_s"] = round(len(texts) / naive_s, 1)
+    figures["naive_accuracy"] = accuracy(naive, truth)
+    work = tmp / "variants"
+    shutil.copytree(folder, work)
+    for name, (labels, seconds) in sorted_paths(work, texts).items():
+        figures[f"{name}_tickets_per_s"] = round(len(texts) / seconds, 1)
+        figures[f"{name}_accuracy"] = accuracy(labels, truth)
+    # the production path end to end (tokenise, int8 ONNX if accepted, calibrate, thresholds)
+    from models.triage.predict import Predictor
+
+    fast_path = json.loads((folder / "triage.json").read_text())["extra"]["fast_path"]["kind"]
+    predictor = Predictor(folder)
+    started = time.perf_counter()
+    production = [p["category"].label for p in predictor.predict(texts)]
+    production_s = time.perf_counter() - started
+    figures["production_tickets_per_s"] = round(len(texts) / production_s, 1)
+    figures["production_accuracy"] = accuracy(production, truth)
+    figures["speedup_vs_naive"] = round(
+        figures["production_tickets_per_s"] / figures["naive_tickets_per_s"], 2
+    )
+    figures["accuracy_loss_pt"] = round(
+        100 * (figures["naive_accuracy"] - figures["production_accuracy"]), 2
+    )
+
+    # the flow: incremental scoring of every ingested ticket, then a re-run with nothing new
+    with connect(settings) as con:
+        promote.promote(
+            con,
+            mlc,
+            info["model_name"],
+            info["version"],
+            "shadow",
+            load_rollout_config(),
+            force=True,
+            reason="benchmark",
+        )
+    started = time.perf_counter()
+    (summary,) = run_scoring(ScoreParams(model_name=info["model_name"]))
+    flow_s = time.perf_counter() - started
+    started = time.perf_counter()
+    (again,) = run_scoring(ScoreParams(model_name=info["model_name"]))
+    figures["flow_tickets"] = summary["scored"]
+    figures["flow_tickets_per_s"] = round(summary["scored"] / flow_s, 1)
+    figures["score_1m_estimated_s"] = round(1_000_000 / figures["flow_tickets_per_s"], 0)
+    figures["rerun_nothing_new_s"] = round(time.perf_counter() - started, 2)
+    figures["rerun_scored"] = again["scored"]
+    params = {
+        "race_tickets": len(texts),
+        "train_examples": len(train_rows),
+        "max_length": 96,
+        "threads": 2,
+        "fast_path": fast_path,
+    }
+    return figures, params
+
+
+if __name__ == "__main__":
+    main()
