@@ -48,7 +48,7 @@ def world(tmp_path_factory, demo_export):
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
         settings = Settings()
         ingest_tickets(IngestParams(paths=[demo_export / "zendesk_tickets.json"]))
-        build_metrics()
+        build_metrics("+fct_triage_examples")
         for kind in ("transformer", "tfidf"):
             config = TrainConfig.model_validate(
                 {
@@ -122,7 +122,7 @@ def test_the_rollout_lifecycle(world, demo_export):
     assert all(r[1] is not None and r[1] < 0.25 and not r[2] for r in drift_rows)
 
     # the mart measures shadow quality; a strict gate refuses assist, and says why
-    build_metrics()
+    build_metrics("+fct_model_quality")
     quality = query(
         settings,
         "SELECT label_field, scored_tickets, closed_tickets, agreement, coverage FROM "
@@ -197,8 +197,17 @@ def test_the_rollout_lifecycle(world, demo_export):
             " 'Where is my refund for the duplicate charge?', 'new', 'h', 'manual'"
             " FROM range(120) t(i)"
         )
-    drifted = {s["version"]: s["drift"] for s in run_scoring(params)}
-    assert any(row["drifted"] for row in drifted[1].values())
+        con.execute(  # a ticket with no text is counted, not scored
+            "INSERT INTO landing.tickets (ticket_id, source, external_id, created_at, updated_at,"
+            " subject, body, status, content_hash, batch_id)"
+            " VALUES ('shift:empty', 'shift', 'empty', now(), now(), '', ' ', 'new', 'h', 'manual')"
+        )
+    shifted = {s["version"]: s for s in run_scoring(params)}
+    assert shifted[1]["scored"] == 120 and shifted[1]["empty_text"] == 1
+    assert any(row["drifted"] for row in shifted[1]["drift"].values())
+    assert query(
+        settings, "SELECT count(*) FROM ml.predictions WHERE ticket_id = 'shift:empty'"
+    ) == [(0,)]
 
 
 def test_dask_workers_score_exactly_like_in_process(world):

@@ -5,7 +5,12 @@ with tickets as (
 ),
 
 settled as (
-    select ticket_id, category, priority, queue, sentiment
+    select
+        ticket_id,
+        category,
+        priority,
+        queue,
+        sentiment
     from tickets
     where status in ('solved', 'closed')
 ),
