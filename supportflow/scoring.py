@@ -26,6 +26,10 @@ log = logging.getLogger("supportflow.score")
 # scoring runs before the nightly dbt build.
 TICKET_TEXT = "concat_ws(E'\\n', subject, body)"
 LABEL_COLUMNS = ("category", "priority", "queue", "sentiment")
+# Tickets with text that a version (parameters: model name, version) has not scored yet.
+PENDING = f"""length(trim({TICKET_TEXT})) > 0 AND NOT EXISTS (
+    SELECT 1 FROM ml.predictions p
+    WHERE p.ticket_id = t.ticket_id AND p.model_name = ? AND p.model_version = ?)"""
 
 
 class ScoringError(RuntimeError):
@@ -68,16 +72,8 @@ def predictor(folder: str, threads: int = 2):
 def pending(con, target: Target, limit: int) -> pd.DataFrame:
     """Up to ``limit`` tickets with text that this version has not scored, oldest first."""
     return con.execute(
-        f"""
-        SELECT t.ticket_id, {TICKET_TEXT} AS text
-        FROM landing.tickets t
-        WHERE length(trim({TICKET_TEXT})) > 0
-          AND NOT EXISTS (
-            SELECT 1 FROM ml.predictions p
-            WHERE p.ticket_id = t.ticket_id AND p.model_name = ? AND p.model_version = ?)
-        ORDER BY t.created_at, t.ticket_id
-        LIMIT ?
-        """,
+        f"SELECT t.ticket_id, {TICKET_TEXT} AS text FROM landing.tickets t WHERE {PENDING}"
+        " ORDER BY t.created_at, t.ticket_id LIMIT ?",
         [target.model_name, target.version, limit],
     ).df()
 
@@ -225,13 +221,7 @@ Partition = tuple[Target, list[str], list[str]]
 
 def count_pending(con, target: Target) -> int:
     return con.execute(
-        f"""
-        SELECT count(*) FROM landing.tickets t
-        WHERE length(trim({TICKET_TEXT})) > 0
-          AND NOT EXISTS (
-            SELECT 1 FROM ml.predictions p
-            WHERE p.ticket_id = t.ticket_id AND p.model_name = ? AND p.model_version = ?)
-        """,
+        f"SELECT count(*) FROM landing.tickets t WHERE {PENDING}",
         [target.model_name, target.version],
     ).fetchone()[0]
 
