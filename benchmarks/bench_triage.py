@@ -24,6 +24,7 @@ from models.triage.data import Split, load_csv, split
 from models.triage.predict import Predictor
 from models.triage.train import train_model
 
+UNKNOWN_PREFIXES = ("unknown_", "answered_")
 BANKING77 = Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77"
 
 
@@ -114,9 +115,7 @@ def main() -> None:
         previous = json.loads((RESULTS / "triage.json").read_text())
         with tempfile.TemporaryDirectory(prefix="bench-triage-") as tmp:
             figures = {
-                k: v
-                for k, v in previous["figures"].items()
-                if not k.startswith(("unknown_", "answered_"))
+                k: v for k, v in previous["figures"].items() if not k.startswith(UNKNOWN_PREFIXES)
             }
             figures.update(rounded(unknown_intents(args.epochs, not args.no_combine, Path(tmp))))
         targets = {k: tuple(v) for k, v in previous["targets"].items()}
@@ -155,9 +154,23 @@ def main() -> None:
                     "answered_in_scope_accuracy": (">=", 0.97),
                 }
             )
+    params: dict = {}
+    if args.no_unknown and (RESULTS / "triage.json").exists():
+        # keep the last measured unknown-intent figures, saying which commit measured them
+        previous = json.loads((RESULTS / "triage.json").read_text())
+        kept = {k: v for k, v in previous["figures"].items() if k.startswith(UNKNOWN_PREFIXES)}
+        figures.update(kept)
+        targets.update(
+            {k: tuple(v) for k, v in previous["targets"].items() if k.startswith(UNKNOWN_PREFIXES)}
+        )
+        if kept:
+            params["unknown_measured_at_git"] = previous["params"].get(
+                "unknown_measured_at_git", previous["git"]
+            )
     write_result(
         "triage",
         {
+            **params,
             "train": len(parts.train),
             "validation": len(parts.validation),
             "test": len(parts.test),
