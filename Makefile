@@ -53,7 +53,7 @@ bench-ingest: $(STAMP) ## Ingest 1M generated tickets (JSONL) vs DuckDB's raw re
 bench-triage: $(STAMP) ## Banking77 fine-tune vs TF-IDF, and unknown-intent abstention (~1 h)
 	$(BIN)/python -m benchmarks.bench_triage
 
-bench-scoring: $(STAMP) ## Production scoring path vs a naive transformers pipeline; the flow (~30 min)
+bench-scoring: $(STAMP) ## Production scoring path vs a naive transformers pipeline; the flow (~15 min)
 	$(BIN)/python -m benchmarks.bench_scoring
 
 lint: $(STAMP) ## ruff (lint + format check) and sqlfluff on the dbt models

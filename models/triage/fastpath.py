@@ -35,7 +35,7 @@ class _Logits(torch.nn.Module):
 
 def export(folder: Path) -> tuple[Path, Path]:
     """Export the saved model folder to ONNX fp32, then quantise weights to int8."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization import quantize_dynamic
     from transformers import AutoModel
 
     from models.triage.modeling import META_FILE, TriageMeta, TriageModel
@@ -64,8 +64,32 @@ def export(folder: Path) -> tuple[Path, Path]:
         opset_version=17,
         dynamo=False,
     )
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
+    graph, options = _fused(fp32, encoder.config)
+    quantize_dynamic(str(graph), str(int8), **options)
     return fp32, int8
+
+
+def _fused(fp32: Path, config) -> tuple[Path, dict]:
+    """ONNX Runtime's BERT fusions (attention, layer norm, GELU) on the fp32 graph: +5–40 % on
+    CPU here (STACK_NOTES). Falls back to the unfused graph if the optimiser fails."""
+    import onnx
+    from onnxruntime.quantization import QuantType
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    fused = fp32.with_suffix(".fused.onnx")
+    try:
+        optimize_model(
+            str(fp32),
+            model_type="bert",
+            num_heads=config.num_attention_heads,
+            hidden_size=config.hidden_size,
+        ).save_model_to_file(str(fused))
+    except Exception as exc:  # an encoder the fusions do not recognise: quantise it unfused
+        log.warning("ONNX fusion skipped (%s); quantising the plain graph", exc)
+        return fp32, {"weight_type": QuantType.QInt8}
+    # a fused graph needs a default tensor type to quantise (STACK_NOTES)
+    options = {"DefaultTensorType": onnx.TensorProto.FLOAT}
+    return fused, {"weight_type": QuantType.QInt8, "extra_options": options}
 
 
 class OnnxLogits:
@@ -122,7 +146,8 @@ def choose(
     """
     fields = list(reference)
     fp32, int8 = export(folder)
-    fp32.unlink()  # only the int8 graph ships; fp32 is torch
+    for graph in (fp32, fp32.with_suffix(".fused.onnx")):  # only int8 ships; fp32 is torch
+        graph.unlink(missing_ok=True)
     fast = finalise(OnnxLogits(int8, fields)(ids, pad_id))
     delta = accuracy_delta(fast, reference, targets)
     accepted = min(delta.values()) >= -max_loss
