@@ -26,8 +26,9 @@ log = logging.getLogger("supportflow.score")
 # scoring runs before the nightly dbt build.
 TICKET_TEXT = "concat_ws(E'\\n', subject, body)"
 LABEL_COLUMNS = ("category", "priority", "queue", "sentiment")
+HAS_TEXT = f"regexp_matches({TICKET_TEXT}, '\\S')"  # any non-space character
 # Tickets with text that a version (parameters: model name, version) has not scored yet.
-PENDING = f"""length(trim({TICKET_TEXT})) > 0 AND NOT EXISTS (
+PENDING = f"""{HAS_TEXT} AND NOT EXISTS (
     SELECT 1 FROM ml.predictions p
     WHERE p.ticket_id = t.ticket_id AND p.model_name = ? AND p.model_version = ?)"""
 
@@ -80,7 +81,7 @@ def pending(con, target: Target, limit: int) -> pd.DataFrame:
 
 def count_empty(con) -> int:
     return con.execute(
-        f"SELECT count(*) FROM landing.tickets WHERE length(trim({TICKET_TEXT})) = 0"
+        f"SELECT count(*) FROM landing.tickets WHERE NOT {HAS_TEXT}"
     ).fetchone()[0]
 
 

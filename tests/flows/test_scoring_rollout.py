@@ -48,7 +48,7 @@ def world(tmp_path_factory, demo_export):
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
         settings = Settings()
         ingest_tickets(IngestParams(paths=[demo_export / "zendesk_tickets.json"]))
-        build_metrics("+fct_triage_examples")
+        build_metrics()
         for kind in ("transformer", "tfidf"):
             config = TrainConfig.model_validate(
                 {
@@ -122,7 +122,7 @@ def test_the_rollout_lifecycle(world, demo_export):
     assert all(r[1] is not None and r[1] < 0.25 and not r[2] for r in drift_rows)
 
     # the mart measures shadow quality; a strict gate refuses assist, and says why
-    build_metrics("+fct_model_quality")
+    build_metrics()
     quality = query(
         settings,
         "SELECT label_field, scored_tickets, closed_tickets, agreement, coverage FROM "
