@@ -31,7 +31,7 @@ class Strict(BaseModel):
 
 class OfflineGates(Strict):
     macro_f1_tolerance: float = Field(default=0.01, ge=0, le=1)
-    max_ece: float = Field(default=0.05, gt=0, le=1)
+    max_ece: float = Field(default=0.08, gt=0, le=1)
 
 
 class OnlineGates(Strict):

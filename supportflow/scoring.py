@@ -80,9 +80,7 @@ def pending(con, target: Target, limit: int) -> pd.DataFrame:
 
 
 def count_empty(con) -> int:
-    return con.execute(
-        f"SELECT count(*) FROM landing.tickets WHERE NOT {HAS_TEXT}"
-    ).fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM landing.tickets WHERE NOT {HAS_TEXT}").fetchone()[0]
 
 
 def check_fields(fields: list[str], target: Target) -> None:
