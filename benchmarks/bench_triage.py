@@ -119,7 +119,8 @@ def main() -> None:
             }
             figures.update(rounded(unknown_intents(args.epochs, not args.no_combine, Path(tmp))))
         targets = {k: tuple(v) for k, v in previous["targets"].items()}
-        write_result("triage", {**previous["params"], "unknown_remeasured": True}, figures, targets)
+        params = {k: v for k, v in previous["params"].items() if k != "unknown_measured_at_git"}
+        write_result("triage", {**params, "unknown_remeasured": True}, figures, targets)
         return
     with tempfile.TemporaryDirectory(prefix="bench-triage-") as tmp:
         parts, _ = banking77_split()
