@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import yaml
+from supportflow.yaml_config import load_yaml_config
 from pydantic import BaseModel, ConfigDict, Field
 
 PHASES = ("shadow", "assist", "auto_route")
@@ -58,15 +58,7 @@ class RolloutConfig(Strict):
 
 
 def load_rollout_config(path: Path | None = None) -> RolloutConfig:
-    path = path or DEFAULT_CONFIG
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise FileNotFoundError(f"rollout config {path} does not exist") from None
-    try:
-        return RolloutConfig.model_validate(raw)
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from exc
+    return load_yaml_config(path or DEFAULT_CONFIG, RolloutConfig, "rollout")
 
 
 # --- routing ------------------------------------------------------------------------------

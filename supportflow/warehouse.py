@@ -168,6 +168,75 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        3,
+        "knowledge: article sources, chunk headings, index runs, problems, suggestions, audit",
+        """
+        ALTER TABLE landing.kb_articles ADD COLUMN product_area VARCHAR;
+        ALTER TABLE landing.kb_articles ADD COLUMN source VARCHAR;
+        ALTER TABLE landing.kb_articles ADD COLUMN source_file VARCHAR;
+        ALTER TABLE landing.kb_articles ADD COLUMN index_version VARCHAR;
+        ALTER TABLE landing.kb_chunks ADD COLUMN heading VARCHAR;
+        ALTER TABLE landing.kb_chunks ADD COLUMN tokens INTEGER;
+        CREATE TABLE ops.kb_index_runs (
+            run_id             VARCHAR PRIMARY KEY,
+            index_version      VARCHAR NOT NULL,
+            source             VARCHAR NOT NULL,
+            encoder            VARCHAR NOT NULL,
+            articles_in        INTEGER NOT NULL,
+            articles_new       INTEGER NOT NULL,
+            articles_reembedded INTEGER NOT NULL,
+            articles_metadata  INTEGER NOT NULL,
+            articles_unchanged INTEGER NOT NULL,
+            articles_rejected  INTEGER NOT NULL,
+            articles_deleted   INTEGER NOT NULL,
+            chunks_embedded    INTEGER NOT NULL,
+            chunks_total       INTEGER NOT NULL,
+            started_at         TIMESTAMPTZ NOT NULL,
+            finished_at        TIMESTAMPTZ NOT NULL,
+            CHECK (articles_in = articles_new + articles_reembedded + articles_metadata
+                                 + articles_unchanged + articles_rejected)
+        );
+        CREATE TABLE ops.kb_problems (
+            run_id       VARCHAR NOT NULL,
+            source       VARCHAR NOT NULL,
+            source_file  VARCHAR NOT NULL,
+            article_id   VARCHAR,
+            reason       VARCHAR NOT NULL
+        );
+        CREATE TABLE ml.article_suggestions (
+            ticket_id     VARCHAR NOT NULL,
+            rank          INTEGER NOT NULL,
+            article_id    VARCHAR NOT NULL,
+            chunk_id      VARCHAR NOT NULL,
+            score         DOUBLE NOT NULL,   -- reciprocal rank fusion score
+            similarity    DOUBLE NOT NULL,   -- cosine of ticket and passage
+            audience      VARCHAR NOT NULL,
+            index_version VARCHAR NOT NULL,
+            suggested_at  TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (ticket_id, index_version, rank)
+        );
+        CREATE TABLE ops.kb_findings (
+            audit_id         VARCHAR NOT NULL,
+            kind             VARCHAR NOT NULL,  -- stale · missing_owner · draft · near_duplicate · conflict
+            article_id       VARCHAR NOT NULL,
+            other_article_id VARCHAR,
+            similarity       DOUBLE,
+            detail           VARCHAR NOT NULL,
+            found_at         TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE ops.kb_coverage_gaps (
+            audit_id            VARCHAR NOT NULL,
+            gap_id              INTEGER NOT NULL,
+            tickets             INTEGER NOT NULL,
+            mean_best_similarity DOUBLE NOT NULL,
+            terms               VARCHAR[],
+            example_ticket_ids  VARCHAR[],
+            example_subjects    VARCHAR[],
+            found_at            TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]
 
 

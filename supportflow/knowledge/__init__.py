@@ -1,0 +1,1 @@
+"""Knowledge base: read articles, chunk and embed them, search, answer, audit."""

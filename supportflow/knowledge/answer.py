@@ -1,0 +1,83 @@
+"""Self-service answers: the best passage of an approved article (public and published), with its
+citation, or an explicit abstention with the reason. Internal or draft content is never returned;
+it only explains an abstention ("internal only").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from supportflow.knowledge.config import AnswerConfig, SearchConfig
+from supportflow.knowledge.search import Hit, KnowledgeIndex
+
+NO_ARTICLE = "no approved article"
+LOW_CONFIDENCE = "low confidence"
+INTERNAL_ONLY = "internal only"
+
+
+@dataclass(frozen=True)
+class Citation:
+    article_id: str
+    title: str
+    url: str | None
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answered: bool
+    text: str | None = None
+    citation: Citation | None = None
+    similarity: float | None = None
+    abstain_reason: str | None = None
+
+
+def answer(
+    index: KnowledgeIndex,
+    question: str,
+    config: AnswerConfig | None = None,
+    search: SearchConfig | None = None,
+) -> Answer:
+    return answer_many(index, [question], config, search)[0]
+
+
+def answer_many(
+    index: KnowledgeIndex,
+    questions: list[str],
+    config: AnswerConfig | None = None,
+    search: SearchConfig | None = None,
+) -> list[Answer]:
+    """One answer or abstention per question (batched search)."""
+    config = config or AnswerConfig()
+    approved = index.search_many(questions, 1, audience="public", config=search)
+    anywhere = index.search_many(questions, 1, published_only=False, config=search)
+    return [
+        _decide(q, a[0] if a else None, b[0] if b else None, config.min_similarity)
+        for q, a, b in zip(questions, approved, anywhere, strict=True)
+    ]
+
+
+def _decide(question: str, best: Hit | None, best_any: Hit | None, threshold: float) -> Answer:
+    if best is not None and best.similarity >= threshold:
+        return Answer(
+            question,
+            True,
+            text=best.text,
+            citation=Citation(best.article_id, best.title, best.url, best.updated_at),
+            similarity=best.similarity,
+        )
+    strong_elsewhere = best_any is not None and best_any.similarity >= threshold
+    if strong_elsewhere and best_any.audience != "public":
+        reason = INTERNAL_ONLY
+    elif best is None or (strong_elsewhere and best_any.status != "published"):
+        reason = NO_ARTICLE  # nothing approved, or only a draft/archived article matches
+    else:
+        reason = LOW_CONFIDENCE
+    return Answer(
+        question,
+        False,
+        similarity=best.similarity if best else None,
+        abstain_reason=reason,
+    )

