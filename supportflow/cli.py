@@ -305,7 +305,7 @@ def _same_demo(manifest: Path, tickets: int, days: int, seed: int) -> bool:
 
 
 # After the commands above, so that --help lists them in pipeline order.
-from supportflow import cli_rollout  # noqa: E402  (registers score · promote · rollback)
+from supportflow import cli_knowledge, cli_rollout  # noqa: E402, F401  (register commands)
 
 if __name__ == "__main__":
     app()

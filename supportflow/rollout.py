@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from supportflow.yaml_config import load_yaml_config
 from pydantic import BaseModel, ConfigDict, Field
+
+from supportflow.yaml_config import load_yaml_config
 
 PHASES = ("shadow", "assist", "auto_route")
 PREVIOUS_PHASE = {"assist": "shadow", "auto_route": "assist"}

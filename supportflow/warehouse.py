@@ -218,7 +218,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         CREATE TABLE ops.kb_findings (
             audit_id         VARCHAR NOT NULL,
-            kind             VARCHAR NOT NULL,  -- stale · missing_owner · draft · near_duplicate · conflict
+            -- kind: stale · missing_owner · draft · near_duplicate · conflict
+            kind             VARCHAR NOT NULL,
             article_id       VARCHAR NOT NULL,
             other_article_id VARCHAR,
             similarity       DOUBLE,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import ClassVar
 
 import frontmatter
 import yaml
@@ -249,7 +250,18 @@ def _read_zendesk_export(file: Path, max_bytes: int) -> ReadResult:
 class _HtmlText(HTMLParser):
     """HTML → plain text that keeps headings as Markdown, so chunking can split on them."""
 
-    BLOCKS = {"p", "div", "li", "br", "tr", "ul", "ol", "table", "blockquote", "pre"}
+    BLOCKS: ClassVar[set[str]] = {
+        "p",
+        "div",
+        "li",
+        "br",
+        "tr",
+        "ul",
+        "ol",
+        "table",
+        "blockquote",
+        "pre",
+    }
 
     def __init__(self):
         super().__init__(convert_charrefs=True)

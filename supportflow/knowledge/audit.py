@@ -18,8 +18,8 @@ from supportflow.knowledge import encoder as enc
 from supportflow.knowledge.config import AuditConfig
 from supportflow.knowledge.search import KnowledgeIndex
 
-WORD_NUMBERS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve".split())}  # fmt: skip
+ONE_TO_TWELVE = "zero one two three four five six seven eight nine ten eleven twelve"
+WORD_NUMBERS = {w: i for i, w in enumerate(ONE_TO_TWELVE.split(" "))}
 WORD_NUMBERS.update({"fifteen": 15, "twenty": 20, "thirty": 30, "sixty": 60, "ninety": 90})
 UNITS = {
     "business day": "business_day", "working day": "business_day", "minute": "minute",
@@ -117,7 +117,9 @@ def pair_findings(index: KnowledgeIndex, config: AuditConfig) -> list[Finding]:
     for i, j in zip(*np.triu_indices(len(articles), k=1), strict=True):
         a, b = articles[i], articles[j]
         if sims[i, j] >= config.near_duplicate_similarity and locale[a] == locale[b]:
-            out.append(Finding("near_duplicate", a, "near-duplicate articles", b, float(sims[i, j])))
+            out.append(
+                Finding("near_duplicate", a, "near-duplicate articles", b, float(sims[i, j]))
+            )
     seen = set()
     chunk_ids = np.flatnonzero(live)
     passage = index.vectors[chunk_ids] @ index.vectors[chunk_ids].T
@@ -154,7 +156,9 @@ def coverage_gaps(
         linkage="average",
         distance_threshold=config.gap_cluster_distance,
     ).fit_predict(vectors[weak])
-    tfidf = TfidfVectorizer(stop_words="english", max_features=5000, token_pattern=r"[a-zA-Zà-ÿ]{3,}")
+    tfidf = TfidfVectorizer(
+        stop_words="english", max_features=5000, token_pattern=r"[a-zA-Zà-ÿ]{3,}"
+    )
     weights = tfidf.fit_transform([tickets[i][2] for i in weak])
     vocab = np.array(tfidf.get_feature_names_out())
     gaps = []
@@ -188,7 +192,8 @@ def recent_tickets(con, config: AuditConfig) -> list[tuple[str, str, str]]:
         WITH latest AS (SELECT max(created_at) AS at FROM landing.tickets)
         SELECT ticket_id, coalesce(subject, ''), concat_ws(E'\\n', subject, body)
         FROM landing.tickets, latest
-        WHERE created_at >= latest.at - to_days(?) AND regexp_matches(concat_ws(' ', subject, body), '\\S')
+        WHERE created_at >= latest.at - to_days(?)
+          AND regexp_matches(concat_ws(' ', subject, body), '\\S')
         ORDER BY created_at DESC, ticket_id
         LIMIT ?
         """,
@@ -229,4 +234,3 @@ def run_audit(con, index: KnowledgeIndex, config: AuditConfig, today: date | Non
         con.execute("ROLLBACK")
         raise
     return result
-

@@ -7,6 +7,7 @@ milliseconds on two cores. Past a few million passages an ANN index (hnswlib, FA
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,8 @@ import Stemmer
 from supportflow.knowledge import encoder as enc
 from supportflow.knowledge.config import SearchConfig
 from supportflow.knowledge.index import current_index_version
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # its DEBUG lines flood flow logs
 
 METHODS = ("hybrid", "lexical", "vector")
 BLOCK = 256  # queries per similarity block: bounds memory at BLOCK × passages floats
@@ -161,10 +164,19 @@ class KnowledgeIndex:
                 continue
             seen.add(r["article_id"][i])
             hits.append(
-                Hit(rank=len(hits) + 1, article_id=r["article_id"][i], chunk_id=r["chunk_id"][i],
-                    title=r["title"][i], url=r["url"][i], updated_at=r["updated_at"][i],
-                    audience=r["audience"][i], status=r["status"][i], text=r["text"][i],
-                    score=score, similarity=float(sim[i]))  # fmt: skip
+                Hit(
+                    rank=len(hits) + 1,
+                    article_id=r["article_id"][i],
+                    chunk_id=r["chunk_id"][i],
+                    title=r["title"][i],
+                    url=r["url"][i],
+                    updated_at=r["updated_at"][i],
+                    audience=r["audience"][i],
+                    status=r["status"][i],
+                    text=r["text"][i],
+                    score=score,
+                    similarity=float(sim[i]),
+                )
             )
             if len(hits) == k:
                 break
