@@ -12,7 +12,13 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DATA = Path(__file__).resolve().parent / "data"
-CHECKS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+CHECKS = {
+    "==": operator.eq,
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+}
 
 
 def git_sha() -> str:

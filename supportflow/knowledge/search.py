@@ -15,6 +15,7 @@ from datetime import datetime
 import bm25s
 import numpy as np
 import Stemmer
+import torch
 
 from supportflow.knowledge import encoder as enc
 from supportflow.knowledge.config import SearchConfig
@@ -41,6 +42,18 @@ class Hit:
     similarity: float  # cosine of query and passage, comparable across methods
 
 
+class _Exact:
+    """Exact float32 cosine of one query with any passage, computed once per passage."""
+
+    def __init__(self, vectors: np.ndarray, query: np.ndarray):
+        self.vectors, self.query, self.cache = vectors, query, {}
+
+    def __call__(self, i: int) -> float:
+        if i not in self.cache:
+            self.cache[i] = float(self.vectors[i] @ self.query)
+        return self.cache[i]
+
+
 class EmptyIndexError(RuntimeError):
     """Nothing has been indexed yet."""
 
@@ -56,6 +69,10 @@ class KnowledgeIndex:
         self.vectors = vectors
         self.encoder = encoder
         self.version = version
+        self._torch_vectors = torch.from_numpy(vectors).to(torch.bfloat16)
+        self._audience = np.array(rows["audience"], dtype=object)
+        self._status = np.array(rows["status"], dtype=object)
+        self._masks: dict[tuple, np.ndarray] = {}
         self.stemmer = Stemmer.Stemmer("english")
         self.bm25 = bm25s.BM25()
         self.bm25.index(self._tokens(rows["text"]), show_progress=False)
@@ -87,12 +104,15 @@ class KnowledgeIndex:
 
     def mask(self, audience: str | None = None, published_only: bool = True) -> np.ndarray:
         """Which passages may be returned: ``audience='public'`` hides internal articles."""
-        keep = np.ones(len(self), dtype=bool)
-        if audience:
-            keep &= np.array([a == audience for a in self.rows["audience"]])
-        if published_only:
-            keep &= np.array([s == "published" for s in self.rows["status"]])
-        return keep
+        key = (audience, published_only)
+        if key not in self._masks:
+            keep = np.ones(len(self), dtype=bool)
+            if audience:
+                keep &= self._audience == audience
+            if published_only:
+                keep &= self._status == "published"
+            self._masks[key] = keep
+        return self._masks[key]
 
     def search(self, query: str, k: int = 5, **options) -> list[Hit]:
         return self.search_many([query], k, **options)[0]
@@ -121,13 +141,25 @@ class KnowledgeIndex:
         lexical = self._lexical(queries, allowed, depth) if method != "vector" else None
         results = []
         for start in range(0, len(queries), BLOCK):
-            sims = query_vectors[start : start + BLOCK] @ self.vectors.T
+            sims = self._similarities(query_vectors[start : start + BLOCK])
             sims[:, ~allowed] = -np.inf
-            for row, sim in enumerate(sims):
+            for row, approx in enumerate(sims):
                 i = start + row
-                ranked = self._rank(sim, lexical[i] if lexical else None, depth, method, config)
-                results.append(self._articles(ranked, sim, k))
+                exact = _Exact(self.vectors, query_vectors[i])
+                ranked = self._rank(approx, exact, lexical[i] if lexical else None, depth, method,
+                                    config)  # fmt: skip
+                results.append(self._articles(ranked, exact, k))
         return results
+
+    def _similarities(self, queries: np.ndarray) -> np.ndarray:
+        """Approximate cosine (bfloat16) of each query with every passage, to pick candidates.
+
+        The scan is memory-bound: bfloat16 halves the bytes read (≈ 4× faster at 100k passages
+        here). In torch, not numpy: the encoder's threads and a separate BLAS pool would
+        otherwise spin against each other (queries 3× slower)."""
+        with torch.no_grad():
+            q = torch.from_numpy(np.ascontiguousarray(queries)).to(torch.bfloat16)
+            return (q @ self._torch_vectors.T).float().numpy()
 
     def _lexical(self, queries, allowed: np.ndarray, depth: int) -> list[list[tuple[int, float]]]:
         tokens = self._tokens(queries, ids=False)
@@ -140,22 +172,24 @@ class KnowledgeIndex:
         ]
 
     @staticmethod
-    def _rank(sim, lexical, depth: int, method: str, config: SearchConfig):
-        """(passage, score) best first, for one query."""
+    def _rank(approx, exact: _Exact, lexical, depth: int, method: str, config: SearchConfig):
+        """(passage, score) best first, for one query: candidates by the approximate scan,
+        ranked by exact cosine."""
         if method == "lexical":
             return lexical
-        top = np.argpartition(-sim, depth - 1)[:depth] if depth < len(sim) else np.arange(len(sim))
-        top = top[np.isfinite(sim[top])]
-        vector = [(int(i), float(sim[i])) for i in top[np.argsort(-sim[top], kind="stable")]]
+        n = len(approx)
+        top = np.argpartition(-approx, depth - 1)[:depth] if depth < n else np.arange(n)
+        top = top[np.isfinite(approx[top])]
+        vector = sorted(((int(i), exact(i)) for i in top), key=lambda item: (-item[1], item[0]))
         if method == "vector":
             return vector
         fused: dict[int, float] = {}
         for weight, ranking in ((1.0, vector), (config.lexical_weight, lexical)):
             for rank, (i, _) in enumerate(ranking):
                 fused[i] = fused.get(i, 0.0) + weight / (config.rrf_k + rank + 1)
-        return sorted(fused.items(), key=lambda item: (-item[1], -sim[item[0]]))
+        return sorted(fused.items(), key=lambda item: (-item[1], -exact(item[0])))
 
-    def _articles(self, ranked, sim, k: int) -> list[Hit]:
+    def _articles(self, ranked, exact: _Exact, k: int) -> list[Hit]:
         hits: list[Hit] = []
         seen = set()
         r = self.rows
@@ -175,7 +209,7 @@ class KnowledgeIndex:
                     status=r["status"][i],
                     text=r["text"][i],
                     score=score,
-                    similarity=float(sim[i]),
+                    similarity=exact(i),
                 )
             )
             if len(hits) == k:

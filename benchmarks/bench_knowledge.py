@@ -1,0 +1,227 @@
+"""Knowledge benchmark: retrieval quality, reindex throughput, incremental cost, search latency.
+
+retrieval    demo tickets (a seed not used to tune search) → the article that resolves their
+             category (the generator's ground truth): recall@1, recall@5 and MRR for lexical,
+             vector and hybrid, over the public, published articles
+reindex      a synthetic 1,000-article help center: full reindex (passages/s), then one article
+             edited and reindexed; the encoder is loaded afresh for each, as a CLI run would
+latency      hybrid search p50/p95 (query embedding included) over 100k passages: synthetic
+             texts for BM25 and random unit vectors (exact search costs the same whatever the
+             values), queries are real demo tickets
+
+  python -m benchmarks.bench_knowledge [--tickets 5000] [--articles 1000] [--passages 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import DATA, write_result
+from supportflow.demo.write import write_demo
+
+log = logging.getLogger("bench")
+EVAL_SEED = 2  # search settings were chosen on seed 1 (benchmarks/data/tickets_10000)
+VOCAB_TEXT = (
+    "board workspace invoice seat plan export import template guest admin owner token webhook "
+    "calendar reminder notification mobile desktop browser sync offline archive label filter "
+    "comment mention attachment storage limit quota region backup restore audit permission role "
+    "team project milestone report dashboard widget chart integration slack email calendar"
+)
+VOCAB = VOCAB_TEXT.split()
+
+
+def eval_tickets(n: int) -> Path:
+    out = DATA / f"knowledge_eval_seed{EVAL_SEED}_{n}"
+    if not (out / "manifest.json").exists():
+        write_demo(out, tickets=n, days=365, seed=EVAL_SEED, workers=2)
+    return out
+
+
+def retrieval(tmp: Path, data: Path) -> dict:
+    from supportflow.knowledge import encoder as enc
+    from supportflow.knowledge.config import KnowledgeConfig
+    from supportflow.knowledge.index import reindex
+    from supportflow.knowledge.search import KnowledgeIndex
+    from supportflow.warehouse import apply_migrations, open_warehouse
+
+    config = KnowledgeConfig()
+    truth = json.loads((data / "kb" / "ground_truth.json").read_text())
+    with open(data / "tickets.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if truth.get(r["category"])]
+    texts = [f"{r['subject']}\n{r['body']}" for r in rows]
+    con = open_warehouse(tmp / "retrieval.duckdb")
+    apply_migrations(con)
+    reindex(con, data / "kb", config.index)
+    index = KnowledgeIndex.load(con, config.index.encoder)
+    con.close()
+    vectors = enc.embed(config.index.encoder, texts)
+    figures = {"retrieval_tickets": len(rows)}
+    for method in ("lexical", "vector", "hybrid"):
+        hits = index.search_many(
+            texts, 5, audience="public", method=method, config=config.search, query_vectors=vectors
+        )
+        r1 = r5 = rr = 0.0
+        for row, found in zip(rows, hits, strict=True):
+            good = set(truth[row["category"]])
+            ranks = [h.rank for h in found if h.article_id in good]
+            if ranks:
+                r5 += 1
+                r1 += ranks[0] == 1
+                rr += 1 / ranks[0]
+        n = len(rows)
+        figures |= {
+            f"{method}_recall_at_1": round(r1 / n, 4),
+            f"{method}_recall_at_5": round(r5 / n, 4),
+            f"{method}_mrr": round(rr / n, 4),
+        }
+        log.info("%s: %s", method, {k: v for k, v in figures.items() if k.startswith(method)})
+    return figures
+
+
+def synthetic_article(n: int, rng: random.Random) -> str:
+    def sentence() -> str:
+        words = rng.choices(VOCAB, k=rng.randint(8, 14))
+        return " ".join(words).capitalize() + f" within {rng.randint(1, 90)} days."
+
+    sections = []
+    for s in range(3):
+        paras = [" ".join(sentence() for _ in range(3)) for _ in range(2)]
+        sections.append(f"## Section {s + 1}: {rng.choice(VOCAB)}\n\n" + "\n\n".join(paras))
+    return (
+        f"---\nid: syn-{n:05d}\ntitle: {rng.choice(VOCAB).title()} guide {n}\naudience: public\n"
+        f"status: published\nowner: docs\n---\n" + "\n\n".join(sections) + "\n"
+    )
+
+
+def reindex_costs(tmp: Path, articles: int) -> dict:
+    from supportflow.knowledge import encoder as enc
+    from supportflow.knowledge.config import KnowledgeConfig
+    from supportflow.knowledge.index import reindex
+    from supportflow.warehouse import apply_migrations, open_warehouse
+
+    rng = random.Random(5)
+    kb = tmp / "synthetic_kb"
+    kb.mkdir()
+    for n in range(articles):
+        (kb / f"syn-{n:05d}.md").write_text(synthetic_article(n, rng))
+    config = KnowledgeConfig().index
+    con = open_warehouse(tmp / "reindex.duckdb")
+    apply_migrations(con)
+
+    def timed():
+        enc.embedder.cache_clear()  # each run loads the encoder, as a fresh CLI process does
+        started = time.perf_counter()
+        summary = reindex(con, kb, config)
+        return summary, time.perf_counter() - started
+
+    full, full_s = timed()
+    edited = kb / f"syn-{articles // 2:05d}.md"
+    edited.write_text(edited.read_text() + "\nOne more sentence about exports within 7 days.\n")
+    one, one_s = timed()
+    con.close()
+    log.info("full %.1f s (%d passages), one changed %.2f s", full_s, full.chunks_embedded, one_s)
+    assert one.articles_reembedded == 1 and one.articles_unchanged == articles - 1
+    return {
+        "reindex_articles": articles,
+        "reindex_passages": full.chunks_embedded,
+        "reindex_full_s": round(full_s, 2),
+        "reindex_chunks_per_s": round(full.chunks_embedded / full_s, 1),
+        "incremental_reindex_s": round(one_s, 2),
+        "incremental_reindex_fraction": round(one_s / full_s, 4),
+    }
+
+
+def search_latency(data: Path, passages: int, queries: int = 200) -> dict:
+    from supportflow.knowledge.config import KnowledgeConfig
+    from supportflow.knowledge.search import KnowledgeIndex
+
+    config = KnowledgeConfig()
+    rng = random.Random(9)
+    texts = [" ".join(rng.choices(VOCAB, k=60)) for _ in range(passages)]
+    vectors = np.random.default_rng(9).standard_normal((passages, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    rows = {
+        "chunk_id": [f"c{i}" for i in range(passages)],
+        "article_id": [f"a{i // 10}" for i in range(passages)],
+        "title": ["t"] * passages,
+        "url": [None] * passages,
+        "updated_at": [None] * passages,
+        "audience": ["public" if i % 5 else "internal" for i in range(passages)],
+        "status": ["published"] * passages,
+        "locale": ["en"] * passages,
+        "text": texts,
+    }
+    started = time.perf_counter()
+    index = KnowledgeIndex(rows, vectors, config.index.encoder, "bench")
+    build_s = time.perf_counter() - started
+    with open(data / "tickets.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        asks = [
+            f"{r['subject']}\n{r['body']}" for r, _ in zip(reader, range(queries), strict=False)
+        ]
+    index.search(asks[0], 5, audience="public")  # warm: encoder loaded, caches filled
+    times = []
+    for ask in asks:
+        started = time.perf_counter()
+        index.search(ask, 5, audience="public", config=config.search)
+        times.append((time.perf_counter() - started) * 1000)
+    log.info(
+        "search over %d passages: p50 %.1f ms, p95 %.1f ms",
+        passages,
+        *np.percentile(times, [50, 95]),
+    )
+    return {
+        "search_passages": passages,
+        "search_index_build_s": round(build_s, 1),
+        "search_p50_ms": round(float(np.percentile(times, 50)), 1),
+        "search_p95_ms": round(float(np.percentile(times, 95)), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=5000)
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--passages", type=int, default=100_000)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    data = eval_tickets(args.tickets)
+    with tempfile.TemporaryDirectory(prefix="bench-knowledge-") as tmp:
+        figures = retrieval(Path(tmp), data)
+        figures |= reindex_costs(Path(tmp), args.articles)
+    figures |= search_latency(data, args.passages)
+    figures["hybrid_above_both"] = (
+        figures["hybrid_recall_at_5"] > figures["lexical_recall_at_5"]
+        and figures["hybrid_recall_at_5"] > figures["vector_recall_at_5"]
+    )
+    result = write_result(
+        "knowledge",
+        {
+            "eval_seed": EVAL_SEED,
+            "tickets": args.tickets,
+            "articles": args.articles,
+            "passages": args.passages,
+            "threads": 2,
+        },
+        figures,
+        {
+            "hybrid_recall_at_5": [">=", 0.90],
+            "hybrid_above_both": ["==", True],
+            "incremental_reindex_fraction": ["<=", 0.05],
+            "search_p95_ms": ["<=", 50.0],
+        },
+    )
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
