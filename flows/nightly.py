@@ -1,7 +1,7 @@
-"""Flow: the nightly job — ingest new exports, score them, then rebuild the metrics layer.
+"""Flow: the nightly job — ingest new exports, score them, refresh knowledge, rebuild metrics.
 
-Writers to the DuckDB file run one after another (DuckDB has one writer per file); later issues
-add knowledge reindexing and escalation rules between scoring and the dbt build.
+Writers to the DuckDB file run one after another (DuckDB has one writer per file); a later
+issue adds escalation rules between knowledge and the dbt build.
 """
 
 from __future__ import annotations
@@ -11,27 +11,47 @@ from pydantic import BaseModel, Field
 
 from flows.build_metrics import build_metrics
 from flows.ingest_tickets import IngestParams, ingest_tickets
+from flows.reindex_knowledge import ReindexParams, SuggestParams, reindex_knowledge
+from flows.reindex_knowledge import suggest_articles as suggest_task
 from flows.score_tickets import ScoreParams, run_scoring
 from supportflow import promote
 from supportflow.settings import Settings
+from supportflow.warehouse import connect
 
 
 class NightlyParams(BaseModel):
     ingest: IngestParams
     score: ScoreParams = Field(default_factory=ScoreParams)
+    knowledge: ReindexParams | None = Field(
+        default=None, description="Reindex this help-center source; without it, suggest only."
+    )
+    suggest: SuggestParams = Field(default_factory=SuggestParams)
+
+
+def _has_index() -> bool:
+    with connect(Settings()) as con:
+        return con.execute("SELECT count(*) FROM landing.kb_chunks").fetchall()[0][0] > 0
 
 
 @flow(name="nightly")
 def nightly(params: NightlyParams) -> dict:
-    """Ingest → score (when a model version holds a rollout phase) → dbt build."""
+    """Ingest → score (when a version holds a phase) → knowledge → dbt build."""
+    logger = get_run_logger()
     batches = ingest_tickets(params.ingest)
     scored = []
     mlc = promote.client(Settings().mlflow_tracking_uri)
     if promote.deployed(mlc, params.score.model_name):
         scored = run_scoring(params.score)
     else:
-        get_run_logger().info(
+        logger.info(
             "scoring skipped: no version of %s holds a rollout phase", params.score.model_name
         )
+    knowledge: dict = {}
+    if params.knowledge is not None:
+        knowledge = reindex_knowledge(params.knowledge)
+    elif _has_index():
+        knowledge = {"suggested": suggest_task(params.suggest.config)}
+    else:
+        logger.info("knowledge skipped: nothing indexed (run `supportflow reindex PATH`)")
     dbt = build_metrics()
-    return {"batches": batches, "scored": scored, "dbt": dbt}
+    return {"batches": batches, "scored": scored, "knowledge": knowledge, "dbt": dbt}

@@ -253,11 +253,12 @@ def demo_run(
     seed: Annotated[int, typer.Option()] = 7,
     train: Annotated[bool, typer.Option(help="Also train a quick triage model.")] = True,
 ) -> None:
-    """Generate demo data (once), run the nightly flow on its Zendesk export, train a quick
-    triage model on the settled tickets, put it in shadow, score the tickets, show results."""
+    """Generate demo data (once), run the nightly flow on its Zendesk export and help center,
+    train a quick triage model on the settled tickets, put it in shadow, score, show results."""
     settings = _setup()
     from flows.ingest_tickets import IngestParams
     from flows.nightly import NightlyParams, nightly
+    from flows.reindex_knowledge import ReindexParams
     from supportflow.demo.write import write_demo
     from supportflow.report.status import render_status
 
@@ -276,8 +277,11 @@ def demo_run(
             progress=_progress_printer("generated"),
         )
     console.print(f"[bold]Running the nightly flow[/] on {export}")
-    result = nightly(NightlyParams(ingest=IngestParams(paths=[export])))
+    result = nightly(
+        NightlyParams(ingest=IngestParams(paths=[export]), knowledge=ReindexParams(path=out / "kb"))
+    )
     _print_batches(result["batches"])
+    cli_knowledge._print_reindex(result["knowledge"])
     dbt = result["dbt"]
     console.print(f"dbt build: {dbt['passed']} passed, {dbt['failed']} failed")
     render_status(settings, console)
@@ -305,7 +309,7 @@ def _same_demo(manifest: Path, tickets: int, days: int, seed: int) -> bool:
 
 
 # After the commands above, so that --help lists them in pipeline order.
-from supportflow import cli_knowledge, cli_rollout  # noqa: E402, F401  (register commands)
+from supportflow import cli_knowledge, cli_rollout  # noqa: E402  (register commands)
 
 if __name__ == "__main__":
     app()

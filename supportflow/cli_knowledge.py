@@ -38,6 +38,8 @@ def reindex(
 
 def _print_reindex(out: dict) -> None:
     console = _console()
+    if "reindex" not in out:
+        return
     r = out["reindex"]
     console.print(
         f"[bold]index {r['index_version']}[/]: {r['articles_in']} in — {r['articles_new']} new, "

@@ -91,7 +91,7 @@ class KnowledgeIndex:
             )
         rows = {name: table.column(name).to_pylist() for name in cls.COLUMNS}
         flat = table.column("embedding").combine_chunks().flatten().to_numpy()
-        vectors = np.ascontiguousarray(flat.reshape(table.num_rows, -1), dtype=np.float32)
+        vectors = np.array(flat.reshape(table.num_rows, -1), dtype=np.float32)  # writable copy
         return cls(rows, vectors, encoder, version)
 
     def __len__(self) -> int:
