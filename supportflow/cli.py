@@ -309,7 +309,7 @@ def _same_demo(manifest: Path, tickets: int, days: int, seed: int) -> bool:
 
 
 # After the commands above, so that --help lists them in pipeline order.
-from supportflow import cli_knowledge, cli_rollout  # noqa: E402  (register commands)
+from supportflow import cli_escalation, cli_knowledge, cli_rollout  # noqa: E402, F401
 
 if __name__ == "__main__":
     app()

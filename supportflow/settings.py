@@ -36,6 +36,9 @@ class Settings(BaseSettings):
         default=200_000, ge=1, description="Longer ticket bodies are quarantined, not truncated."
     )
     ingest_chunk_rows: int = Field(default=50_000, ge=1)
+    escalation_rules: Path | None = Field(
+        default=None, description="Escalation rules YAML; default: the package's rule set."
+    )
 
     @property
     def warehouse(self) -> Path:

@@ -238,6 +238,37 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        4,
+        "escalation: rule versions, decisions per ticket and rules version, backfill partitions",
+        """
+        CREATE TABLE ops.escalation_rule_versions (
+            rules_version VARCHAR PRIMARY KEY,
+            content_hash  VARCHAR NOT NULL,
+            rules         JSON NOT NULL,
+            registered_at TIMESTAMPTZ NOT NULL
+        );
+        -- One row per (ticket, rules version); backfills replace whole days.
+        CREATE TABLE ops.escalation_decisions (
+            ticket_id         VARCHAR NOT NULL,
+            rules_version     VARCHAR NOT NULL,
+            escalate          BOOLEAN NOT NULL,
+            triggers          VARCHAR[] NOT NULL,
+            queue             VARCHAR,
+            priority          VARCHAR,
+            ticket_created_at TIMESTAMPTZ NOT NULL,
+            evaluated_at      TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE ops.escalation_partitions (
+            rules_version VARCHAR NOT NULL,
+            day           DATE NOT NULL,
+            tickets       INTEGER NOT NULL,
+            escalated     INTEGER NOT NULL,
+            finished_at   TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (rules_version, day)
+        );
+        """,
+    ),
 ]
 
 

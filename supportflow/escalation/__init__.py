@@ -1,0 +1,1 @@
+"""Escalation rules: versioned YAML, compiled to SQL, backfilled over history."""
