@@ -25,6 +25,7 @@ class BackfillParams(BaseModel):
     until: date
     dry_run: bool = Field(default=False, description="Only count what would change; no writes.")
     against: str | None = Field(default=None, description="Version to diff against (dry run).")
+    replace: bool = Field(default=False, description="Recompute days that are already current.")
 
 
 class EscalateParams(BaseModel):
@@ -49,6 +50,7 @@ def run_backfill(params: BackfillParams) -> dict:
             params.since,
             params.until,
             on_progress=lambda done, total: logger.info("replaced day %d of %d", done, total),
+            replace=params.replace,
         )
     return summary.__dict__
 

@@ -1,7 +1,8 @@
 """Flow: the nightly job — ingest new exports, score them, refresh knowledge, rebuild metrics.
 
-Writers to the DuckDB file run one after another (DuckDB has one writer per file); a later
-issue adds escalation rules between knowledge and the dbt build.
+Writers to the DuckDB file run one after another (DuckDB has one writer per file): ingest →
+score → knowledge (reindex, audit, suggestions) → escalation rules → dbt build. Escalation
+comes last among the writers because its rules read the model outputs and suggestions.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from pydantic import BaseModel, Field
 
+from flows.backfill_escalations import EscalateParams, escalate_new
 from flows.build_metrics import build_metrics
 from flows.ingest_tickets import IngestParams, ingest_tickets
 from flows.reindex_knowledge import ReindexParams, SuggestParams, reindex_knowledge
@@ -26,6 +28,7 @@ class NightlyParams(BaseModel):
         default=None, description="Reindex this help-center source; without it, suggest only."
     )
     suggest: SuggestParams = Field(default_factory=SuggestParams)
+    escalate: EscalateParams = Field(default_factory=EscalateParams)
 
 
 def _has_index() -> bool:
@@ -35,7 +38,7 @@ def _has_index() -> bool:
 
 @flow(name="nightly")
 def nightly(params: NightlyParams) -> dict:
-    """Ingest → score (when a version holds a phase) → knowledge → dbt build."""
+    """Ingest → score (when a version holds a phase) → knowledge → escalation → dbt build."""
     logger = get_run_logger()
     batches = ingest_tickets(params.ingest)
     scored = []
@@ -53,5 +56,12 @@ def nightly(params: NightlyParams) -> dict:
         knowledge = {"suggested": suggest_task(params.suggest.config)}
     else:
         logger.info("knowledge skipped: nothing indexed (run `supportflow reindex PATH`)")
+    escalation = escalate_new(params.escalate)
     dbt = build_metrics()
-    return {"batches": batches, "scored": scored, "knowledge": knowledge, "dbt": dbt}
+    return {
+        "batches": batches,
+        "scored": scored,
+        "knowledge": knowledge,
+        "escalation": escalation,
+        "dbt": dbt,
+    }

@@ -282,6 +282,10 @@ def demo_run(
     )
     _print_batches(result["batches"])
     cli_knowledge._print_reindex(result["knowledge"])
+    escalation = result["escalation"]
+    console.print(
+        f"escalation rules {escalation['rules_version']}: decided {escalation['decided']:,} tickets"
+    )
     dbt = result["dbt"]
     console.print(f"dbt build: {dbt['passed']} passed, {dbt['failed']} failed")
     render_status(settings, console)

@@ -48,6 +48,9 @@ def backfill_escalations_command(
     against: Annotated[
         str | None, typer.Option(help="Version to compare with (default: last one backfilled).")
     ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Recompute days already current (else resume).")
+    ] = False,
 ) -> None:
     """Replay a rules version over history, one day per transaction (resumable, idempotent)."""
     _setup()
@@ -57,7 +60,7 @@ def backfill_escalations_command(
 
     params = BackfillParams(
         rules=rules, since=_day(since, "--since"), until=_day(until, "--until"),
-        dry_run=dry_run, against=against,
+        dry_run=dry_run, against=against, replace=replace,
     )  # fmt: skip
     try:
         out = backfill_escalations(params)

@@ -101,11 +101,13 @@ def backfill(
     since: date,
     until: date,
     on_progress: Callable[[int, int], None] | None = None,
+    replace: bool = False,
 ) -> BackfillSummary:
-    """Decisions of ``rules`` for tickets created ``since``..``until`` (inclusive), by day."""
+    """Decisions of ``rules`` for tickets created ``since``..``until`` (inclusive), by day.
+    ``replace`` recomputes days that are already current."""
     days = check_range(since, until)
     known_version(con, rules)
-    done = _finished_days(con, rules.version)
+    done = set() if replace else _finished_days(con, rules.version)
     todo = [d for d in days if d not in done]
     summary = BackfillSummary(rules.version, len(days), 0, len(days) - len(todo), 0, 0)
     if not todo:
