@@ -1,8 +1,8 @@
 """Escalation benchmark: the default rules over 1M demo tickets (with their events).
 
   backfill_1m_s         a fresh rules version over the whole history, day by day
-  backfill_rerun_1m_s   the same version again with --replace: every day recomputed and replaced
-  resume_noop_1m_s      the same version again without --replace: every day is current, skipped
+  backfill_rerun_1m_s   the same command again (nothing new landed: every day is current, skipped)
+  backfill_replace_1m_s the same version again with --replace: every day recomputed and replaced
   dry_run_diff_1m_s     a second version (one rule changed) diffed against the first, no writes
 
 The 1M-ticket warehouse (Zendesk export with comments and audits) is built once and kept under
@@ -37,7 +37,11 @@ def warehouse(tickets: int):
     if not ready.exists():
         path.unlink(missing_ok=True)
         data, _ = demo_data(tickets)
-        settings = Settings(warehouse_path=path, home=DATA / "escalation_home")
+        # 8M events: the events validation needs more than the 1 GB default buffer pool
+        # (known: OutOfMemoryException in validate.EVENTS_SQL at 1M Zendesk tickets).
+        settings = Settings(
+            warehouse_path=path, home=DATA / "escalation_home", duckdb_memory_limit="6GB"
+        )
         started = time.perf_counter()
         outcome = ingest_paths([data / "zendesk_tickets.json"], settings=settings)
         log.info(
@@ -76,10 +80,10 @@ def main() -> None:
 
     full, full_s = timed(lambda: backfill(con, first, since, until))
     log.info("backfill %s tickets: %.1f s", full.tickets, full_s)
-    _, again_s = timed(lambda: backfill(con, first, since, until, replace=True))
-    log.info("re-run with replace: %.1f s", again_s)
     noop, noop_s = timed(lambda: backfill(con, first, since, until))
     assert noop.days_done == 0, "nothing landed since the last run: every day is current"
+    _, again_s = timed(lambda: backfill(con, first, since, until, replace=True))
+    log.info("re-run with replace: %.1f s", again_s)
     diff, diff_s = timed(lambda: dry_run(con, second, since, until, against=first.version))
     log.info("dry run: %.1f s, %s", diff_s, diff)
     rows, distinct = con.execute(
@@ -95,8 +99,8 @@ def main() -> None:
         "tickets": n,
         "days": full.days,
         "backfill_1m_s": full_s,
-        "backfill_rerun_1m_s": again_s,
-        "resume_noop_1m_s": noop_s,
+        "backfill_rerun_1m_s": noop_s,
+        "backfill_replace_1m_s": again_s,
         "dry_run_diff_1m_s": diff_s,
         "escalated_share": round(full.escalated / max(full.tickets, 1), 4),
         "decisions_rows": rows,

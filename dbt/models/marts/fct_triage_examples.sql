@@ -15,7 +15,7 @@ settled as (
         priority,
         queue,
         sentiment,
-        concat_ws(E'\n', subject, body) as text
+        concat_ws(E'\n', subject, body) as text  -- noqa: RF04
     from tickets
     where status in ('solved', 'closed')
 )

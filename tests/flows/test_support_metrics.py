@@ -1,0 +1,101 @@
+"""The support metrics marts on the generated export, checked against the same figures computed
+independently in Python from the raw Zendesk JSON (real ingest, real dbt)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from flows.build_metrics import build_metrics
+from flows.ingest_tickets import IngestParams, ingest_tickets
+from supportflow.settings import Settings
+from supportflow.warehouse import connect
+
+pytestmark = pytest.mark.slow
+
+
+def ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def expected(export) -> dict[str, dict]:
+    """Per ticket, from the export itself: first public agent reply, reopens, escalation, FCR
+    (solved by an agent, no customer message after the first agent reply, never reopened)."""
+    out = {}
+    for t in json.loads(export.read_text())["tickets"]:
+        replies = sorted(ts(c["created_at"]) for c in t["comments"]
+                         if c["author_role"] == "agent" and c["public"])  # fmt: skip
+        events = [(a, e) for a in t["audits"] for e in a["events"]]
+        reopens = sum(
+            1 for _, e in events
+            if e.get("field_name") == "status" and e.get("previous_value") in ("solved", "closed")
+            and e.get("value") not in ("solved", "closed")
+        )  # fmt: skip
+        solved = t["status"] in ("solved", "closed")
+        followups = [c for c in t["comments"] if c["author_role"] == "customer"
+                     and replies and ts(c["created_at"]) > replies[0]]  # fmt: skip
+        out[f"zendesk:{t['id']}"] = {
+            "first_reply_at": replies[0] if replies else None,
+            "reopen_count": reopens,
+            "is_escalated": any(e.get("type") == "escalation" for _, e in events),
+            "is_fcr": solved and bool(replies) and not followups and reopens == 0,
+        }
+    return out
+
+
+@pytest.fixture(scope="module")
+def marts(tmp_path_factory, demo_export):
+    root = tmp_path_factory.mktemp("metrics")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SUPPORTFLOW_HOME", str(root / "home"))
+        mp.setenv("SUPPORTFLOW_PII_SALT", "test-salt")
+        mp.delenv("SUPPORTFLOW_WAREHOUSE_PATH", raising=False)
+        ingest_tickets(IngestParams(paths=[demo_export / "zendesk_tickets.json"]))
+        build_metrics()
+        with connect(Settings()) as con:
+            cur = con.execute(
+                "SELECT ticket_id, first_reply_at, reopen_count, is_escalated,"
+                " is_first_contact_resolution, first_reply_minutes, first_reply_business_minutes,"
+                " self_service_resolved, self_service_attempted FROM marts.fct_tickets"
+            )
+            names = [d[0] for d in cur.description]
+            tickets = {r[0]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
+            daily = con.execute(
+                "SELECT sum(tickets_created), min(fcr_rate), max(fcr_rate), max(deflection_rate),"
+                " min(backlog_end_of_day) FROM marts.fct_support_daily"
+            ).fetchall()[0]
+        yield {"tickets": tickets, "daily": daily}
+
+
+def test_fct_tickets_matches_the_export(marts, demo_export):
+    truth = expected(demo_export / "zendesk_tickets.json")
+    got = marts["tickets"]
+    assert set(got) == set(truth)
+    for ticket_id, want in truth.items():
+        row = got[ticket_id]
+        assert row["first_reply_at"] == want["first_reply_at"], ticket_id
+        assert row["reopen_count"] == want["reopen_count"], ticket_id
+        assert row["is_escalated"] == want["is_escalated"], ticket_id
+        assert row["is_first_contact_resolution"] == want["is_fcr"], ticket_id
+    assert any(t["is_first_contact_resolution"] for t in got.values())
+    assert any(t["reopen_count"] for t in got.values())
+
+
+def test_business_minutes_never_exceed_calendar_minutes(marts):
+    replied = [t for t in marts["tickets"].values() if t["first_reply_at"] is not None]
+    assert replied
+    assert all(0 <= t["first_reply_business_minutes"] <= t["first_reply_minutes"] + 1e-9
+               for t in replied)  # fmt: skip
+    assert any(t["first_reply_business_minutes"] < t["first_reply_minutes"] for t in replied)
+
+
+def test_daily_rollup_adds_up(marts):
+    total, fcr_lo, fcr_hi, deflection_hi, backlog_lo = marts["daily"]
+    assert total == len(marts["tickets"]) == 600
+    assert 0 <= fcr_lo <= fcr_hi <= 1 and 0 <= deflection_hi <= 1 and backlog_lo >= 0
+    attempted = [t for t in marts["tickets"].values() if t["self_service_attempted"]]
+    assert attempted and all(
+        t["self_service_attempted"] for t in marts["tickets"].values() if t["self_service_resolved"]
+    )
