@@ -17,7 +17,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export MLFLOW_DISABLE_TELEMETRY := true
 export HF_HUB_OFFLINE := 1
 
-.PHONY: help venv demo test test-fast bench bench-ingest bench-triage bench-scoring bench-knowledge lint format clean
+.PHONY: help venv demo test test-fast bench bench-ingest bench-triage bench-scoring bench-knowledge bench-escalation lint format clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -45,7 +45,7 @@ test: $(STAMP) ## Run the whole test suite (real DuckDB, Prefect, dbt)
 test-fast: $(STAMP) ## Unit tests only
 	$(BIN)/python -m pytest -q tests/unit
 
-bench: bench-ingest bench-triage bench-scoring bench-knowledge ## Run every benchmark; results in benchmarks/results/*.json
+bench: bench-ingest bench-triage bench-scoring bench-knowledge bench-escalation ## Run every benchmark; results in benchmarks/results/*.json
 
 bench-ingest: $(STAMP) ## Ingest 1M generated tickets (JSONL) vs DuckDB's raw read_json
 	$(BIN)/python -m benchmarks.bench_ingest
@@ -58,6 +58,9 @@ bench-scoring: $(STAMP) ## Production scoring path vs a naive transformers pipel
 
 bench-knowledge: $(STAMP) ## Retrieval recall/MRR, reindex throughput, search latency at 100k passages (~10 min)
 	$(BIN)/python -m benchmarks.bench_knowledge
+
+bench-escalation: $(STAMP) ## Default rules over 1M demo tickets: backfill, re-run, dry-run diff (~10 min first time)
+	$(BIN)/python -m benchmarks.bench_escalation
 
 lint: $(STAMP) ## ruff (lint + format check) and sqlfluff on the dbt models
 	$(BIN)/ruff check .

@@ -246,6 +246,25 @@ def status() -> None:
     render_status(settings, _console())
 
 
+@app.command()
+def report(
+    out: Annotated[Path | None, typer.Option(help="HTML file (default: <home>/reports/).")] = None,
+) -> None:
+    """Render the leadership scorecard (one offline HTML file) from the dbt marts."""
+    settings = _setup()
+    import duckdb
+
+    from supportflow.report.scorecard import write_scorecard
+
+    if not settings.warehouse.exists():
+        _fail(f"no warehouse at {settings.warehouse}; run `make demo` or the nightly flow first")
+    try:
+        path = write_scorecard(settings, out)
+    except duckdb.CatalogException as exc:
+        _fail(f"the marts are not built ({exc}); run `supportflow build-metrics` first")
+    _console().print(f"scorecard: {path}")
+
+
 @demo_app.command("run")
 def demo_run(
     tickets: Annotated[int, typer.Option(min=1)] = 5_000,
@@ -289,6 +308,9 @@ def demo_run(
     dbt = result["dbt"]
     console.print(f"dbt build: {dbt['passed']} passed, {dbt['failed']} failed")
     render_status(settings, console)
+    from supportflow.report.scorecard import write_scorecard
+
+    console.print(f"[bold]Scorecard[/]: {write_scorecard(settings)}")
     if train:
         from flows.train_triage_model import TrainParams, train_triage_model
         from supportflow.settings import REPO_ROOT

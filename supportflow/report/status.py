@@ -13,9 +13,13 @@ def warehouse_status(settings: Settings) -> dict:
     """Row counts per landing table, recent batches and top quarantine reasons."""
     with connect(settings) as con:  # read-write: dbt in this process may hold the file
         counts = {
-            t: con.execute(f"SELECT count(*) FROM landing.{t}").fetchone()[0]
-            for t in ("tickets", "ticket_events", "ingest_batches", "quarantine")
-        }
+            t.split(".")[-1]: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+            for t in (
+                "landing.tickets", "landing.ticket_events", "landing.ingest_batches",
+                "landing.quarantine", "landing.kb_articles", "landing.kb_chunks",
+                "ml.predictions", "ml.article_suggestions", "ops.escalation_decisions",
+            )
+        }  # fmt: skip
         batches = con.execute("""
             SELECT file, records_in, records_loaded, records_updated, records_unchanged,
                    records_quarantined, finished_at

@@ -18,6 +18,7 @@ from supportflow.escalation.evaluate import FEATURES_SQL, decide, decisions_sql
 from supportflow.escalation.rules import FIELDS, RuleError, load_rules, parse_rules
 from supportflow.settings import Settings
 from supportflow.warehouse import apply_migrations, connect
+from tests.flows.conftest import own_home
 
 pytestmark = pytest.mark.slow
 RULES = load_rules()
@@ -118,10 +119,7 @@ def test_every_rule_field_has_a_feature_column():
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, demo_export):
     root = tmp_path_factory.mktemp("escalation")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SUPPORTFLOW_HOME", str(root / "home"))
-        mp.setenv("SUPPORTFLOW_PII_SALT", "test-salt")
-        mp.delenv("SUPPORTFLOW_WAREHOUSE_PATH", raising=False)
+    with own_home(root):
         ingest_tickets(IngestParams(paths=[demo_export / "zendesk_tickets.json"]))
         with connect(Settings()) as con:
             lo, hi = con.execute(

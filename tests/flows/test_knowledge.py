@@ -20,6 +20,7 @@ from supportflow.knowledge.index import reindex
 from supportflow.knowledge.search import KnowledgeIndex
 from supportflow.settings import Settings
 from supportflow.warehouse import connect
+from tests.flows.conftest import own_home
 
 pytestmark = pytest.mark.slow
 ENCODER = KnowledgeConfig().index.encoder
@@ -57,10 +58,7 @@ def world(tmp_path_factory, demo_export):
     """600 demo tickets ingested, the demo help center reindexed through the flow."""
     root = tmp_path_factory.mktemp("knowledge")
     kb = shutil.copytree(demo_export / "kb", root / "kb")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SUPPORTFLOW_HOME", str(root / "home"))
-        mp.setenv("SUPPORTFLOW_PII_SALT", "test-salt")
-        mp.delenv("SUPPORTFLOW_WAREHOUSE_PATH", raising=False)
+    with own_home(root):
         ingest_tickets(IngestParams(paths=[demo_export / "zendesk_tickets.json"]))
         first = reindex_knowledge(ReindexParams(path=kb))
         second = reindex_knowledge(ReindexParams(path=kb))

@@ -12,6 +12,7 @@ from flows.build_metrics import build_metrics
 from flows.ingest_tickets import IngestParams, ingest_tickets
 from supportflow.settings import Settings
 from supportflow.warehouse import connect
+from tests.flows.conftest import own_home
 
 pytestmark = pytest.mark.slow
 
@@ -48,10 +49,7 @@ def expected(export) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def marts(tmp_path_factory, demo_export):
     root = tmp_path_factory.mktemp("metrics")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SUPPORTFLOW_HOME", str(root / "home"))
-        mp.setenv("SUPPORTFLOW_PII_SALT", "test-salt")
-        mp.delenv("SUPPORTFLOW_WAREHOUSE_PATH", raising=False)
+    with own_home(root):
         ingest_tickets(IngestParams(paths=[demo_export / "zendesk_tickets.json"]))
         build_metrics()
         with connect(Settings()) as con:
@@ -99,3 +97,28 @@ def test_daily_rollup_adds_up(marts):
     assert attempted and all(
         t["self_service_attempted"] for t in marts["tickets"].values() if t["self_service_resolved"]
     )
+
+
+def test_scorecard_is_one_offline_html_file_with_charts(marts, tmp_path):
+    from html.parser import HTMLParser
+
+    from supportflow.report.scorecard import write_scorecard
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags: list[str] = []
+            self.sources: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+            self.sources += [v for k, v in attrs if k in ("src", "href") and v]
+
+    path = write_scorecard(Settings(), tmp_path / "scorecard.html")
+    page = path.read_text()
+    parser = Tags()
+    parser.feed(page)
+    assert parser.tags.count("polyline") >= 2  # volume and headline metric charts
+    assert parser.tags.count("table") >= 3 and "script" not in parser.tags
+    assert parser.sources == []  # nothing fetched: works offline
+    assert "First-contact resolution" in page and "None" not in page

@@ -1,0 +1,153 @@
+"""``supportflow report``: one static, offline HTML scorecard from the marts.
+
+Charts are inline SVG drawn here (no JavaScript, no CDN), so the file opens anywhere, offline,
+and can be mailed. Python reads only marts (ARCHITECTURE §4).
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from pathlib import Path
+
+from supportflow.settings import Settings
+from supportflow.warehouse import connect
+
+WEEKLY_SQL = """
+SELECT date_trunc('week', activity_date)::DATE AS week, sum(tickets_created) AS tickets,
+       avg(median_first_reply_business_minutes) AS median_first_reply_business_minutes,
+       sum(fcr_rate * tickets_resolved) / nullif(sum(tickets_resolved), 0) AS fcr_rate,
+       sum(csat_good_rate * csat_rated) / nullif(sum(csat_rated), 0) AS csat_good_rate,
+       sum(reopen_rate * tickets_resolved) / nullif(sum(tickets_resolved), 0) AS reopen_rate,
+       avg(deflection_quality) AS deflection_quality,
+       sum(escalation_rate * tickets_created) / sum(tickets_created) AS escalation_rate
+FROM marts.fct_support_daily GROUP BY 1 ORDER BY 1
+"""
+
+
+def _rows(con, sql: str) -> list[dict]:
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def scorecard_data(settings: Settings) -> dict:
+    with connect(settings) as con:
+        data = {
+            "weekly": _rows(con, WEEKLY_SQL),
+            "targets": _rows(con, "SELECT * FROM marts.dim_metric_targets ORDER BY metric"),
+            "models": _rows(con, "SELECT model_name, model_version, phase, label_field,"
+                            " scored_tickets, agreement, coverage, override_rate, drifted"
+                            " FROM marts.fct_model_quality ORDER BY 1, 2, 3, 4"),
+            "escalation": _rows(con, "SELECT rules_version, rule_id, tickets_fired,"
+                                " escalation_precision, escalation_recall, median_lead_hours"
+                                " FROM marts.fct_escalation_accuracy ORDER BY 1 DESC, 2"),
+            "kb": _rows(con, "SELECT count(*) AS articles, count(*) FILTER (WHERE is_stale)"
+                        " AS stale, count(*) FILTER (WHERE is_missing_owner) AS ownerless,"
+                        " count(*) FILTER (WHERE conflicts > 0) AS in_conflict,"
+                        " count(*) FILTER (WHERE is_draft) AS drafts FROM marts.fct_kb_health"),
+            "themes": _rows(con, "SELECT theme, tickets, previous_week_tickets, is_rising,"
+                            " spike_days FROM marts.fct_voc_themes WHERE week_start ="
+                            " (SELECT max(week_start) FROM marts.fct_voc_themes)"
+                            " ORDER BY tickets DESC LIMIT 10"),
+        }  # fmt: skip
+    return data
+
+
+def sparkline(values: list[float | None], target: float | None, width=260, height=60) -> str:
+    """An inline SVG line of weekly values, with the target as a dashed line."""
+    points = [(i, v) for i, v in enumerate(values) if v is not None]
+    if len(points) < 2:
+        return "<svg class='chart' width='260' height='60'></svg>"
+    ys = [v for _, v in points] + ([target] if target is not None else [])
+    lo, hi = min(ys), max(ys)
+    span = (hi - lo) or 1.0
+
+    def xy(i, v):
+        x = 4 + i * (width - 8) / max(len(values) - 1, 1)
+        return x, height - 4 - (v - lo) / span * (height - 8)
+
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in points))
+    svg = [
+        f"<svg class='chart' width='{width}' height='{height}' role='img'>",
+        f"<polyline fill='none' stroke='#2563eb' stroke-width='2' points='{line}'/>",
+    ]
+    if target is not None:
+        _, ty = xy(0, target)
+        svg.append(f"<line x1='0' x2='{width}' y1='{ty:.1f}' y2='{ty:.1f}' stroke='#dc2626' "
+                   "stroke-dasharray='4 3'/>")  # fmt: skip
+    svg.append("</svg>")
+    return "".join(svg)
+
+
+def _fmt(value, metric: str = "") -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.1%}" if metric.endswith(("rate", "quality")) or metric in (
+            "agreement", "coverage", "escalation_precision", "escalation_recall"
+        ) else f"{value:,.1f}"  # fmt: skip
+    return html.escape(f"{value:,}" if isinstance(value, int) else str(value))
+
+
+def _table(rows: list[dict], title: str) -> str:
+    if not rows:
+        return f"<h2>{html.escape(title)}</h2><p class='empty'>No data yet.</p>"
+    head = "".join(f"<th>{html.escape(k)}</th>" for k in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_fmt(v, k)}</td>" for k, v in row.items()) + "</tr>" for row in rows
+    )
+    return f"<h2>{html.escape(title)}</h2><table><tr>{head}</tr>{body}</table>"
+
+
+def render_html(data: dict) -> str:
+    weekly = data["weekly"]
+    cards = []
+    for t in data["targets"]:
+        values = [w.get(t["metric"]) for w in weekly]
+        latest = next((v for v in reversed(values) if v is not None), None)
+        ok = latest is not None and (
+            latest >= t["target"] if t["direction"] == "above" else latest <= t["target"]
+        )
+        status = "on target" if ok else "off target"
+        cards.append(
+            f"<div class='card {'ok' if ok else 'off'}'><h3>{html.escape(t['label'])}</h3>"
+            f"<p class='value'>{_fmt(latest, t['metric'])}</p>"
+            f"<p class='target'>target {t['direction']} {_fmt(t['target'], t['metric'])}"
+            f" — {status}</p>{sparkline(values, t['target'])}</div>"
+        )
+    volume = sparkline([float(w["tickets"]) for w in weekly], None)
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    weeks = f"{weekly[0]['week']} – {weekly[-1]['week']}" if weekly else "no tickets yet"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Support scorecard</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #111827; }}
+.cards {{ display: flex; flex-wrap: wrap; gap: 1rem; }}
+.card {{ border: 1px solid #d1d5db; border-radius: 8px; padding: .75rem 1rem; width: 280px; }}
+.card.off {{ border-left: 6px solid #dc2626; }} .card.ok {{ border-left: 6px solid #16a34a; }}
+.value {{ font-size: 1.6rem; margin: .2rem 0; }} .target {{ color: #4b5563; margin: 0; }}
+table {{ border-collapse: collapse; margin-bottom: 1.5rem; }}
+td, th {{ border: 1px solid #e5e7eb; padding: .25rem .5rem; text-align: right; }}
+th {{ background: #f3f4f6; }} .empty {{ color: #6b7280; }}
+</style></head><body>
+<h1>Support scorecard</h1>
+<p>Weeks {html.escape(str(weeks))}; generated {generated} from the dbt marts.</p>
+<h2>Weekly ticket volume</h2>{volume}
+<h2>Headline metrics (weekly, latest week; dashed line = target)</h2>
+<div class="cards">{"".join(cards)}</div>
+{_table(data["models"], "Model quality and rollout phase (fct_model_quality)")}
+{_table(data["escalation"], "Escalation accuracy by rules version and rule")}
+{_table(data["kb"], "Knowledge base health")}
+{_table(data["themes"], "Top themes this week (rising = ≥ 1.5× last week)")}
+</body></html>
+"""
+
+
+def write_scorecard(settings: Settings, out: Path | None = None) -> Path:
+    out = out or settings.home.resolve() / "reports" / "scorecard.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_html(scorecard_data(settings)), encoding="utf-8")
+    return out
