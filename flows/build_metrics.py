@@ -7,12 +7,16 @@ from prefect.cache_policies import NO_CACHE
 
 from supportflow.dbt_runner import run_dbt
 from supportflow.settings import Settings
+from supportflow.warehouse import connect
 
 
 @task(cache_policy=NO_CACHE)
 def dbt_build(select: str | None = None) -> dict:
+    settings = Settings()
+    with connect(settings):  # the sources must exist: a fresh warehouse gets its migrations
+        pass
     command = ["build", *(["--select", select] if select else [])]
-    summary = run_dbt(command, Settings())
+    summary = run_dbt(command, settings)
     return {"passed": summary.passed, "failed": summary.failed, "skipped": summary.skipped}
 
 

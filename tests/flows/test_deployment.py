@@ -92,4 +92,5 @@ def test_a_deployment_runs_through_a_worker_to_completion(server):
     flow_run = api(url, f"/deployments/{deployment['id']}/create_flow_run", {})
     run(env, "worker", "start", "--pool", "supportflow", "--run-once", timeout=600)
     state = api(url, f"/flow_runs/{flow_run['id']}")["state"]
-    assert state["type"] == "COMPLETED", state
+    logs = api(url, "/logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run["id"]]}}})
+    assert state["type"] == "COMPLETED", "\n".join(entry["message"] for entry in logs)
