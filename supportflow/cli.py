@@ -308,9 +308,6 @@ def demo_run(
     dbt = result["dbt"]
     console.print(f"dbt build: {dbt['passed']} passed, {dbt['failed']} failed")
     render_status(settings, console)
-    from supportflow.report.scorecard import write_scorecard
-
-    console.print(f"[bold]Scorecard[/]: {write_scorecard(settings)}")
     if train:
         from flows.train_triage_model import TrainParams, train_triage_model
         from supportflow.settings import REPO_ROOT
@@ -323,6 +320,9 @@ def demo_run(
         info = train_triage_model(TrainParams(experiment=experiment))
         _print_training(info)
         cli_rollout.shadow_and_score(settings, info["model_name"], info["version"])
+    from supportflow.report.scorecard import write_scorecard
+
+    console.print(f"[bold]Scorecard[/]: {write_scorecard(settings)}")
 
 
 def _same_demo(manifest: Path, tickets: int, days: int, seed: int) -> bool:
