@@ -7,7 +7,8 @@ comes last among the writers because its rules read the model outputs and sugges
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from flows.backfill_escalations import EscalateParams, escalate_new
@@ -38,7 +39,8 @@ def _has_index() -> bool:
 
 @flow(name="nightly")
 def nightly(params: NightlyParams) -> dict:
-    """Ingest → score (when a version holds a phase) → knowledge → escalation → dbt build."""
+    """Ingest → score (when a version holds a phase) → knowledge → escalation → dbt build →
+    scorecard. Each step is its own flow or task, so a failure names the step."""
     logger = get_run_logger()
     batches = ingest_tickets(params.ingest)
     scored = []
@@ -58,10 +60,19 @@ def nightly(params: NightlyParams) -> dict:
         logger.info("knowledge skipped: nothing indexed (run `supportflow reindex PATH`)")
     escalation = escalate_new(params.escalate)
     dbt = build_metrics()
+    scorecard = write_report()
     return {
         "batches": batches,
         "scored": scored,
         "knowledge": knowledge,
         "escalation": escalation,
         "dbt": dbt,
+        "scorecard": scorecard,
     }
+
+
+@task(cache_policy=NO_CACHE)
+def write_report() -> str:
+    from supportflow.report.scorecard import write_scorecard
+
+    return str(write_scorecard(Settings()))

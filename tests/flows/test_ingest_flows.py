@@ -1,30 +1,40 @@
 """The flows end to end with real Prefect orchestration and a real dbt build."""
 
+from pathlib import Path
+
 import pytest
 
 from flows.build_metrics import build_metrics
 from flows.ingest_tickets import IngestFailed, IngestParams, ingest_tickets
 from flows.nightly import NightlyParams, nightly
+from flows.reindex_knowledge import ReindexParams
 from supportflow.dbt_runner import DbtBuildError
 from supportflow.settings import Settings
 from supportflow.warehouse import connect
 
 
-def test_nightly_ingests_and_builds(home, demo_export):
-    result = nightly(
-        NightlyParams(ingest=IngestParams(paths=[demo_export / "zendesk_tickets.json"]))
+def test_nightly_dag_end_to_end_and_rerun(home, demo_export):
+    """Ingest → (no model yet: scoring skipped) → knowledge → escalation → dbt → scorecard."""
+    params = NightlyParams(
+        ingest=IngestParams(paths=[demo_export / "zendesk_tickets.json"]),
+        knowledge=ReindexParams(path=demo_export / "kb"),
     )
+    result = nightly(params)
     (batch,) = result["batches"]
     assert batch["records_loaded"] == 600 and batch["events_loaded"] > 1800
+    assert result["scored"] == [] and result["knowledge"]["suggested"] == 600
+    assert result["escalation"]["decided"] == 600
     assert result["dbt"]["failed"] == 0 and result["dbt"]["passed"] >= 20
+    assert Path(result["scorecard"]).read_text().startswith("<!doctype html>")
     with connect(Settings()) as con:
         staged = con.execute("SELECT count(*) FROM staging.stg_landing__tickets").fetchone()[0]
-    assert staged == 600
+        daily = con.execute("SELECT sum(tickets_created) FROM marts.fct_support_daily").fetchone()
+    assert staged == 600 and daily[0] == 600
 
-    again = nightly(
-        NightlyParams(ingest=IngestParams(paths=[demo_export / "zendesk_tickets.json"]))
-    )
+    again = nightly(params)  # nothing new: every writer step writes nothing
     assert again["batches"][0]["skipped_as_duplicate"]
+    assert again["knowledge"]["reindex"]["chunks_embedded"] == 0
+    assert again["knowledge"]["suggested"] == 0 and again["escalation"]["decided"] == 0
 
 
 def test_folder_of_exports_and_an_unreadable_file(home, demo_export, tmp_path):
