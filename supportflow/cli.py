@@ -335,7 +335,11 @@ def _same_demo(manifest: Path, tickets: int, days: int, seed: int) -> bool:
 
 
 # After the commands above, so that --help lists them in pipeline order.
-from supportflow import cli_escalation, cli_knowledge, cli_rollout  # noqa: E402, F401
+# isort: off
+from supportflow import cli_rollout  # noqa: E402  (score · promote · rollback)
+from supportflow import cli_knowledge  # noqa: E402  (reindex · search · answer · suggest)
+from supportflow import cli_escalation  # noqa: E402, F401  (escalate · backfill-escalations)
+# isort: on
 
 if __name__ == "__main__":
     app()

@@ -124,3 +124,12 @@ def test_scorecard_is_one_offline_html_file_with_charts(marts, tmp_path):
     assert "script" not in parser.tags
     assert parser.sources == []  # nothing fetched: works offline
     assert "First-contact resolution" in page and "None" not in page
+
+
+def test_dbt_docs_generate_works_offline(marts):
+    from supportflow.dbt_runner import run_dbt
+
+    settings = Settings()
+    run_dbt(["docs", "generate"], settings)
+    catalog = json.loads((settings.home.resolve() / "dbt" / "target" / "catalog.json").read_text())
+    assert "model.supportflow.fct_support_daily" in catalog["nodes"]
