@@ -326,6 +326,18 @@ def open_warehouse(path: Path, *, read_only: bool = False, settings: Settings | 
 
 
 @contextmanager
+def transaction(con) -> Iterator:
+    """All statements in the block commit together, or none do."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+@contextmanager
 def connect(settings: Settings | None = None, *, read_only: bool = False) -> Iterator:
     """A migrated connection to the configured warehouse, closed on exit."""
     settings = settings or Settings()

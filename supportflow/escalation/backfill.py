@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from supportflow.escalation.evaluate import decisions_sql
 from supportflow.escalation.rules import RuleError, RuleSet
+from supportflow.warehouse import transaction
 
 
 class BackfillError(ValueError):
@@ -115,14 +116,12 @@ def backfill(
     tickets = _evaluate_into(con, rules, todo, "new_decisions")
     if tickets == 0 and not done:
         raise BackfillError(f"no tickets were created between {since} and {until}")
-    con.execute("BEGIN TRANSACTION")
-    register(con, rules)
-    con.execute("COMMIT")
+    with transaction(con):
+        register(con, rules)
     con.execute("CREATE INDEX IF NOT EXISTS new_decisions_day ON new_decisions (created_at)")
     for n, day in enumerate(todo, start=1):
         lo, hi = _bounds([day])
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(
                 "DELETE FROM ops.escalation_decisions WHERE rules_version = ?"
                 " AND ticket_created_at >= CAST(? AS TIMESTAMPTZ)"
@@ -144,10 +143,6 @@ def backfill(
                 "INSERT OR REPLACE INTO ops.escalation_partitions VALUES (?, ?, ?, ?, now())",
                 [rules.version, day, len(counts), escalated],
             )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         summary.days_done += 1
         summary.tickets += len(counts)
         summary.escalated += escalated
@@ -215,8 +210,7 @@ def dry_run(
 
 def apply_to_new(con, rules: RuleSet) -> int:
     """Decisions for tickets that have none under this version (the nightly step)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         register(con, rules)
         bounds = con.execute(
             "SELECT min(created_at), max(created_at) FROM landing.tickets t WHERE NOT EXISTS ("
@@ -225,7 +219,6 @@ def apply_to_new(con, rules: RuleSet) -> int:
             [rules.version],
         ).fetchall()[0]
         if bounds[0] is None:
-            con.execute("COMMIT")
             return 0
         lo, hi = bounds[0], bounds[1] + timedelta(seconds=1)
         inserted = con.execute(
@@ -239,8 +232,4 @@ def apply_to_new(con, rules: RuleSet) -> int:
             """,
             [rules.version, lo.isoformat(), hi.isoformat(), rules.version],
         ).fetchall()
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return len(inserted)

@@ -17,6 +17,7 @@ import numpy as np
 from supportflow.knowledge import encoder as enc
 from supportflow.knowledge.config import AuditConfig
 from supportflow.knowledge.search import KnowledgeIndex
+from supportflow.warehouse import transaction
 
 ONE_TO_TWELVE = "zero one two three four five six seven eight nine ten eleven twelve"
 WORD_NUMBERS = {w: i for i, w in enumerate(ONE_TO_TWELVE.split(" "))}
@@ -213,8 +214,7 @@ def run_audit(con, index: KnowledgeIndex, config: AuditConfig, today: date | Non
     result.findings = metadata_findings(articles, today, config) + pair_findings(index, config)
     result.gaps = coverage_gaps(index, recent_tickets(con, config), config)
     now = datetime.now(UTC)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM ops.kb_findings")
         con.execute("DELETE FROM ops.kb_coverage_gaps")
         if result.findings:
@@ -229,8 +229,4 @@ def run_audit(con, index: KnowledgeIndex, config: AuditConfig, today: date | Non
                 [[result.audit_id, g.gap_id, g.tickets, g.mean_best_similarity, g.terms,
                   g.example_ticket_ids, g.example_subjects, now] for g in result.gaps],
             )  # fmt: skip
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return result

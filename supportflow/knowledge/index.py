@@ -21,6 +21,7 @@ from supportflow.knowledge import encoder as enc
 from supportflow.knowledge.articles import Article, Problem, read_source
 from supportflow.knowledge.chunking import chunk_article
 from supportflow.knowledge.config import IndexConfig
+from supportflow.warehouse import transaction
 
 METADATA = ("audience", "status", "owner", "product_area", "locale", "url", "updated_at",
             "review_by", "source_file")  # fmt: skip
@@ -149,8 +150,7 @@ def reindex(
     run_id = uuid.uuid4().hex[:12]
     changed = to_embed + todo["metadata"]
 
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         gone = [a.article_id for a in changed] + todo["delete"]
         _delete(con, "landing.kb_articles", gone)
         _delete(con, "landing.kb_chunks", [a.article_id for a in to_embed] + todo["delete"])
@@ -176,10 +176,6 @@ def reindex(
             problems=read.problems,
         )
         _record_run(con, summary)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return summary
 
 

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from supportflow.knowledge.config import SearchConfig
 from supportflow.knowledge.search import KnowledgeIndex
+from supportflow.warehouse import transaction
 
 COLUMNS = ("ticket_id", "rank", "article_id", "chunk_id", "score", "similarity", "audience",
            "index_version", "suggested_at")  # fmt: skip
@@ -54,16 +55,11 @@ def suggest_new_tickets(
         ]  # fmt: skip
         if not records:  # nothing published to suggest: stop rather than loop on the same rows
             return done
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             table = pa.Table.from_pylist([dict(zip(COLUMNS, r, strict=True)) for r in records])
             con.register("new_suggestions", table)
             con.execute("INSERT INTO ml.article_suggestions SELECT * FROM new_suggestions")
             con.unregister("new_suggestions")
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         done += len(rows)
         if on_progress:
             on_progress(done, total)
