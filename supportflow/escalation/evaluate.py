@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from supportflow.escalation.rules import PRIORITIES, All, AnyOf, Comparison, Condition, Not, RuleSet
+from supportflow.escalation.rules import FIELDS, PRIORITIES, All, AnyOf, Condition, Not, RuleSet
 
 # The features every rule sees, one row per ticket (the SQL evaluator's FROM).
 FEATURES_SQL = """
@@ -93,18 +93,12 @@ def to_sql(cond: Condition) -> str:
         expr = f"{col} <= {literal(v)}"
     elif op == "matches":
         expr = f"regexp_matches({col}, {literal(v)}, 'i')"
-    elif _is_list(cond):
+    elif FIELDS[col] == "list":
         wanted = ", ".join(literal(str(x).lower()) for x in v)
         expr = f"list_has_any(list_transform({col}, lambda x: lower(x)), [{wanted}])"
     else:
         expr = " OR ".join(f"contains(lower({col}), {literal(str(x).lower())})" for x in v)
     return f"coalesce(({expr}), false)"
-
-
-def _is_list(cond: Comparison) -> bool:
-    from supportflow.escalation.rules import FIELDS
-
-    return FIELDS[cond.field] == "list"
 
 
 def decisions_sql(rules: RuleSet) -> str:

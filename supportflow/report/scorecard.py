@@ -13,17 +13,6 @@ from pathlib import Path
 from supportflow.settings import Settings
 from supportflow.warehouse import connect
 
-WEEKLY_SQL = """
-SELECT date_trunc('week', activity_date)::DATE AS week, sum(tickets_created) AS tickets,
-       avg(median_first_reply_business_minutes) AS median_first_reply_business_minutes,
-       sum(fcr_rate * tickets_resolved) / nullif(sum(tickets_resolved), 0) AS fcr_rate,
-       sum(csat_good_rate * csat_rated) / nullif(sum(csat_rated), 0) AS csat_good_rate,
-       sum(reopen_rate * tickets_resolved) / nullif(sum(tickets_resolved), 0) AS reopen_rate,
-       avg(deflection_quality) AS deflection_quality,
-       sum(escalation_rate * tickets_created) / sum(tickets_created) AS escalation_rate
-FROM marts.fct_support_daily GROUP BY 1 ORDER BY 1
-"""
-
 
 def _rows(con, sql: str) -> list[dict]:
     cur = con.execute(sql)
@@ -34,7 +23,7 @@ def _rows(con, sql: str) -> list[dict]:
 def scorecard_data(settings: Settings) -> dict:
     with connect(settings) as con:
         data = {
-            "weekly": _rows(con, WEEKLY_SQL),
+            "weekly": _rows(con, "SELECT * FROM marts.fct_support_weekly ORDER BY week_start"),
             "targets": _rows(con, "SELECT * FROM marts.dim_metric_targets ORDER BY metric"),
             "models": _rows(con, "SELECT model_name, model_version, phase, label_field,"
                             " scored_tickets, agreement, coverage, override_rate, drifted"
@@ -120,7 +109,9 @@ def render_html(data: dict) -> str:
         )
     volume = sparkline([float(w["tickets"]) for w in weekly], None)
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    weeks = f"{weekly[0]['week']} – {weekly[-1]['week']}" if weekly else "no tickets yet"
+    weeks = (
+        f"{weekly[0]['week_start']} – {weekly[-1]['week_start']}" if weekly else "no tickets yet"
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Support scorecard</title>
 <style>

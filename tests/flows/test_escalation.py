@@ -173,8 +173,8 @@ def test_backfill_resumes_after_a_crash_and_reruns_change_nothing(here):
 
 
 def decisions_equal_python(stored: dict, feats: list[dict]) -> bool:
-    return all(stored[f["ticket_id"]] == (decide(RULES, f).escalate, decide(RULES, f).triggers)
-               for f in feats)  # fmt: skip
+    decisions = {f["ticket_id"]: decide(RULES, f) for f in feats}
+    return all(stored[t] == (d.escalate, d.triggers) for t, d in decisions.items())
 
 
 def test_dry_run_counts_changes_and_writes_nothing(here):
