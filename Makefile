@@ -17,7 +17,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export MLFLOW_DISABLE_TELEMETRY := true
 export HF_HUB_OFFLINE := 1
 
-.PHONY: help venv demo test test-fast bench bench-ingest bench-triage bench-scoring bench-knowledge bench-escalation bench-metrics lint format clean
+.PHONY: help venv chromium demo test test-fast bench bench-ingest bench-triage bench-scoring bench-knowledge bench-escalation bench-metrics lint format clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -36,10 +36,24 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## Create or refresh the virtual environment
 
-demo: $(STAMP) ## Generate demo data and run the nightly pipeline on it (DuckDB, dbt, Prefect)
+# Headless Chromium renders the scorecard (a test) and its screenshot (the demo). Installed from
+# Debian packages when missing and we may (root + apt-get); otherwise those two steps say why they skip.
+chromium: ## Install Debian chromium + chromium-driver if missing (root only)
+	@command -v chromedriver >/dev/null && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing chromium + chromium-driver (Debian) for the scorecard render…"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		{ apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+		  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; }; } || \
+		echo "could not install Chromium: the scorecard render test and screenshot will skip"; \
+	else \
+		echo "no Chromium and not root: the render test and screenshot skip (apt-get install chromium chromium-driver)"; \
+	fi
+
+demo: $(STAMP) chromium ## Generate demo data and run the nightly pipeline on it (DuckDB, dbt, Prefect)
 	$(BIN)/supportflow demo run
 
-test: $(STAMP) ## Run the whole test suite (real DuckDB, Prefect, dbt)
+test: $(STAMP) chromium ## Run the whole test suite (real DuckDB, Prefect, dbt)
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP) ## Unit tests only

@@ -249,6 +249,9 @@ def status() -> None:
 @app.command()
 def report(
     out: Annotated[Path | None, typer.Option(help="HTML file (default: <home>/reports/).")] = None,
+    screenshot: Annotated[
+        bool, typer.Option(help="Also write a PNG beside it (needs Chromium on the machine).")
+    ] = False,
 ) -> None:
     """Render the leadership scorecard (one offline HTML file) from the dbt marts."""
     settings = _setup()
@@ -263,6 +266,13 @@ def report(
     except duckdb.CatalogException as exc:
         _fail(f"the marts are not built ({exc}); run `supportflow build-metrics` first")
     _console().print(f"scorecard: {path}")
+    if screenshot:
+        from supportflow.report.browser import screenshot as render_png
+
+        try:
+            _console().print(f"screenshot: {render_png(path)}")
+        except RuntimeError as exc:
+            _fail(str(exc))
 
 
 @demo_app.command("run")
@@ -309,20 +319,26 @@ def demo_run(
     console.print(f"dbt build: {dbt['passed']} passed, {dbt['failed']} failed")
     render_status(settings, console)
     if train:
-        from flows.train_triage_model import TrainParams, train_triage_model
+        from flows.retrain_weekly import RetrainParams, retrain_weekly
         from supportflow.settings import REPO_ROOT
 
         experiment = REPO_ROOT / "experiments" / "demo_quick.yaml"
         console.print(
-            f"[bold]Training a quick triage model[/] ({experiment.name}; MLflow at "
-            f"{settings.mlflow_tracking_uri})"
+            f"[bold]Retraining a quick triage model[/] ({experiment.name}; MLflow at "
+            f"{settings.mlflow_tracking_uri}), then shadow if the offline gates pass"
         )
-        info = train_triage_model(TrainParams(experiment=experiment))
+        info = retrain_weekly(RetrainParams(experiment=experiment))
         _print_training(info)
-        cli_rollout.shadow_and_score(settings, info["model_name"], info["version"])
+        cli_rollout.score_shadow(settings, info)
+    from supportflow.report.browser import find_chromium, screenshot
     from supportflow.report.scorecard import write_scorecard
 
-    console.print(f"[bold]Scorecard[/]: {write_scorecard(settings)}")
+    path = write_scorecard(settings)
+    console.print(f"[bold]Scorecard[/]: {path}")
+    if find_chromium():
+        console.print(f"[bold]Screenshot[/]: {screenshot(path)}")
+    else:
+        console.print("(no Chromium here, so no screenshot: `apt-get install chromium` for one)")
 
 
 def _same_demo(manifest: Path, tickets: int, days: int, seed: int) -> bool:

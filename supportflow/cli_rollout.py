@@ -129,31 +129,20 @@ def _print_gates(decision) -> None:
     _console().print(table)
 
 
-def shadow_and_score(settings, model_name: str, version: int) -> None:
-    """The demo's last steps: the new version enters shadow, scores, and metrics are rebuilt."""
+def score_shadow(settings, info: dict) -> None:
+    """The demo's last steps: the retrained version (now in shadow) scores; metrics are rebuilt."""
     from flows.build_metrics import build_metrics
     from flows.score_tickets import ScoreParams, run_scoring
-    from supportflow import promote as rollout_ops
     from supportflow.report.status import render_model_quality
-    from supportflow.rollout import load_rollout_config
-    from supportflow.warehouse import connect
 
     console = _console()
-    console.print(f"[bold]Promoting {model_name} v{version} to shadow[/] (offline gates only)")
-    with connect(settings) as con:
-        decision = rollout_ops.promote(
-            con,
-            rollout_ops.client(settings.mlflow_tracking_uri),
-            model_name,
-            version,
-            "shadow",
-            load_rollout_config(),
-        )
-    _print_gates(decision)
-    if not decision.passed:
-        console.print("the version stays out of shadow; nothing to score")
+    name, version = info["model_name"], info["version"]
+    if not info["shadow"]["passed"]:
+        failed = "; ".join(info["shadow"]["failed_gates"])
+        console.print(f"{name} v{version} stays out of shadow ({failed}); nothing to score")
         return
-    for s in run_scoring(ScoreParams(model_name=model_name)):
+    console.print(f"[bold]{name} v{version} holds shadow[/] (offline gates passed)")
+    for s in run_scoring(ScoreParams(model_name=name)):
         console.print(f"v{s['version']} ({s['phase']}): scored {s['scored']:,} tickets")
     build_metrics()
     render_model_quality(settings, console)

@@ -87,8 +87,12 @@ def run(env, *args, timeout=300) -> str:
 def test_a_deployment_runs_through_a_worker_to_completion(server):
     url, env = server
     run(env, "work-pool", "create", "supportflow", "--type", "process")
+    run(env, "work-queue", "create", "warehouse-writers", "--pool", "supportflow", "--limit", "1")
     run(env, "--no-prompt", "deploy", "--name", "build-metrics")
     deployment = api(url, "/deployments/name/build-metrics/build-metrics")
+    queue = api(url, "/work_pools/supportflow/queues/warehouse-writers")
+    assert deployment["work_queue_name"] == "warehouse-writers"
+    assert queue["concurrency_limit"] == 1, "writers must wait for each other (one DuckDB writer)"
     flow_run = api(url, f"/deployments/{deployment['id']}/create_flow_run", {})
     run(env, "worker", "start", "--pool", "supportflow", "--run-once", timeout=600)
     state = api(url, f"/flow_runs/{flow_run['id']}")["state"]

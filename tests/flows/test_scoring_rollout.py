@@ -257,6 +257,39 @@ def test_a_failed_partition_write_leaves_nothing_behind(world):
     ]
 
 
+def test_the_weekly_retrain_registers_and_enters_shadow_only_through_the_gates(world):
+    from flows.retrain_weekly import RetrainParams, retrain_weekly
+
+    settings, config_path, root = world
+    experiment = root / "weekly.yaml"
+    experiment.write_text(
+        yaml.safe_dump(
+            {
+                "name": "weekly",
+                "kind": "tfidf",
+                "data": {"label_fields": ["category", "priority"], "min_examples": 100,
+                         "min_per_class": 3},
+            }
+        )
+    )  # fmt: skip
+    mlc = promote.client(settings.mlflow_tracking_uri)
+    before = {int(v.version) for v in mlc.search_model_versions(f"name = '{MODEL}'")}
+    info = retrain_weekly(RetrainParams(experiment=experiment, rollout_config=config_path))
+    assert info["version"] not in before and info["shadow"]["passed"]
+    assert promote.phase_holders(mlc, MODEL)["shadow"] == info["version"]
+
+    strict = root / "strict.yaml"
+    strict.write_text(yaml.safe_dump({"offline": {"max_ece": 1e-9}}))
+    failed = retrain_weekly(RetrainParams(experiment=experiment, rollout_config=strict))
+    assert not failed["shadow"]["passed"] and failed["shadow"]["failed_gates"]
+    assert promote.phase_holders(mlc, MODEL)["shadow"] == info["version"]  # unchanged
+    assert query(
+        settings,
+        "SELECT passed, actor FROM ops.rollout_events WHERE version = ? AND to_phase = 'shadow'",
+        [failed["version"]],
+    ) == [(False, "retrain-weekly")]
+
+
 def test_a_model_with_fields_the_warehouse_lacks_is_refused(tmp_path):
     target = scoring.Target(MODEL, 9, "shadow", tmp_path)
     with pytest.raises(scoring.ScoringError, match=r"\['mood'\]"):

@@ -4,12 +4,14 @@ independently in Python from the raw Zendesk JSON (real ingest, real dbt)."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime
 
 import pytest
 
 from flows.build_metrics import build_metrics
 from flows.ingest_tickets import IngestParams, ingest_tickets
+from supportflow.report.browser import find_chromium, headless_args, screenshot
 from supportflow.settings import Settings
 from supportflow.warehouse import connect
 from tests.flows.conftest import own_home
@@ -124,6 +126,47 @@ def test_scorecard_is_one_offline_html_file_with_charts(marts, tmp_path):
     assert "script" not in parser.tags
     assert parser.sources == []  # nothing fetched: works offline
     assert "First-contact resolution" in page and "None" not in page
+
+
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.mark.skipif(
+    not (CHROMEDRIVER and find_chromium()),
+    reason="needs Debian chromium + chromium-driver (make test installs them when run as root)",
+)
+def test_scorecard_renders_in_headless_chromium_without_console_errors(marts, tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    from supportflow.report.scorecard import write_scorecard
+
+    path = write_scorecard(Settings(), tmp_path / "scorecard.html")
+    options = webdriver.ChromeOptions()
+    options.binary_location = find_chromium()
+    for arg in headless_args():
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    try:
+        driver.get(path.resolve().as_uri())
+        errors = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+        charts = driver.execute_script(
+            "return [...document.querySelectorAll('svg')].map(s => s.getBoundingClientRect())"
+            ".map(r => [r.width, r.height])"
+        )
+        title = driver.title
+        # a page with a broken script would log an error: plant one to prove the check can fail
+        driver.execute_script("setTimeout(() => { throw new Error('planted'); }, 0)")
+        driver.execute_script("return 1")
+        planted = [e for e in driver.get_log("browser") if "planted" in e["message"]]
+    finally:
+        driver.quit()
+    assert errors == [] and planted, errors
+    assert "scorecard" in title.lower()
+    assert len(charts) >= 2 and all(w > 50 and h > 10 for w, h in charts), charts
+    png = screenshot(path, tmp_path / "scorecard.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
 
 def test_dbt_docs_generate_works_offline(marts):
