@@ -1,6 +1,6 @@
 """Flow: reindex the help center, audit its health, and suggest articles for new tickets.
 
-Three writers, one after another (DuckDB has one writer): reindex → KB health audit →
+Writers one after another (DuckDB has one writer): reindex → ticket vectors → KB health audit →
 suggestions. The audit and suggestions read the index as it stands after this run.
 """
 
@@ -12,6 +12,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
+from supportflow.knowledge import ticket_vectors
 from supportflow.knowledge.audit import run_audit
 from supportflow.knowledge.config import load_knowledge_config
 from supportflow.knowledge.index import reindex
@@ -52,6 +53,16 @@ def reindex_source(params: ReindexParams) -> dict:
 
 
 @task(cache_policy=NO_CACHE)
+def embed_tickets(config_path: Path | None) -> int:
+    """Vectors for new or edited tickets, shared by the audit, suggestions and agent assist."""
+    config = load_knowledge_config(config_path)
+    with connect(Settings()) as con:
+        return ticket_vectors.refresh(
+            con, config.index.encoder, on_progress=_progress("embedded tickets")
+        )
+
+
+@task(cache_policy=NO_CACHE)
 def audit_knowledge(config_path: Path | None) -> dict:
     config = load_knowledge_config(config_path)
     with connect(Settings()) as con:
@@ -79,8 +90,10 @@ def suggest_articles(config_path: Path | None) -> int:
 
 @flow(name="reindex-knowledge")
 def reindex_knowledge(params: ReindexParams) -> dict:
-    """Reindex → audit → suggestions for new tickets."""
+    """Reindex → embed new tickets → audit → suggestions for new tickets."""
     out = {"reindex": reindex_source(params)}
+    if params.audit or params.suggest:
+        out["embedded_tickets"] = embed_tickets(params.config)
     if params.audit:
         out["audit"] = audit_knowledge(params.config)
     if params.suggest:

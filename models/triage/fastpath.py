@@ -64,12 +64,12 @@ def export(folder: Path) -> tuple[Path, Path]:
         opset_version=17,
         dynamo=False,
     )
-    graph, options = _fused(fp32, encoder.config)
+    graph, options = fuse(fp32, encoder.config)
     quantize_dynamic(str(graph), str(int8), **options)
     return fp32, int8
 
 
-def _fused(fp32: Path, config) -> tuple[Path, dict]:
+def fuse(fp32: Path, config) -> tuple[Path, dict]:
     """ONNX Runtime's BERT fusions (attention, layer norm, GELU) on the fp32 graph: +5–40 % on
     CPU here (STACK_NOTES). Falls back to the unfused graph if the optimiser fails."""
     import onnx

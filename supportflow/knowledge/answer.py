@@ -54,13 +54,20 @@ def answer_many(
     approved = index.search_many(questions, 1, audience="public", config=search)
     anywhere = index.search_many(questions, 1, published_only=False, config=search)
     return [
-        _decide(q, a[0] if a else None, b[0] if b else None, config.min_similarity)
+        _decide(q, a[0] if a else None, b[0] if b else None, config)
         for q, a, b in zip(questions, approved, anywhere, strict=True)
     ]
 
 
-def _decide(question: str, best: Hit | None, best_any: Hit | None, threshold: float) -> Answer:
-    if best is not None and best.similarity >= threshold:
+def _decide(question: str, best: Hit | None, best_any: Hit | None, config: AnswerConfig) -> Answer:
+    threshold = config.min_similarity
+    about_internal = (
+        best is not None
+        and best_any is not None
+        and best_any.audience != "public"
+        and best_any.similarity > best.similarity + config.internal_margin
+    )
+    if best is not None and best.similarity >= threshold and not about_internal:
         return Answer(
             question,
             True,

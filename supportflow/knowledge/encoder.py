@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from models.triage.config import encoder_path
-from models.triage.embedding import Embedder
+from models.triage.embedding import Embedder, OnnxEmbedder
 
 MAX_LENGTH = 128  # MiniLM was trained on 128-token inputs; chunks are budgeted below this
 
 
+ONNX_INT8 = "@onnx-int8"  # encoder suffix: the same encoder run as an int8 ONNX Runtime graph
+
+
 @lru_cache(maxsize=2)
 def embedder(encoder: str) -> Embedder:
+    """``packaged:NAME`` or a folder, optionally ending in ``@onnx-int8``. The backend is part of
+    the encoder name, so the index version changes with it and vectors are never mixed."""
+    if encoder.endswith(ONNX_INT8):
+        # shared by every SUPPORTFLOW_HOME on the machine: the graph depends only on the weights
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        cache = cache / "supportflow" / "encoders"
+        folder = encoder_path(encoder.removesuffix(ONNX_INT8))
+        return OnnxEmbedder(folder, cache, max_length=MAX_LENGTH)
     return Embedder(encoder_path(encoder), max_length=MAX_LENGTH)
 
 

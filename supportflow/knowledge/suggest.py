@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
+from supportflow.knowledge import ticket_vectors
 from supportflow.knowledge.config import SearchConfig
 from supportflow.knowledge.search import KnowledgeIndex
 from supportflow.warehouse import transaction
@@ -35,6 +36,7 @@ def suggest_new_tickets(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Suggest articles for every ticket that has none; returns how many tickets got them."""
+    ticket_vectors.refresh(con, index.encoder)  # a no-op when the nightly run embedded them
     total = count_pending(con)
     done = 0
     while True:
@@ -45,7 +47,10 @@ def suggest_new_tickets(
         ).fetchall()
         if not rows:
             return done
-        hits = index.search_many([r[1] for r in rows], config.suggest_k, config=config)
+        vectors = ticket_vectors.load(con, index.encoder, [r[0] for r in rows])
+        hits = index.search_many(
+            [r[1] for r in rows], config.suggest_k, config=config, query_vectors=vectors
+        )
         now = datetime.now(UTC)
         records = [
             [ticket_id, h.rank, h.article_id, h.chunk_id, h.score, h.similarity, h.audience,

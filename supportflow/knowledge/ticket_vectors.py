@@ -1,0 +1,93 @@
+"""Ticket embeddings, computed once per ticket text and encoder and kept in ``ml.ticket_vectors``.
+
+Article suggestions, the coverage-gap audit and agent assist (related tickets, incidents) all
+read them, so the nightly run embeds each new ticket once, not once per consumer. A ticket whose
+subject or body changes is re-embedded; status changes are not text changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import numpy as np
+import pyarrow as pa
+
+from supportflow.knowledge import encoder as enc
+from supportflow.warehouse import transaction
+
+TEXT = "concat_ws(E'\\n', t.subject, t.body)"
+STALE = f"""regexp_matches({TEXT}, '\\S') AND NOT EXISTS (
+    SELECT 1 FROM ml.ticket_vectors v WHERE v.ticket_id = t.ticket_id
+    AND v.encoder = $encoder AND v.text_hash = md5({TEXT}))"""
+
+
+def count_stale(con, encoder: str) -> int:
+    sql = f"SELECT count(*) FROM landing.tickets t WHERE {STALE}"
+    return con.execute(sql, {"encoder": encoder}).fetchall()[0][0]
+
+
+def refresh(
+    con,
+    encoder: str,
+    batch: int = 4096,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Embed every ticket with text that has no vector for this encoder and text; returns how
+    many. Each batch commits on its own, so a crash keeps whole batches and a re-run resumes."""
+    total = count_stale(con, encoder)
+    done = 0
+    while done < total:
+        rows = con.execute(
+            f"SELECT t.ticket_id, md5({TEXT}), {TEXT} FROM landing.tickets t WHERE {STALE}"
+            " ORDER BY t.ticket_id LIMIT $batch",
+            {"encoder": encoder, "batch": batch},
+        ).fetchall()
+        if not rows:
+            break
+        vectors = enc.embed(encoder, [r[2] for r in rows])
+        table = pa.table(
+            {
+                "ticket_id": [r[0] for r in rows],
+                "encoder": [encoder] * len(rows),
+                "text_hash": [r[1] for r in rows],
+                "embedding": pa.FixedSizeListArray.from_arrays(
+                    pa.array(vectors.ravel(), pa.float32()), vectors.shape[1]
+                ).cast(pa.list_(pa.float32())),
+                "embedded_at": [datetime.now(UTC)] * len(rows),
+            }
+        )
+        with transaction(con):
+            con.register("new_vectors", table)
+            con.execute(
+                "DELETE FROM ml.ticket_vectors WHERE ticket_id IN"
+                " (SELECT ticket_id FROM new_vectors)"
+            )
+            con.execute("INSERT INTO ml.ticket_vectors SELECT * FROM new_vectors")
+            con.unregister("new_vectors")
+        done += len(rows)
+        if on_progress:
+            on_progress(done, total)
+    return done
+
+
+def load(con, encoder: str, ticket_ids: Sequence[str]) -> np.ndarray:
+    """(n, d) vectors in the order of ``ticket_ids``; a ticket without one raises KeyError."""
+    if not ticket_ids:
+        return np.zeros((0, 0), dtype=np.float32)
+    con.register("wanted", pa.table({"ticket_id": list(ticket_ids)}))
+    try:
+        found = con.execute(
+            "SELECT v.ticket_id, v.embedding FROM ml.ticket_vectors v"
+            " JOIN wanted USING (ticket_id) WHERE v.encoder = ?",
+            [encoder],
+        ).to_arrow_table()
+    finally:
+        con.unregister("wanted")
+    position = {t: i for i, t in enumerate(found.column("ticket_id").to_pylist())}
+    missing = [t for t in ticket_ids if t not in position]
+    if missing:
+        raise KeyError(f"{len(missing)} ticket(s) have no {encoder} vector, e.g. {missing[0]}")
+    flat = found.column("embedding").combine_chunks().flatten().to_numpy()
+    matrix = flat.reshape(len(position), -1).astype(np.float32, copy=False)
+    return matrix[[position[t] for t in ticket_ids]]

@@ -1,0 +1,278 @@
+"""The warehouse schema, as numbered migrations applied in order (``warehouse.apply_migrations``).
+
+Python writes ``landing``, ``ml`` and ``ops``; dbt owns ``staging``, ``intermediate`` and
+``marts``. A migration is never edited once released: add the next number.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "landing schema: tickets, events, batches, quarantine, knowledge base",
+        """
+        CREATE SCHEMA IF NOT EXISTS landing;
+        CREATE SCHEMA IF NOT EXISTS ml;
+        CREATE SCHEMA IF NOT EXISTS ops;
+        CREATE TABLE landing.tickets (
+            ticket_id      VARCHAR NOT NULL,
+            source         VARCHAR NOT NULL,
+            external_id    VARCHAR NOT NULL,
+            created_at     TIMESTAMPTZ NOT NULL,
+            updated_at     TIMESTAMPTZ NOT NULL,
+            channel        VARCHAR,
+            customer_key   VARCHAR,
+            customer_tier  VARCHAR,
+            language       VARCHAR,
+            subject        VARCHAR,
+            body           VARCHAR,
+            status         VARCHAR,
+            priority       VARCHAR,
+            category       VARCHAR,
+            queue          VARCHAR,
+            sentiment      VARCHAR,
+            tags           VARCHAR[],
+            assignee_key   VARCHAR,
+            csat           INTEGER,
+            content_hash   VARCHAR NOT NULL,
+            batch_id       VARCHAR NOT NULL
+        );
+        CREATE TABLE landing.ticket_events (
+            event_id     VARCHAR NOT NULL,
+            ticket_id    VARCHAR NOT NULL,
+            created_at   TIMESTAMPTZ NOT NULL,
+            author_role  VARCHAR NOT NULL,
+            kind         VARCHAR NOT NULL,
+            public       BOOLEAN,
+            body         VARCHAR,
+            detail       JSON,
+            batch_id     VARCHAR NOT NULL
+        );
+        CREATE TABLE landing.ingest_batches (
+            batch_id            VARCHAR PRIMARY KEY,
+            source              VARCHAR NOT NULL,
+            format              VARCHAR NOT NULL,
+            file                VARCHAR NOT NULL,
+            file_sha256         VARCHAR NOT NULL,
+            records_in          BIGINT NOT NULL,
+            records_loaded      BIGINT NOT NULL,
+            records_updated     BIGINT NOT NULL,
+            records_unchanged   BIGINT NOT NULL,
+            records_quarantined BIGINT NOT NULL,
+            events_loaded       BIGINT NOT NULL,
+            started_at          TIMESTAMPTZ NOT NULL,
+            finished_at         TIMESTAMPTZ NOT NULL,
+            CHECK (records_in = records_loaded + records_updated + records_unchanged
+                                + records_quarantined)
+        );
+        CREATE TABLE landing.quarantine (
+            batch_id   VARCHAR NOT NULL,
+            file       VARCHAR NOT NULL,
+            record_no  BIGINT NOT NULL,
+            record     VARCHAR,
+            reason     VARCHAR NOT NULL
+        );
+        CREATE TABLE landing.kb_articles (
+            article_id  VARCHAR NOT NULL,
+            title       VARCHAR NOT NULL,
+            audience    VARCHAR NOT NULL,
+            status      VARCHAR NOT NULL,
+            owner       VARCHAR,
+            category    VARCHAR,
+            locale      VARCHAR,
+            url         VARCHAR,
+            updated_at  TIMESTAMPTZ,
+            review_by   DATE,
+            body        VARCHAR,
+            content_hash VARCHAR NOT NULL
+        );
+        CREATE TABLE landing.kb_chunks (
+            chunk_id     VARCHAR NOT NULL,
+            article_id   VARCHAR NOT NULL,
+            ordinal      INTEGER NOT NULL,
+            text         VARCHAR NOT NULL,
+            embedding    FLOAT[],
+            index_version VARCHAR
+        );
+        """,
+    ),
+    (
+        2,
+        "scoring and rollout: predictions, routing decisions, scoring runs, rollout events",
+        """
+        CREATE TABLE ml.predictions (
+            ticket_id      VARCHAR NOT NULL,
+            model_name     VARCHAR NOT NULL,
+            model_version  INTEGER NOT NULL,
+            phase          VARCHAR NOT NULL,
+            field          VARCHAR NOT NULL,
+            label          VARCHAR NOT NULL,
+            confidence     DOUBLE NOT NULL,
+            top3           JSON,
+            abstained      BOOLEAN NOT NULL,
+            scored_at      TIMESTAMPTZ NOT NULL,
+            flow_run_id    VARCHAR NOT NULL,
+            PRIMARY KEY (ticket_id, model_name, model_version, field)
+        );
+        -- What the model's output did to the ticket, attributed to the version that decided.
+        CREATE TABLE ml.routing_decisions (
+            ticket_id      VARCHAR NOT NULL,
+            model_name     VARCHAR NOT NULL,
+            model_version  INTEGER NOT NULL,
+            phase          VARCHAR NOT NULL,
+            field          VARCHAR NOT NULL,
+            action         VARCHAR NOT NULL,  -- logged · suggest · auto_apply · needs_human
+            label          VARCHAR,
+            confidence     DOUBLE NOT NULL,
+            decided_by     VARCHAR NOT NULL,  -- model:<name>/<version>
+            decided_at     TIMESTAMPTZ NOT NULL,
+            flow_run_id    VARCHAR NOT NULL,
+            PRIMARY KEY (ticket_id, model_name, model_version, field)
+        );
+        CREATE TABLE ops.scoring_runs (
+            flow_run_id     VARCHAR NOT NULL,
+            model_name      VARCHAR NOT NULL,
+            model_version   INTEGER NOT NULL,
+            phase           VARCHAR NOT NULL,
+            field           VARCHAR NOT NULL,
+            tickets         INTEGER NOT NULL,
+            mean_confidence DOUBLE,
+            psi_label       DOUBLE,
+            psi_confidence  DOUBLE,
+            drifted         BOOLEAN NOT NULL,
+            started_at      TIMESTAMPTZ NOT NULL,
+            finished_at     TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE ops.rollout_events (
+            event_id      VARCHAR PRIMARY KEY,
+            model_name    VARCHAR NOT NULL,
+            version       INTEGER,
+            from_phase    VARCHAR,
+            to_phase      VARCHAR NOT NULL,
+            action        VARCHAR NOT NULL,  -- promote · rollback
+            gates         JSON,
+            passed        BOOLEAN NOT NULL,
+            forced        BOOLEAN NOT NULL DEFAULT false,
+            reason        VARCHAR,
+            actor         VARCHAR NOT NULL,
+            previous_version INTEGER,
+            decided_at    TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
+    (
+        3,
+        "knowledge: article sources, chunk headings, index runs, problems, suggestions, audit",
+        """
+        ALTER TABLE landing.kb_articles ADD COLUMN product_area VARCHAR;
+        ALTER TABLE landing.kb_articles ADD COLUMN source VARCHAR;
+        ALTER TABLE landing.kb_articles ADD COLUMN source_file VARCHAR;
+        ALTER TABLE landing.kb_articles ADD COLUMN index_version VARCHAR;
+        ALTER TABLE landing.kb_chunks ADD COLUMN heading VARCHAR;
+        ALTER TABLE landing.kb_chunks ADD COLUMN tokens INTEGER;
+        CREATE TABLE ops.kb_index_runs (
+            run_id             VARCHAR PRIMARY KEY,
+            index_version      VARCHAR NOT NULL,
+            source             VARCHAR NOT NULL,
+            encoder            VARCHAR NOT NULL,
+            articles_in        INTEGER NOT NULL,
+            articles_new       INTEGER NOT NULL,
+            articles_reembedded INTEGER NOT NULL,
+            articles_metadata  INTEGER NOT NULL,
+            articles_unchanged INTEGER NOT NULL,
+            articles_rejected  INTEGER NOT NULL,
+            articles_deleted   INTEGER NOT NULL,
+            chunks_embedded    INTEGER NOT NULL,
+            chunks_total       INTEGER NOT NULL,
+            started_at         TIMESTAMPTZ NOT NULL,
+            finished_at        TIMESTAMPTZ NOT NULL,
+            CHECK (articles_in = articles_new + articles_reembedded + articles_metadata
+                                 + articles_unchanged + articles_rejected)
+        );
+        CREATE TABLE ops.kb_problems (
+            run_id       VARCHAR NOT NULL,
+            source       VARCHAR NOT NULL,
+            source_file  VARCHAR NOT NULL,
+            article_id   VARCHAR,
+            reason       VARCHAR NOT NULL
+        );
+        CREATE TABLE ml.article_suggestions (
+            ticket_id     VARCHAR NOT NULL,
+            rank          INTEGER NOT NULL,
+            article_id    VARCHAR NOT NULL,
+            chunk_id      VARCHAR NOT NULL,
+            score         DOUBLE NOT NULL,   -- reciprocal rank fusion score
+            similarity    DOUBLE NOT NULL,   -- cosine of ticket and passage
+            audience      VARCHAR NOT NULL,
+            index_version VARCHAR NOT NULL,
+            suggested_at  TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (ticket_id, index_version, rank)
+        );
+        CREATE TABLE ops.kb_findings (
+            audit_id         VARCHAR NOT NULL,
+            -- kind: stale · missing_owner · draft · near_duplicate · conflict
+            kind             VARCHAR NOT NULL,
+            article_id       VARCHAR NOT NULL,
+            other_article_id VARCHAR,
+            similarity       DOUBLE,
+            detail           VARCHAR NOT NULL,
+            found_at         TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE ops.kb_coverage_gaps (
+            audit_id            VARCHAR NOT NULL,
+            gap_id              INTEGER NOT NULL,
+            tickets             INTEGER NOT NULL,
+            mean_best_similarity DOUBLE NOT NULL,
+            terms               VARCHAR[],
+            example_ticket_ids  VARCHAR[],
+            example_subjects    VARCHAR[],
+            found_at            TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
+    (
+        4,
+        "escalation: rule versions, decisions per ticket and rules version, backfill partitions",
+        """
+        CREATE TABLE ops.escalation_rule_versions (
+            rules_version VARCHAR PRIMARY KEY,
+            content_hash  VARCHAR NOT NULL,
+            rules         JSON NOT NULL,
+            registered_at TIMESTAMPTZ NOT NULL
+        );
+        -- One row per (ticket, rules version); backfills replace whole days.
+        CREATE TABLE ops.escalation_decisions (
+            ticket_id         VARCHAR NOT NULL,
+            rules_version     VARCHAR NOT NULL,
+            escalate          BOOLEAN NOT NULL,
+            triggers          VARCHAR[] NOT NULL,
+            queue             VARCHAR,
+            priority          VARCHAR,
+            ticket_created_at TIMESTAMPTZ NOT NULL,
+            evaluated_at      TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE ops.escalation_partitions (
+            rules_version VARCHAR NOT NULL,
+            day           DATE NOT NULL,
+            tickets       INTEGER NOT NULL,
+            escalated     INTEGER NOT NULL,
+            finished_at   TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (rules_version, day)
+        );
+        """,
+    ),
+    (
+        5,
+        "ticket vectors (shared by suggestions, the coverage audit and agent assist)",
+        """
+        -- One embedding per ticket text and encoder; re-embedded only when the text changes.
+        CREATE TABLE ml.ticket_vectors (
+            ticket_id   VARCHAR PRIMARY KEY,
+            encoder     VARCHAR NOT NULL,
+            text_hash   VARCHAR NOT NULL,
+            embedding   FLOAT[] NOT NULL,
+            embedded_at TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
+]
