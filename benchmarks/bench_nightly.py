@@ -23,6 +23,8 @@ from benchmarks.common import DATA, write_result
 CHILD = """
 import sys
 from pathlib import Path
+from supportflow.settings import Settings
+Settings().apply_environment()  # Prefect's home under SUPPORTFLOW_HOME, offline switches
 from flows.ingest_tickets import IngestParams
 from flows.nightly import NightlyParams, nightly
 from flows.reindex_knowledge import ReindexParams
@@ -43,7 +45,8 @@ def data_folder(tickets: int):
 
 def run_once(folder, home) -> tuple[float, dict[str, float]]:
     env = {**os.environ, "SUPPORTFLOW_HOME": str(home), "SUPPORTFLOW_PII_SALT": "bench"}
-    env.pop("SUPPORTFLOW_WAREHOUSE_PATH", None)
+    for inherited in ("SUPPORTFLOW_WAREHOUSE_PATH", "PREFECT_HOME", "PREFECT_API_URL"):
+        env.pop(inherited, None)
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(folder)], env=env, capture_output=True, text=True

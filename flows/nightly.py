@@ -1,8 +1,9 @@
 """Flow: the nightly job — ingest new exports, score them, refresh knowledge, rebuild metrics.
 
 Writers to the DuckDB file run one after another (DuckDB has one writer per file): ingest →
-score → knowledge (reindex, audit, suggestions) → escalation rules → dbt build. Escalation
-comes last among the writers because its rules read the model outputs and suggestions.
+score → knowledge (reindex, ticket vectors, audit, suggestions) → escalation rules → agent assist
+(drafts, related tickets, incidents, QA sample) → dbt build → scorecard. Escalation follows the
+knowledge step because its rules read the model outputs and suggestions.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
+from flows.assist_tickets import AssistParams, assist_tickets
 from flows.backfill_escalations import EscalateParams, escalate_new
 from flows.build_metrics import build_metrics
 from flows.ingest_tickets import IngestParams, ingest_tickets
@@ -30,6 +32,9 @@ class NightlyParams(BaseModel):
     )
     suggest: SuggestParams = Field(default_factory=SuggestParams)
     escalate: EscalateParams = Field(default_factory=EscalateParams)
+    assist: AssistParams | None = Field(
+        default_factory=AssistParams, description="Agent assist; null to skip."
+    )
 
 
 def _has_index() -> bool:
@@ -39,8 +44,8 @@ def _has_index() -> bool:
 
 @flow(name="nightly")
 def nightly(params: NightlyParams) -> dict:
-    """Ingest → score (when a version holds a phase) → knowledge → escalation → dbt build →
-    scorecard. Each step is its own flow or task, so a failure names the step."""
+    """Ingest → score (when a version holds a phase) → knowledge → escalation → assist → dbt
+    build → scorecard. Each step is its own flow or task, so a failure names the step."""
     logger = get_run_logger()
     batches = ingest_tickets(params.ingest)
     scored = []
@@ -59,6 +64,7 @@ def nightly(params: NightlyParams) -> dict:
     else:
         logger.info("knowledge skipped: nothing indexed (run `supportflow reindex PATH`)")
     escalation = escalate_new(params.escalate)
+    assisted = assist_tickets(params.assist) if params.assist is not None else {}
     dbt = build_metrics()
     scorecard = write_report()
     return {
@@ -66,6 +72,7 @@ def nightly(params: NightlyParams) -> dict:
         "scored": scored,
         "knowledge": knowledge,
         "escalation": escalation,
+        "assist": assisted,
         "dbt": dbt,
         "scorecard": scorecard,
     }

@@ -315,6 +315,13 @@ def demo_run(
     console.print(
         f"escalation rules {escalation['rules_version']}: decided {escalation['decided']:,} tickets"
     )
+    assisted = result["assist"]
+    if assisted:
+        console.print(
+            f"agent assist: {assisted['assisted']:,} tickets ({assisted['needs_rewrite']:,} drafts "
+            f"held by guardrails); {assisted['incidents']} incident(s); QA samples "
+            + ", ".join(f"{k} {v}" for k, v in assisted.get("qa_samples", {}).items())
+        )
     dbt = result["dbt"]
     console.print(f"dbt build: {dbt['passed']} passed, {dbt['failed']} failed")
     render_status(settings, console)
@@ -355,6 +362,7 @@ def _same_demo(manifest: Path, tickets: int, days: int, seed: int) -> bool:
 from supportflow import cli_rollout  # noqa: E402  (score · promote · rollback)
 from supportflow import cli_knowledge  # noqa: E402  (reindex · search · answer · suggest)
 from supportflow import cli_escalation  # noqa: E402, F401  (escalate · backfill-escalations)
+from supportflow import cli_assist  # noqa: E402, F401  (assist · assist-batch · qa-sample · qa-verdict)
 # isort: on
 
 if __name__ == "__main__":

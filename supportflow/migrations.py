@@ -275,4 +275,58 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        6,
+        "agent assist: outputs per ticket, incidents and links, QA samples and verdicts",
+        """
+        CREATE TABLE ml.assist_outputs (
+            ticket_id     VARCHAR PRIMARY KEY,
+            assist_version VARCHAR NOT NULL,  -- config + macros + index version + encoder
+            summary       JSON NOT NULL,
+            draft         VARCHAR NOT NULL,
+            macro_id      VARCHAR,
+            citations     JSON NOT NULL,
+            findings      JSON NOT NULL,
+            needs_rewrite BOOLEAN NOT NULL,
+            missing_fields VARCHAR[] NOT NULL,
+            duplicates    JSON NOT NULL,
+            related_open  JSON NOT NULL,
+            generator     VARCHAR NOT NULL,   -- extractive · or the optional endpoint's model
+            created_at    TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE ml.incidents (
+            incident_id   VARCHAR PRIMARY KEY,
+            label         VARCHAR NOT NULL,
+            started_at    TIMESTAMPTZ NOT NULL,
+            ended_at      TIMESTAMPTZ NOT NULL,
+            burst_tickets INTEGER NOT NULL,
+            linked_tickets INTEGER NOT NULL,
+            detected_at   TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE ml.ticket_incidents (
+            ticket_id   VARCHAR PRIMARY KEY,
+            incident_id VARCHAR NOT NULL,
+            link        VARCHAR NOT NULL CHECK (link IN ('burst', 'later')),
+            similarity  DOUBLE
+        );
+        CREATE TABLE ops.qa_samples (
+            sample_id   VARCHAR PRIMARY KEY,
+            sample_day  DATE NOT NULL,
+            kind        VARCHAR NOT NULL CHECK (kind IN ('answer', 'draft', 'route')),
+            stratum     VARCHAR NOT NULL,
+            ticket_id   VARCHAR NOT NULL,
+            ai_output   VARCHAR,
+            ai_pass     BOOLEAN NOT NULL,  -- the AI's own call: confident, no blocking finding
+            sampled_at  TIMESTAMPTZ NOT NULL,
+            UNIQUE (sample_day, kind, ticket_id)
+        );
+        CREATE TABLE ops.qa_verdicts (
+            sample_id  VARCHAR PRIMARY KEY,
+            verdict    VARCHAR NOT NULL CHECK (verdict IN ('pass', 'fail')),
+            reviewer   VARCHAR NOT NULL,
+            notes      VARCHAR,
+            audited_at TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]

@@ -22,9 +22,12 @@ STALE = f"""regexp_matches({TEXT}, '\\S') AND NOT EXISTS (
     AND v.encoder = $encoder AND v.text_hash = md5({TEXT}))"""
 
 
-def count_stale(con, encoder: str) -> int:
-    sql = f"SELECT count(*) FROM landing.tickets t WHERE {STALE}"
-    return con.execute(sql, {"encoder": encoder}).fetchall()[0][0]
+ONLY = "($ids IS NULL OR list_contains($ids, t.ticket_id))"
+
+
+def count_stale(con, encoder: str, ticket_ids: list[str] | None = None) -> int:
+    sql = f"SELECT count(*) FROM landing.tickets t WHERE {STALE} AND {ONLY}"
+    return con.execute(sql, {"encoder": encoder, "ids": ticket_ids}).fetchall()[0][0]
 
 
 def refresh(
@@ -32,16 +35,18 @@ def refresh(
     encoder: str,
     batch: int = 4096,
     on_progress: Callable[[int, int], None] | None = None,
+    ticket_ids: list[str] | None = None,
 ) -> int:
-    """Embed every ticket with text that has no vector for this encoder and text; returns how
-    many. Each batch commits on its own, so a crash keeps whole batches and a re-run resumes."""
-    total = count_stale(con, encoder)
+    """Embed every ticket with text that has no vector for this encoder and text (or only
+    ``ticket_ids``); returns how many. Each batch commits on its own, so a crash keeps whole
+    batches and a re-run resumes."""
+    total = count_stale(con, encoder, ticket_ids)
     done = 0
     while done < total:
         rows = con.execute(
-            f"SELECT t.ticket_id, md5({TEXT}), {TEXT} FROM landing.tickets t WHERE {STALE}"
-            " ORDER BY t.ticket_id LIMIT $batch",
-            {"encoder": encoder, "batch": batch},
+            f"SELECT t.ticket_id, md5({TEXT}), {TEXT} FROM landing.tickets t"
+            f" WHERE {STALE} AND {ONLY} ORDER BY t.ticket_id LIMIT $batch",
+            {"encoder": encoder, "batch": batch, "ids": ticket_ids},
         ).fetchall()
         if not rows:
             break
@@ -77,10 +82,10 @@ def load(con, encoder: str, ticket_ids: Sequence[str]) -> np.ndarray:
         return np.zeros((0, 0), dtype=np.float32)
     con.register("wanted", pa.table({"ticket_id": list(ticket_ids)}))
     try:
-        found = con.execute(
+        found = con.sql(
             "SELECT v.ticket_id, v.embedding FROM ml.ticket_vectors v"
-            " JOIN wanted USING (ticket_id) WHERE v.encoder = ?",
-            [encoder],
+            " JOIN wanted USING (ticket_id) WHERE v.encoder = $encoder",
+            params={"encoder": encoder},
         ).to_arrow_table()
     finally:
         con.unregister("wanted")

@@ -1,0 +1,189 @@
+"""Agent assist for many tickets at once: what the nightly run computes and agents' tools read
+from ``ml.assist_outputs`` (summary, draft + citations + guardrail findings, missing fields,
+duplicates, related open tickets) and ``ml.incidents`` / ``ml.ticket_incidents``.
+
+A ticket is (re)assisted when it has no output, its row is older than its last update, or the
+assist version changed (config, macros, help-center index or encoder). A re-run on the same
+input writes nothing. Tickets without text are reported by id, not assisted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from supportflow.assist import store
+from supportflow.assist.config import AssistConfig
+from supportflow.assist.drafts import Draft, compose, passage_body
+from supportflow.assist.generator import Generator, GeneratorError
+from supportflow.assist.guardrails import check_reply
+from supportflow.assist.macros import MacroLibrary
+from supportflow.assist.missing_info import missing_fields, request_line
+from supportflow.assist.related import find_incidents, related_tickets
+from supportflow.assist.summary import summarise
+from supportflow.knowledge import ticket_vectors
+from supportflow.knowledge.config import KnowledgeConfig
+from supportflow.knowledge.search import KnowledgeIndex
+from supportflow.warehouse import transaction
+
+log = logging.getLogger("supportflow.assist")
+
+
+@dataclass
+class AssistResult:
+    assist_version: str
+    assisted: int = 0
+    needs_rewrite: int = 0
+    no_text: list[str] = field(default_factory=list)
+    incidents: int = 0
+    incident_tickets: int = 0
+    generator_fallbacks: int = 0
+
+
+def assist_version(config: AssistConfig, library: MacroLibrary, index: KnowledgeIndex) -> str:
+    payload = json.dumps(
+        [config.model_dump(mode="json"), [m.__dict__ for m in library.macros], index.version],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def pending(con, version: str, ticket_ids: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """(ticket ids to assist, ticket ids without text)."""
+    rows = con.execute(
+        """
+        SELECT t.ticket_id, regexp_matches(concat_ws(' ', t.subject, t.body), '\\S') AS has_text
+        FROM landing.tickets t LEFT JOIN ml.assist_outputs a USING (ticket_id)
+        WHERE ($ids IS NULL OR list_contains($ids, t.ticket_id))
+          AND (a.ticket_id IS NULL OR a.assist_version <> $version
+               OR a.created_at < t.updated_at)
+        ORDER BY t.created_at, t.ticket_id
+        """,
+        {"version": version, "ids": ticket_ids},
+    ).fetchall()
+    return [r[0] for r in rows if r[1]], [r[0] for r in rows if not r[1]]
+
+
+def detect_incidents(con, tickets: store.Tickets, config: AssistConfig) -> tuple[int, int]:
+    """Recompute incidents over all tickets and replace both tables in one transaction (the
+    same tickets give the same incident ids, so a re-run changes nothing)."""
+    incidents = find_incidents(tickets, config.incidents)
+    links = [
+        (tickets.ids[row], inc.incident_id, kind, sim)
+        for inc in incidents
+        for row, kind, sim in [(m, "burst", None) for m in inc.members]
+        + [(r, "later", s) for r, s in inc.linked]
+    ]
+    now = datetime.now(UTC)
+    with transaction(con):
+        con.execute("DELETE FROM ml.ticket_incidents")
+        con.execute("DELETE FROM ml.incidents")
+        for inc in incidents:
+            con.execute(
+                "INSERT INTO ml.incidents VALUES (?, ?, to_timestamp(?), to_timestamp(?), ?, ?, ?)",
+                [inc.incident_id, inc.label, inc.started_at, inc.ended_at, len(inc.members),
+                 len(inc.linked), now],
+            )  # fmt: skip
+        if links:
+            table = pa.table(list(zip(*links, strict=True)),
+                             names=["ticket_id", "incident_id", "link", "similarity"])  # fmt: skip
+            con.register("new_links", table)
+            con.execute("INSERT INTO ml.ticket_incidents SELECT * FROM new_links")
+            con.unregister("new_links")
+    return len(incidents), len(links)
+
+
+def run_assist(
+    con,
+    config: AssistConfig,
+    knowledge: KnowledgeConfig,
+    index: KnowledgeIndex,
+    library: MacroLibrary,
+    *,
+    ticket_ids: list[str] | None = None,
+    batch: int = 1000,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> AssistResult:
+    """Assist every pending ticket (or only ``ticket_ids``); incidents are recomputed when
+    running over all tickets."""
+    version = assist_version(config, library, index)
+    result = AssistResult(version)
+    todo, result.no_text = pending(con, version, ticket_ids)
+    for ticket_id in result.no_text:
+        log.warning("ticket %s has no subject or body text: not assisted", ticket_id)
+    ticket_vectors.refresh(con, index.encoder, ticket_ids=ticket_ids)
+    tickets = store.load_tickets(con, index.encoder)
+    if ticket_ids is None:
+        result.incidents, result.incident_tickets = detect_incidents(con, tickets, config)
+    if not todo:
+        return result
+    related = related_tickets(tickets, set(todo), config.related)
+    generator = Generator(config.generator) if config.generator.url else None
+    for start in range(0, len(todo), batch):
+        ids = todo[start : start + batch]
+        rows = _assist_batch(con, ids, config, knowledge, index, library, related, generator,
+                             result)  # fmt: skip
+        store.write_outputs(con, rows, version)
+        result.assisted += len(rows)
+        result.needs_rewrite += sum(r["needs_rewrite"] for r in rows)
+        if on_progress:
+            on_progress(result.assisted, len(todo))
+    return result
+
+
+def _assist_batch(con, ids, config, knowledge, index, library, related, generator, result):
+    context = store.load_context(con, ids)
+    vectors = ticket_vectors.load(con, index.encoder, ids)
+    texts = [context[i]["text"] for i in ids]
+    hits = index.search_many(texts, 1, audience="public", published_only=True,
+                             config=knowledge.search, query_vectors=vectors)  # fmt: skip
+    rows = []
+    for ticket_id, found in zip(ids, hits, strict=True):
+        ctx = context[ticket_id]
+        ticket = ctx["ticket"]
+        hit = found[0] if found and found[0].similarity >= knowledge.answer.min_similarity else None
+        missing = missing_fields(ticket.get("category"), ctx["customer_text"],
+                                 config.required_fields)  # fmt: skip
+        draft = compose(ticket, hit, library.pick(ticket.get("category")), request_line(missing))
+        sources = ctx["text"] + ("\n" + passage_body(hit) if hit else "")
+        if generator is not None:
+            draft = _generate(generator, draft, ctx["text"], sources, result)
+        draft.findings = check_reply(draft.text, category=ticket.get("category"),
+                                     sources=sources, config=config.guardrails)  # fmt: skip
+        summary = summarise(ticket, ctx["events"], ctx["history"])
+        near = related.get(ticket_id)
+        rows.append(_row(ticket_id, summary.as_dict(), draft, [f.name for f in missing], near))
+    return rows
+
+
+def _generate(generator: Generator, draft: Draft, ticket_text: str, sources: str, result) -> Draft:
+    try:
+        text = generator.rewrite(draft.text, ticket_text, sources)
+    except GeneratorError as exc:
+        if not result.generator_fallbacks:
+            log.warning("%s; using the extractive draft instead", exc)
+        result.generator_fallbacks += 1
+        return draft
+    return Draft(text, draft.macro_id, draft.citations, generator=generator.model)
+
+
+def _row(ticket_id: str, summary: dict, draft: Draft, missing: list[str], near) -> dict:
+    def listed(pairs):
+        return [{"ticket_id": i, "similarity": s} for i, s in pairs]
+
+    return {
+        "ticket_id": ticket_id,
+        "summary": summary,
+        "draft": draft,
+        "missing_fields": missing,
+        "duplicates": listed(near.duplicates if near else []),
+        "related_open": listed(near.related_open if near else []),
+        "needs_rewrite": draft.needs_rewrite,
+    }

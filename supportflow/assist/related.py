@@ -1,0 +1,217 @@
+"""Related and duplicate tickets, and incident bursts, from the shared ticket vectors.
+
+Tickets are compared only with tickets inside a time window, day block by day block, so the
+work grows with tickets × tickets-per-window, not tickets². Matrix products run in torch (one
+thread pool; numpy's BLAS would contend with the encoder's, see knowledge/search.py).
+
+An **incident** is a burst: a ticket with at least ``min_tickets`` near-identical tickets
+(cosine ≥ ``similarity``) within ± ``window_hours``, and at least ``burst_factor`` times the
+rate of such tickets over the ``baseline_days`` before. Burst tickets that are near-identical and
+close in time form one incident; later tickets close to its centroid within ``link_hours`` of
+its end are linked to it too (known-incident matching).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from supportflow.assist.config import IncidentConfig, RelatedConfig
+
+HOUR = 3600.0
+DAY = 24 * HOUR
+OPEN = frozenset({"new", "open", "pending", "hold"})
+
+
+@dataclass
+class Tickets:
+    """Tickets in time order: ids, epoch seconds, customer keys, statuses, subjects, vectors."""
+
+    ids: list[str]
+    times: np.ndarray
+    customers: list[str | None]
+    statuses: list[str | None]
+    subjects: list[str | None]
+    vectors: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def windows(
+    t: Tickets, before: float, after: float, only: np.ndarray | None = None
+) -> Iterator[tuple[slice, slice, torch.Tensor]]:
+    """(query rows, reference rows, cosine block) per day of tickets: references lie from
+    ``before`` seconds before the day to ``after`` seconds after it. With ``only`` (a boolean
+    row mask), days without a wanted row are skipped."""
+    if not len(t):
+        return
+    vectors = torch.from_numpy(np.ascontiguousarray(t.vectors))
+    start = 0
+    while start < len(t):
+        day_end = t.times[start] - t.times[start] % DAY + DAY
+        stop = int(np.searchsorted(t.times, day_end, side="left"))
+        if only is not None and not only[start:stop].any():
+            start = stop
+            continue
+        lo = int(np.searchsorted(t.times, t.times[start] - before, side="left"))
+        hi = int(np.searchsorted(t.times, t.times[stop - 1] + after, side="right"))
+        with torch.no_grad():
+            sims = vectors[start:stop] @ vectors[lo:hi].T
+        yield slice(start, stop), slice(lo, hi), sims
+        start = stop
+
+
+@dataclass
+class Related:
+    duplicates: list[tuple[str, float]] = field(default_factory=list)
+    related_open: list[tuple[str, float]] = field(default_factory=list)
+
+
+def related_tickets(t: Tickets, wanted: set[str], config: RelatedConfig) -> dict[str, Related]:
+    """For each wanted ticket: earlier near-duplicates from the same customer, and other open
+    tickets on the same problem, within ``window_days``."""
+    span = config.window_days * DAY
+    out: dict[str, Related] = {}
+    only = np.array([i in wanted for i in t.ids], dtype=bool)
+    for rows, refs, sims in windows(t, span, span, only):
+        for r in range(rows.stop - rows.start):
+            i = rows.start + r
+            if t.ids[i] not in wanted:
+                continue
+            row = sims[r].numpy()
+            found = Related()
+            for k in np.argsort(-row):
+                j = refs.start + int(k)
+                score = float(row[k])
+                if score < min(config.related_similarity, config.duplicate_similarity):
+                    break
+                if j == i or abs(t.times[j] - t.times[i]) > span:
+                    continue
+                same_customer = t.customers[i] is not None and t.customers[j] == t.customers[i]
+                if same_customer and score >= config.duplicate_similarity:
+                    found.duplicates.append((t.ids[j], round(score, 4)))
+                elif t.statuses[j] in OPEN and score >= config.related_similarity:
+                    found.related_open.append((t.ids[j], round(score, 4)))
+            found.duplicates = found.duplicates[: config.max_related]
+            found.related_open = found.related_open[: config.max_related]
+            out[t.ids[i]] = found
+    return out
+
+
+@dataclass
+class Incident:
+    incident_id: str
+    members: list[int]  # burst tickets (row numbers)
+    linked: list[tuple[int, float]] = field(default_factory=list)  # later tickets, similarity
+    label: str = ""
+    started_at: float = 0.0
+    ended_at: float = 0.0
+    parts: list[list[int]] = field(default_factory=list)  # one per wording/language
+
+
+def burst_rows(t: Tickets, config: IncidentConfig) -> np.ndarray:
+    """Row numbers of tickets inside a burst (see the module docstring)."""
+    w = config.window_hours * HOUR
+    base_span = config.baseline_days * DAY
+    first = t.times[0] if len(t) else 0.0
+    seeds = []
+    for rows, refs, sims in windows(t, base_span, w):
+        close = (sims >= config.similarity).numpy()
+        ref_times = t.times[refs]
+        for r in range(rows.stop - rows.start):
+            i = rows.start + r
+            dt = ref_times - t.times[i]
+            local = int(np.count_nonzero(close[r] & (np.abs(dt) <= w)))
+            if local < config.min_tickets:
+                continue
+            history = min(base_span, t.times[i] - w - first)
+            if history < DAY:
+                continue  # too little history to know the normal rate
+            before = int(np.count_nonzero(close[r] & (dt < -w) & (dt >= -base_span)))
+            rate = before * (2 * w) / history  # expected similar tickets per ± window
+            if local >= config.burst_factor * max(rate, 1.0):
+                seeds.append(i)
+    return np.array(seeds, dtype=np.int64)
+
+
+def find_incidents(t: Tickets, config: IncidentConfig) -> list[Incident]:
+    """Group burst tickets into incidents and link later similar tickets to them."""
+    seeds = burst_rows(t, config)
+    if not len(seeds):
+        return []
+    parent = list(range(len(seeds)))
+
+    def root(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    vectors = torch.from_numpy(np.ascontiguousarray(t.vectors[seeds]))
+    times = t.times[seeds]
+    with torch.no_grad():
+        close = (vectors @ vectors.T >= config.similarity).numpy()
+    near = np.abs(times[:, None] - times[None, :]) <= 2 * config.window_hours * HOUR
+    for a, b in zip(*np.nonzero(np.triu(close & near, 1)), strict=True):
+        parent[root(int(a))] = root(int(b))
+    groups: dict[int, list[int]] = {}
+    for k in range(len(seeds)):
+        groups.setdefault(root(k), []).append(int(seeds[k]))
+    incidents = []
+    for parts in _merge_overlapping(t, sorted(groups.values(), key=min), config):
+        members = sorted(m for part in parts for m in part)
+        if len(members) < config.min_tickets:
+            continue
+        first = t.ids[members[0]]
+        label = Counter(t.subjects[m] or "" for m in members).most_common(1)[0][0]
+        incidents.append(
+            Incident(
+                "inc-" + hashlib.md5(first.encode()).hexdigest()[:10],
+                members,
+                label=label,
+                started_at=float(t.times[members[0]]),
+                ended_at=float(t.times[members[-1]]),
+                parts=parts,
+            )
+        )
+    _link_later(t, incidents, config)
+    return sorted(incidents, key=lambda inc: inc.started_at)
+
+
+def _merge_overlapping(
+    t: Tickets, groups: list[list[int]], config: IncidentConfig
+) -> list[list[list[int]]]:
+    """Bursts whose times overlap are one incident: the same outage is reported in several
+    wordings and languages (the English-only encoder cannot tell they match)."""
+    merged: list[list[list[int]]] = []
+    reach = config.window_hours * HOUR
+    for group in groups:  # sorted by first ticket
+        start = t.times[min(group)]
+        if merged and start <= max(t.times[m] for p in merged[-1] for m in p) + reach:
+            merged[-1].append(group)
+        else:
+            merged.append([group])
+    return merged
+
+
+def _link_later(t: Tickets, incidents: list[Incident], config: IncidentConfig) -> None:
+    taken = {m for inc in incidents for m in inc.members}
+    for inc in incidents:
+        centroids = np.stack([t.vectors[part].mean(axis=0) for part in inc.parts])
+        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+        lo = int(np.searchsorted(t.times, inc.started_at, side="left"))
+        hi = int(np.searchsorted(t.times, inc.ended_at + config.link_hours * HOUR, side="right"))
+        with torch.no_grad():
+            block = torch.from_numpy(t.vectors[lo:hi]) @ torch.from_numpy(centroids).T
+            scores = block.max(dim=1).values.numpy()
+        for k in np.flatnonzero(scores >= config.similarity):
+            row = lo + int(k)
+            if row not in taken:
+                inc.linked.append((row, round(float(scores[k]), 4)))
+                taken.add(row)
