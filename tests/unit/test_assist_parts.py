@@ -1,0 +1,122 @@
+"""The pure parts of agent assist: macro libraries (YAML and Zendesk JSON), drafts, summaries,
+missing-information prompts, and the optional generator against a real local HTTP server."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from supportflow.assist.config import GeneratorConfig, RequiredField, load_assist_config
+from supportflow.assist.drafts import HOLDING_LINE, compose
+from supportflow.assist.generator import Generator, GeneratorError
+from supportflow.assist.macros import MacroLibraryError, load_macros
+from supportflow.assist.missing_info import missing_fields, request_line
+from supportflow.assist.summary import summarise
+from supportflow.knowledge.search import Hit
+
+HIT = Hit(1, "kb-1", "kb-1#0", "Sharing boards", "https://help.example/kb-1", None, "public",
+          "published", "Sharing boards\nClick Share and choose View only.", 0.1, 0.8)  # fmt: skip
+
+
+def test_the_shipped_macro_library_loads_and_covers_every_demo_category():
+    from supportflow.demo.catalog import CATEGORIES
+
+    library = load_macros(load_assist_config().macros)
+    assert library.problems == []
+    assert all(library.pick(c.name) is not None for c in CATEGORIES)
+    assert library.pick("something_new").id == "generic"
+
+
+def test_bad_macros_are_reported_per_item_and_bad_files_fail_whole(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "macros:\n"
+        "  - {id: ok, categories: [refund], body: 'Hi {{customer_name}}, {{article_steps}}'}\n"
+        "  - {id: typo, categories: [refund], body: 'Hi {{custmer_name}}'}\n"
+        "  - {id: empty, categories: [refund], body: ''}\n"
+    )
+    library = load_macros(path)
+    assert [m.id for m in library.macros] == ["ok"]
+    assert any("typo" in p and "custmer_name" in p for p in library.problems)
+    assert any("empty" in p for p in library.problems)
+    path.write_text("macros:\n  - {id: broken, body: 'unclosed\n")
+    with pytest.raises(MacroLibraryError, match=r"m\.yaml: not valid YAML"):
+        load_macros(path)
+    with pytest.raises(MacroLibraryError, match="does not exist"):
+        load_macros(tmp_path / "missing.yaml")
+
+
+def test_zendesk_macro_exports_map_their_placeholders(tmp_path):
+    path = tmp_path / "macros.json"
+    path.write_text(json.dumps({"macros": [{
+        "id": 360001, "title": "Billing::Refund approved",
+        "actions": [{"field": "comment_value",
+                     "value": "Hi {{ticket.requester.first_name}}, about #{{ticket.id}}: done."},
+                    {"field": "set_tags", "value": "refund"}],
+    }]}))  # fmt: skip
+    macro = load_macros(path).pick("refund")
+    assert macro.categories == ("refund", "billing")
+    text = macro.fill({"customer_name": "Ana", "ticket_id": "zendesk:7"})
+    assert text == "Hi Ana, about #zendesk:7: done."
+
+
+def test_drafts_cite_the_passage_used_or_hold_without_one():
+    library = load_macros(load_assist_config().macros)
+    ticket = {"ticket_id": "t1", "subject": "Share", "category": "how_to"}
+    draft = compose(ticket, HIT, library.pick("how_to"), "")
+    assert (
+        "Click Share and choose View only." in draft.text and "Sharing boards\n" not in draft.text
+    )
+    assert draft.citations[0]["article_id"] == "kb-1" and "{{" not in draft.text
+    held = compose(ticket, None, library.pick("refund"), "Could you send the invoice number?")
+    assert HOLDING_LINE in held.text and held.citations == []
+    assert "Could you send the invoice number?" in held.text and "()" not in held.text
+
+
+def test_summary_picks_problem_attempts_state_open_questions_and_history():
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+    ticket = {"subject": "Export", "status": "open", "body": "Hi team, The PDF export is empty. "
+              "I already cleared the cache. Thanks"}  # fmt: skip
+    events = [
+        {"author_role": "customer", "kind": "comment", "public": True, "body": ticket["body"]},
+        {"author_role": "agent", "kind": "comment", "public": True, "body": "Which browser?"},
+        {"author_role": "customer", "kind": "comment", "public": True,
+         "body": "Chrome. I tried Firefox too. When will this be fixed?"},
+    ]  # fmt: skip
+    history = [{"created_at": at, "category": "bug_report", "subject": "Lag", "status": "solved"}]
+    s = summarise(ticket, events, history)
+    assert s.problem.startswith("The PDF export is empty.")
+    assert s.tried == ["I tried Firefox too."]
+    assert s.open_questions == ["When will this be fixed?"]
+    assert s.state == "open; last public message from the customer (waiting on us)"
+    assert s.history == ["2026-11-01 bug_report: Lag (solved)"]
+
+
+def test_missing_fields_are_asked_for_by_category():
+    required = {"bug_report": [
+        RequiredField(name="app_version", prompt="the app version", pattern=r"\d+\.\d+"),
+        RequiredField(name="device", prompt="the browser", pattern=r"chrome|firefox"),
+    ]}  # fmt: skip
+    missing = missing_fields("bug_report", "Export broken since 4.2 on my laptop", required)
+    assert [f.name for f in missing] == ["device"]
+    assert request_line(missing) == "To help me look into this, could you send me the browser?"
+    assert missing_fields("how_to", "anything", required) == []
+
+
+def test_the_generator_talks_to_an_openai_compatible_server(httpserver):
+    httpserver.expect_request("/v1/chat/completions", method="POST").respond_with_json(
+        {"choices": [{"message": {"role": "assistant", "content": " Rewritten reply. "}}]}
+    )
+    gen = Generator(GeneratorConfig(url=httpserver.url_for("/v1"), model="tiny"))
+    assert gen.rewrite("draft", "ticket", "sources") == "Rewritten reply."
+    sent = json.loads(httpserver.log[0][0].data)
+    assert sent["model"] == "tiny" and "draft" in sent["messages"][1]["content"]
+
+
+def test_a_broken_generator_raises_a_clear_error(httpserver):
+    httpserver.expect_request("/v1/chat/completions").respond_with_data("oops", status=500)
+    gen = Generator(GeneratorConfig(url=httpserver.url_for("/v1"), timeout_s=5))
+    with pytest.raises(GeneratorError, match=r"generator at .* failed"):
+        gen.rewrite("draft", "ticket", "sources")
