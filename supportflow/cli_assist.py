@@ -42,7 +42,7 @@ def assist(
         assist_tickets(AssistParams(config=config, ticket_ids=[ticket_id]))
     except (MacroLibraryError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
-    with connect(settings, read_only=True) as con:
+    with connect(settings) as con:  # read-write: dbt may hold this file open in-process
         out = store.read_output(con, ticket_id)
     _print_assist(out)
 
