@@ -17,7 +17,6 @@ from flows.train_triage_model import TrainParams, train
 from supportflow import promote as rollout_ops
 from supportflow.rollout import load_rollout_config
 from supportflow.settings import Settings
-from supportflow.warehouse import connect
 
 
 class RetrainParams(BaseModel):
@@ -30,17 +29,9 @@ class RetrainParams(BaseModel):
 @task(cache_policy=NO_CACHE)
 def enter_shadow(model_name: str, version: int, rollout_config: Path | None) -> dict:
     """Promote to shadow through the offline gates; the decision is recorded either way."""
-    settings = Settings()
-    with connect(settings) as con:
-        decision = rollout_ops.promote(
-            con,
-            rollout_ops.client(settings.mlflow_tracking_uri),
-            model_name,
-            version,
-            "shadow",
-            load_rollout_config(rollout_config),
-            actor="retrain-weekly",
-        )
+    decision = rollout_ops.promote_in(
+        Settings(), model_name, version, "shadow", rollout_config, actor="retrain-weekly"
+    )
     failed = [f"{g.name}: {g.detail}" for g in decision.gates if not g.passed]
     if failed:
         get_run_logger().warning(

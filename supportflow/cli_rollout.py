@@ -60,22 +60,11 @@ def promote(
     """Move a version into a rollout phase if it passes the gates; every attempt is recorded."""
     settings = _setup()
     from supportflow import promote as rollout_ops
-    from supportflow.rollout import load_rollout_config
-    from supportflow.warehouse import connect
 
     try:
-        gates = load_rollout_config(config)
-        with connect(settings) as con:
-            decision = rollout_ops.promote(
-                con,
-                rollout_ops.client(settings.mlflow_tracking_uri),
-                model_name,
-                version,
-                to,
-                gates,
-                force=force,
-                reason=reason,
-            )
+        decision = rollout_ops.promote_in(
+            settings, model_name, version, to, config, force=force, reason=reason
+        )
     except (rollout_ops.RolloutError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     _print_gates(decision)

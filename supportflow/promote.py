@@ -79,6 +79,18 @@ def online_quality(con, model_name: str, version: int, phase: str) -> dict[str, 
     return {f: {"closed_tickets": n, "agreement": a, "override_rate": o} for f, n, a, o in frame}
 
 
+def promote_in(settings, model_name: str, version: int, to_phase: str, config_path, **options):
+    """``promote`` against the configured warehouse and registry (CLI and flows)."""
+    from supportflow.warehouse import connect
+
+    config = rollout.load_rollout_config(config_path)
+    with connect(settings) as con:
+        return promote(
+            con, client(settings.mlflow_tracking_uri), model_name, version, to_phase, config,
+            **options,
+        )  # fmt: skip
+
+
 def promote(
     con,
     mlc: mlflow.MlflowClient,
