@@ -18,6 +18,8 @@ def warehouse_status(settings: Settings) -> dict:
                 "landing.tickets", "landing.ticket_events", "landing.ingest_batches",
                 "landing.quarantine", "landing.kb_articles", "landing.kb_chunks",
                 "ml.predictions", "ml.article_suggestions", "ops.escalation_decisions",
+                "ml.ticket_vectors", "ml.assist_outputs", "ml.incidents", "ops.qa_samples",
+                "ops.qa_verdicts",
             )
         }  # fmt: skip
         batches = con.execute("""
