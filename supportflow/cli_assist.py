@@ -88,6 +88,9 @@ def assist_batch(config: ConfigOption = None) -> None:
         out = assist_tickets(AssistParams(config=config))
     except (MacroLibraryError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
+    if not out["assisted"]:
+        _console().print("nothing new to assist (incidents unchanged)")
+        return
     _console().print(
         f"assisted {out['assisted']:,} tickets ({out['needs_rewrite']:,} drafts need a rewrite); "
         f"{out['incidents']} incident(s) covering {out['incident_tickets']:,} tickets"

@@ -118,12 +118,12 @@ def run_assist(
     todo, result.no_text = pending(con, version, ticket_ids)
     for ticket_id in result.no_text:
         log.warning("ticket %s has no subject or body text: not assisted", ticket_id)
+    if not todo:  # incidents depend only on tickets' texts and times: nothing new, nothing moves
+        return result
     ticket_vectors.refresh(con, index.encoder, ticket_ids=ticket_ids)
     tickets = store.load_tickets(con, index.encoder)
     if ticket_ids is None:
         result.incidents, result.incident_tickets = detect_incidents(con, tickets, config)
-    if not todo:
-        return result
     related = related_tickets(tickets, set(todo), config.related)
     generator = Generator(config.generator) if config.generator.url else None
     for start in range(0, len(todo), batch):
