@@ -277,7 +277,7 @@ def report(
 
 @demo_app.command("run")
 def demo_run(
-    tickets: Annotated[int, typer.Option(min=1)] = 5_000,
+    tickets: Annotated[int, typer.Option(min=1)] = 20_000,
     days: Annotated[int, typer.Option(min=1)] = 90,
     seed: Annotated[int, typer.Option()] = 7,
     train: Annotated[bool, typer.Option(help="Also train a quick triage model.")] = True,
@@ -334,7 +334,8 @@ def demo_run(
             f"[bold]Retraining a quick triage model[/] ({experiment.name}; MLflow at "
             f"{settings.mlflow_tracking_uri}), then shadow if the offline gates pass"
         )
-        info = retrain_weekly(RetrainParams(experiment=experiment))
+        gates = REPO_ROOT / "experiments" / "rollout_demo.yaml"  # looser ECE: ~200 test tickets
+        info = retrain_weekly(RetrainParams(experiment=experiment, rollout_config=gates))
         _print_training(info)
         cli_rollout.score_shadow(settings, info)
     from supportflow.report.browser import find_chromium, screenshot
