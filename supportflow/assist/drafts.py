@@ -8,12 +8,14 @@ checking instead of guessing, and cites nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 
 from supportflow.assist.guardrails import Finding
 from supportflow.assist.macros import Macro
 from supportflow.knowledge.search import Hit
 
+ARTICLE_REF = re.compile(r"\{\{\s*article_(?:title|url)\s*\}\}")
 HOLDING_LINE = "I'm checking this with our team and will get back to you here."
 
 
@@ -79,7 +81,8 @@ def compose(
                  "Reply here if anything is unclear.")  # fmt: skip
         text = "\n\n".join(part for part in parts if part)
         return Draft(text, None, citations)
-    text = macro.fill(values)
-    if hit is None:  # no citation: drop the macro's "(title: url)" reference if one remains
-        text = text.replace(" (our help center: )", "").replace("our help center ()", "")
-    return Draft(text, macro.id, citations)
+    if hit is None:  # nothing cited: drop the macro's lines that point at the article
+        lines = macro.body.split("\n")
+        kept = [line for line in lines if not ARTICLE_REF.search(line)]
+        macro = replace(macro, body="\n".join(kept))
+    return Draft(macro.fill(values), macro.id, citations)
