@@ -140,7 +140,7 @@ INTERNAL = re.compile(  # words case-insensitive; priorities and company names c
     r"\brunbook\b|\bwiki\b|"
     r"(?:admin|sales team|account manager)(?:'s)? notes?|\bnotes from\b|\bour notes\b|"
     r"team lead said|churn[- ]risk|\bfraud\b|difficult customer)|#[a-z][a-z0-9-]{2,}|"
-    r"\bP[0-4]\b|\b[A-Z][a-z]+ (?:Corp|Inc|Ltd|GmbH|LLC)\b|\band Globex\b|"
+    r"\bP[0-4]\b|\b[A-Z][a-z]+ (?:Corp|Inc|Ltd|GmbH|LLC)\b|"
     r"(?:other|another) customers?\b",
 )
 TRACKER_KEY = re.compile(r"\b[A-Z][A-Z0-9]{1,9}-\d{2,6}\b")
