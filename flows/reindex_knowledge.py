@@ -1,7 +1,9 @@
 """Flow: reindex the help center, audit its health, and suggest articles for new tickets.
 
 Writers one after another (DuckDB has one writer): reindex → ticket vectors → KB health audit →
-suggestions. The audit and suggestions read the index as it stands after this run.
+suggestions. The audit and suggestions read the index as it stands after this run. A source with
+no valid article leaves the index unchanged and is one warning line (``reindex.empty``); with an
+empty index the audit and suggestions are skipped with their reason, never a failed run.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from supportflow.knowledge import ticket_vectors
 from supportflow.knowledge.audit import run_audit
 from supportflow.knowledge.config import load_knowledge_config
 from supportflow.knowledge.index import reindex
-from supportflow.knowledge.search import KnowledgeIndex
+from supportflow.knowledge.search import EmptyIndexError, KnowledgeIndex
 from supportflow.knowledge.suggest import suggest_new_tickets
 from supportflow.settings import Settings
 from supportflow.warehouse import connect
@@ -40,13 +42,16 @@ def _progress(verb: str):
 
 @task(cache_policy=NO_CACHE)
 def reindex_source(params: ReindexParams) -> dict:
+    """``ReindexSummary`` as a dict (problems as dicts); ``empty`` is set when the source gave no
+    article (the index is then unchanged)."""
     config = load_knowledge_config(params.config)
     with connect(Settings()) as con:
         summary = reindex(con, params.path, config.index, _progress("embedded passages"))
+    logger = get_run_logger()
     for problem in summary.problems:
-        get_run_logger().warning(
-            "skipped %s: %s", problem.article_id or problem.source_file, problem.reason
-        )
+        logger.warning("skipped %s: %s", problem.article_id or problem.source_file, problem.reason)
+    if summary.empty:
+        logger.warning(summary.empty)
     out = dict(summary.__dict__)
     out["problems"] = [p.__dict__ for p in summary.problems]
     return out
@@ -64,9 +69,15 @@ def embed_tickets(config_path: Path | None) -> int:
 
 @task(cache_policy=NO_CACHE)
 def audit_knowledge(config_path: Path | None) -> dict:
+    """Findings counted by kind and the coverage gaps; with an empty index the audit is
+    skipped: ``audit_id`` None and ``skipped`` says why."""
     config = load_knowledge_config(config_path)
     with connect(Settings()) as con:
-        index = KnowledgeIndex.load(con, config.index.encoder)
+        try:
+            index = KnowledgeIndex.load(con, config.index.encoder)
+        except EmptyIndexError as exc:
+            get_run_logger().warning("KB audit skipped: %s", exc)
+            return {"audit_id": None, "findings": {}, "coverage_gaps": [], "skipped": str(exc)}
         result = run_audit(con, index, config.audit)
     kinds: dict[str, int] = {}
     for finding in result.findings:
@@ -90,14 +101,19 @@ def suggest_articles(config_path: Path | None) -> int:
 
 @flow(name="reindex-knowledge")
 def reindex_knowledge(params: ReindexParams) -> dict:
-    """Reindex → embed new tickets → audit → suggestions for new tickets."""
+    """Reindex → embed new tickets → audit → suggestions for new tickets (skipped, with a
+    warning, while the index is empty)."""
     out = {"reindex": reindex_source(params)}
     if params.audit or params.suggest:
         out["embedded_tickets"] = embed_tickets(params.config)
     if params.audit:
         out["audit"] = audit_knowledge(params.config)
     if params.suggest:
-        out["suggested"] = suggest_articles(params.config)
+        if out["reindex"]["chunks_total"]:
+            out["suggested"] = suggest_articles(params.config)
+        else:
+            get_run_logger().warning("suggestions skipped: the knowledge index is empty")
+            out["suggested"] = 0
     return out
 
 

@@ -87,6 +87,8 @@ def ingest(
 def _print_batches(reports: list[dict]) -> None:
     from rich.table import Table
 
+    from supportflow.ingest.runner import describe_notes
+
     table = Table(title="Ingest batches")
     for col in ("file", "in", "loaded", "updated", "unchanged", "quarantined", "events"):
         table.add_column(col, justify="left" if col == "file" else "right")
@@ -114,6 +116,8 @@ def _print_batches(reports: list[dict]) -> None:
             console.print(f"[yellow]{Path(r['file']).name}: quarantined because {reasons}[/]")
         for warning in r["warnings"]:
             console.print(f"[yellow]{Path(r['file']).name}: {warning}[/]")
+        for line in describe_notes(r.get("notes")):
+            console.print(f"{Path(r['file']).name}: {line}", markup=False, highlight=False)
 
 
 @app.command("build-metrics")
@@ -360,6 +364,7 @@ def _same_demo(manifest: Path, tickets: int, days: int, seed: int) -> bool:
 
 # After the commands above, so that --help lists them in pipeline order.
 # isort: off
+from supportflow import cli_pull  # noqa: E402, F401  (pull zendesk)
 from supportflow import cli_rollout  # noqa: E402  (score · promote · rollback)
 from supportflow import cli_knowledge  # noqa: E402  (reindex · search · answer · suggest)
 from supportflow import cli_escalation  # noqa: E402, F401  (escalate · backfill-escalations)

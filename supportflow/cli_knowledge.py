@@ -33,14 +33,21 @@ def reindex(
         )
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
+    if out["reindex"].get("empty"):  # e.g. "no articles in kb/: 12 files skipped (…)"
+        _fail(out["reindex"]["empty"])
     _print_reindex(out)
 
 
 def _print_reindex(out: dict) -> None:
+    """The reindex flow's result: counts, skipped files, KB health and suggestions; a source
+    with no article is one line saying why."""
     console = _console()
     if "reindex" not in out:
         return
     r = out["reindex"]
+    if r.get("empty"):
+        console.print(f"[yellow]{r['empty']}[/]")
+        return
     console.print(
         f"[bold]index {r['index_version']}[/]: {r['articles_in']} in — {r['articles_new']} new, "
         f"{r['articles_reembedded']} re-embedded, {r['articles_metadata']} metadata only, "
@@ -50,7 +57,9 @@ def _print_reindex(out: dict) -> None:
     )
     for p in r["problems"]:
         console.print(f"  [yellow]skipped[/] {p['source_file']}: {p['reason']}")
-    if "audit" in out:
+    if out.get("audit", {}).get("skipped"):
+        console.print(f"KB health: skipped ({out['audit']['skipped']})")
+    elif "audit" in out:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(out["audit"]["findings"].items()))
         console.print(f"KB health: {kinds or 'no findings'}")
         for gap in out["audit"]["coverage_gaps"][:5]:

@@ -329,4 +329,28 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        7,
+        "real help-desk shapes: CSAT as given + good/bad, deleted tickets, clock skew, "
+        "batch notes, pull cursors",
+        """
+        ALTER TABLE landing.tickets ADD COLUMN csat_raw VARCHAR;  -- as given: good, 4…
+        ALTER TABLE landing.tickets ADD COLUMN csat_good BOOLEAN;    -- NULL: no rating
+        ALTER TABLE landing.tickets ADD COLUMN is_deleted BOOLEAN DEFAULT false;
+        -- clock skew: updated_at earlier than created_at in the source
+        ALTER TABLE landing.tickets ADD COLUMN clock_skew BOOLEAN DEFAULT false;
+        UPDATE landing.tickets SET csat_raw = CAST(csat AS VARCHAR), csat_good = csat >= 4,
+                                   is_deleted = false, clock_skew = false;
+        -- unused source fields, values coerced to NULL, unknown vocabulary, skipped events, flags
+        ALTER TABLE landing.ingest_batches ADD COLUMN notes JSON;
+        -- where a live pull stopped: written only after the page it points past is loaded
+        CREATE TABLE IF NOT EXISTS landing.pull_state (
+            source     VARCHAR NOT NULL,
+            stream     VARCHAR NOT NULL,
+            cursor     VARCHAR,
+            updated_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (source, stream)
+        );
+        """,
+    ),
 ]

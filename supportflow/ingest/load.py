@@ -20,13 +20,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import orjson
 import pyarrow as pa
 
 from supportflow.ingest.language import detect_languages, vote_sql
-from supportflow.ingest.mapping import Mapping
+from supportflow.ingest.mapping import CANONICAL_FIELDS, Mapping
 from supportflow.ingest.redact import install_macros, redaction_sql
 from supportflow.ingest.sources import Format, check_readable, detect_format, read_batches
 from supportflow.ingest.validate import install_pseudonymiser, validate_staged
+from supportflow.ingest.zendesk import FlattenStats, Lookups
 from supportflow.settings import Settings
 
 RAW_SCHEMA = pa.schema(
@@ -53,6 +55,10 @@ LANDING_COLUMNS = [
     "tags",
     "assignee_key",
     "csat",
+    "csat_raw",
+    "csat_good",
+    "is_deleted",
+    "clock_skew",
 ]
 HASHED = [c for c in LANDING_COLUMNS if c != "source"]
 
@@ -79,6 +85,9 @@ class BatchReport:
     skipped_as_duplicate: bool = False
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # Nothing silently dropped: source fields no mapping used, values coerced to NULL per
+    # field, unknown vocabulary values, skipped events, flags (see ``collect_notes``).
+    notes: dict[str, dict] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -169,7 +178,7 @@ def _hash_sql() -> str:
 
 def _merge(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
     """Dedupe within the file, redact, classify against landing and commit it all at once."""
-    redacted = {c: redaction_sql(c) for c in ("subject", "body")}
+    redacted = {c: redaction_sql(c) for c in ("subject", "body", "csat_raw")}
     select_cols = ", ".join(
         f"{redacted[c]} AS {c}" if c in redacted else c for c in LANDING_COLUMNS
     )
@@ -178,13 +187,13 @@ def _merge(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
     con.execute("""
         CREATE OR REPLACE TEMP TABLE stage_superseded AS
         WITH dup_ids AS (
-            SELECT ticket_id FROM stage_checked WHERE reason IS NULL
+            SELECT ticket_id FROM stage_checked WHERE reason IS NULL AND NOT events_only
             GROUP BY ticket_id HAVING count(*) > 1
         ), ranked AS (
             SELECT c.record_no, c.external_id,
                    row_number() OVER w AS rn, first_value(c.record_no) OVER w AS kept
             FROM stage_checked c SEMI JOIN dup_ids d ON c.ticket_id = d.ticket_id
-            WHERE c.reason IS NULL
+            WHERE c.reason IS NULL AND NOT c.events_only
             WINDOW w AS (PARTITION BY c.ticket_id ORDER BY c.updated_at DESC, c.record_no DESC)
         )
         SELECT record_no, 'duplicate id ' || external_id || ' in this file: record ' || kept
@@ -201,7 +210,7 @@ def _merge(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
         WITH clean AS (
             SELECT record_no, {select_cols} FROM stage_checked
             ANTI JOIN stage_superseded USING (record_no)
-            WHERE reason IS NULL
+            WHERE reason IS NULL AND NOT events_only
         ), hashed AS (
             SELECT *, {_hash_sql()} AS content_hash FROM clean
         )
@@ -212,8 +221,31 @@ def _merge(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
                     ELSE 'unchanged' END AS outcome
         FROM hashed s LEFT JOIN landing.tickets t USING (ticket_id)
     """)
-    outcomes = dict(
-        con.execute("SELECT outcome, count(*) FROM stage_classified GROUP BY outcome").fetchall()
+    # Records that only carry events (audit or ticket-event exports): loaded when they bring
+    # an event not yet in the warehouse, else unchanged.
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE stage_event_records AS
+        SELECT c.record_no, CASE WHEN count(e.event_id) FILTER (WHERE x.event_id IS NULL) > 0
+                                 THEN 'loaded' ELSE 'unchanged' END AS outcome
+        FROM stage_checked c
+        LEFT JOIN stage_events e ON e.record_no = c.record_no
+        LEFT JOIN landing.ticket_events x ON x.event_id = e.event_id
+        WHERE c.reason IS NULL AND c.events_only
+        GROUP BY c.record_no
+    """)
+    outcomes = Counter(
+        dict(
+            con.execute(
+                "SELECT outcome, count(*) FROM stage_classified GROUP BY outcome"
+            ).fetchall()
+        )
+    )
+    outcomes.update(
+        dict(
+            con.execute(
+                "SELECT outcome, count(*) FROM stage_event_records GROUP BY outcome"
+            ).fetchall()
+        )
     )
     reasons = con.execute(
         "SELECT reason, count(*) FROM stage_quarantine GROUP BY reason ORDER BY 2 DESC"
@@ -242,9 +274,10 @@ def _merge(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
             SELECT DISTINCT ON (e.event_id) e.event_id, e.ticket_id, e.created_at, e.author_role,
                    e.kind, e.public, {redaction_sql("e.body")}, CAST(e.detail AS JSON), $batch
             FROM stage_events e
-            JOIN stage_classified c ON c.record_no = e.record_no
-                                   AND c.outcome IN ('loaded', 'updated')
-            ANTI JOIN landing.ticket_events x ON x.event_id = e.event_id
+            WHERE e.record_no IN (SELECT record_no FROM stage_classified
+                                  WHERE outcome IN ('loaded', 'updated')
+                                  UNION ALL SELECT record_no FROM stage_event_records)
+              AND e.event_id NOT IN (SELECT event_id FROM landing.ticket_events)
             ORDER BY e.event_id
         """,
             {"batch": report.batch_id},
@@ -274,7 +307,7 @@ def _summarise_reasons(reasons: list[tuple[str, int]], top: int = 10) -> dict[st
 
 def _insert_batch(con: duckdb.DuckDBPyConnection, r: BatchReport) -> None:
     con.execute(
-        "INSERT INTO landing.ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO landing.ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             r.batch_id,
             r.source,
@@ -289,6 +322,7 @@ def _insert_batch(con: duckdb.DuckDBPyConnection, r: BatchReport) -> None:
             r.events_loaded,
             r.started_at,
             r.finished_at,
+            orjson.dumps(r.notes).decode() if r.notes else None,
         ],
     )
 
@@ -326,11 +360,13 @@ def ingest_file(
     source: str | None = None,
     settings: Settings | None = None,
     progress: ProgressFn | None = None,
+    lookups: Lookups | None = None,
 ) -> BatchReport:
     """Ingest one file into the landing tables and return its batch report.
 
-    Raises ``SourceError`` (with the path and reason) when the file cannot be read at all; in
-    that case nothing from the file is written.
+    ``lookups`` carries what a Zendesk export's users and ticket_fields files tell (roles,
+    custom field titles). Raises ``SourceError`` (with the path and reason) when the file
+    cannot be read at all; in that case nothing from the file is written.
     """
     settings = settings or Settings()
     mapping = mapping or Mapping()
@@ -350,7 +386,8 @@ def ingest_file(
     )
     install_macros(con)
     install_pseudonymiser(con, settings.salt())
-    batches = read_batches(path, fmt, mapping, settings.ingest_chunk_rows)
+    stats = FlattenStats()
+    batches = read_batches(path, fmt, mapping, settings.ingest_chunk_rows, lookups, stats)
     _stage_raw(con, batches, progress)
     if fmt == Format.zendesk:  # the reader already flattened it onto canonical names
         mapping = mapping.model_copy(update={"columns": {}, "ids": "column"})
@@ -358,9 +395,55 @@ def ingest_file(
         con, mapping, source=source, max_body_chars=settings.max_body_chars, file_stem=path.stem
     )
     fill_languages(con)
+    report.notes = collect_notes(con, stats, mapping, fmt)
     _merge(con, report)
     if report.records_in == 0:
         report.warnings.append("the file holds no records")
     if progress:
         progress(report.records_in)
     return report
+
+
+def collect_notes(
+    con: duckdb.DuckDBPyConnection, stats: FlattenStats, mapping: Mapping, fmt: Format
+) -> dict[str, dict]:
+    """The batch report's notes: ``unused_fields`` {source key: records}, ``coerced_to_null``
+    {field: records}, ``unknown_values`` {field: {value: records}} (values redacted, ≤ 40
+    chars), ``event_skipped`` {reason: events}, ``flags`` {name: records}."""
+    notes: dict[str, dict] = {}
+    rows = con.execute(
+        f"SELECT note, field, {redaction_sql('value')}, n FROM stage_notes ORDER BY n DESC"
+    ).fetchall()
+    for note, field_name, value, n in rows:
+        if note == "unknown_value":
+            bucket = notes.setdefault("unknown_values", {}).setdefault(field_name, {})
+            if len(bucket) < 10:
+                bucket[value] = n
+        else:
+            notes.setdefault(note, {})[field_name] = n
+    unused = Counter(stats.unused_fields) if fmt == Format.zendesk else _unused_keys(con, mapping)
+    if unused:
+        notes["unused_fields"] = dict(unused.most_common(25))
+    if stats.roles_inferred:
+        notes.setdefault("flags", {})["author_role_inferred"] = stats.roles_inferred
+    if stats.other_event_types:
+        notes["event_types_kept_as_other"] = dict(stats.other_event_types.most_common(10))
+    return notes
+
+
+def _unused_keys(con: duckdb.DuckDBPyConnection, mapping: Mapping) -> Counter:
+    """Keys of CSV/JSONL records that no canonical field read (non-empty values only)."""
+    used = [mapping.column_for(f) for f in CANONICAL_FIELDS] + ["events"]
+    rows = con.execute(
+        """SELECT k, count(*) FROM (
+               SELECT unnest(json_keys(d)) AS k, d FROM (
+                   SELECT coalesce(doc, raw) AS d FROM stage_raw
+                   WHERE error IS NULL AND json_valid(coalesce(doc, raw))
+                         AND json_type(coalesce(doc, raw)) = 'OBJECT'))
+           WHERE k NOT IN (SELECT unnest($used))
+             AND nullif(trim(json_extract_string(d, '$."' || replace(k, '"', '\\"') || '"')), '')
+                 IS NOT NULL
+           GROUP BY k""",
+        {"used": used},
+    ).fetchall()
+    return Counter(dict(rows))

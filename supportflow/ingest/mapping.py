@@ -8,10 +8,28 @@ A mapping is a small YAML file so that any help desk's CSV export can be loaded 
                                  # (default): take external ids from the id column
     defaults: {created_at: "2020-01-01T00:00:00Z", channel: web}
     timezone: UTC                # for timestamps written without an offset
+    custom_fields: {360012345678: category}   # Zendesk custom field ids → canonical fields
+    csat_scale: 5                # numeric CSAT scale: 5 (≥ 4 good), 3 (3 good), 10 (≥ 8 good)
+    delimiter: ";"               # CSV only: skip delimiter sniffing (one of , ; | or "\t")
+    encoding: cp1252             # CSV only: skip encoding detection (any Python codec name)
+    datetime_format: "%d/%b/%y %I:%M %p"   # strptime format(s) of created_at/updated_at
+
+``delimiter`` and ``encoding`` are optional: without them the CSV reader detects both per file
+(UTF-8 with or without BOM, else Windows-1252/Latin-1; ``,`` ``;`` TAB or ``|``; see
+``supportflow.ingest.csv_dialect``). ``datetime_format`` is one ``strptime`` format, or a list
+tried in order, for desks that write local, non-ISO times: ``"%m/%d/%Y %I:%M %p"`` reads
+``11/03/2026 2:05 PM``, ``"%d/%b/%y %I:%M %p"`` reads Jira's ``22/Aug/26 5:18 PM``; such times
+have no offset and are taken in ``timezone``. Timestamps are parsed in
+``supportflow.ingest.validate``; without ``datetime_format`` they must be ISO-8601 or epoch.
+
+Built-in mappings (``--mapping NAME``, files in ``supportflow/ingest/mappings/``): ``banking77``
+and the ticket exports of ``freshdesk``, ``helpscout``, ``intercom``, ``jira-sm`` (Jira Service
+Management) and ``fivetran-zendesk``; each file names the documentation its columns come from.
 """
 
 from __future__ import annotations
 
+import codecs
 from importlib.resources import files
 from pathlib import Path
 from typing import Literal
@@ -49,6 +67,23 @@ class Mapping(BaseModel):
     ids: Literal["column", "row_number"] = "column"
     defaults: dict[str, str] = Field(default_factory=dict)
     timezone: str = "UTC"
+    # Zendesk custom field id → canonical field (beside the titles of a ticket_fields file).
+    custom_fields: dict[str, str] = Field(default_factory=dict)
+    # The numeric CSAT scale of the source: 5 (default), 3 or 10 (see validate.CSAT_GOOD).
+    csat_scale: Literal[3, 5, 10] = 5
+    # CSV dialect and timestamp options (module docstring); None: detect / ISO-8601.
+    delimiter: str | None = None
+    encoding: str | None = None
+    datetime_format: str | list[str] | None = None
+
+    @field_validator("custom_fields", mode="before")
+    @classmethod
+    def _custom_field_targets(cls, value: dict) -> dict[str, str]:
+        value = {str(k): str(v) for k, v in (value or {}).items()}
+        unknown = sorted(set(value.values()) - set(CANONICAL_FIELDS))
+        if unknown:
+            raise ValueError(f"custom_fields: unknown field(s) {unknown}")
+        return value
 
     @field_validator("columns", "defaults")
     @classmethod
@@ -65,6 +100,40 @@ class Mapping(BaseModel):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = {"\\t": "\t", "tab": "\t"}.get(value, value)
+        if len(value) != 1 or value in '"\r\n':
+            raise ValueError(
+                f'delimiter must be one character such as , ; | or "\\t", not {value!r}'
+            )
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            codecs.lookup(value)
+        except LookupError as exc:
+            raise ValueError(f"unknown encoding {value!r} (e.g. utf-8, cp1252, latin-1)") from exc
+        return value
+
+    @field_validator("datetime_format")
+    @classmethod
+    def _strptime_formats(cls, value: str | list[str] | None) -> str | list[str] | None:
+        formats = [value] if isinstance(value, str) else value or []
+        if isinstance(value, list) and not value:
+            raise ValueError("datetime_format: give at least one format")
+        for fmt in formats:
+            if "%" not in fmt:
+                raise ValueError(f"datetime_format {fmt!r} has no %-directive (e.g. %Y-%m-%d)")
         return value
 
     def column_for(self, field: str) -> str:

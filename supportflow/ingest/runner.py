@@ -9,6 +9,8 @@ from pathlib import Path
 from supportflow.ingest.load import BatchReport, ingest_file
 from supportflow.ingest.mapping import load_mapping
 from supportflow.ingest.sources import SUFFIX_FORMATS, Format, SourceError
+from supportflow.ingest.zendesk import Lookups
+from supportflow.ingest.zendesk_files import Shape, read_lookups
 from supportflow.settings import Settings
 from supportflow.warehouse import connect
 
@@ -19,6 +21,24 @@ log = logging.getLogger("supportflow.ingest")
 class IngestOutcome:
     reports: list[BatchReport] = field(default_factory=list)
     failures: list[SourceError] = field(default_factory=list)
+    lookups: list[str] = field(default_factory=list)  # "users.json: 120 users (lookup)"
+
+
+def split_lookups(files: list[Path], fmt: Format | None) -> tuple[list[Path], Lookups, list[str]]:
+    """Zendesk users and ticket_fields files among ``files`` → one ``Lookups`` (roles, custom
+    field titles) for the ticket files; returns (ticket files, lookups, one line per lookup)."""
+    lookups, rest, lines = Lookups(), [], []
+    for path in files:
+        if fmt in (None, Format.zendesk) and path.suffix.lower() in (".json", ".jsonl", ".ndjson"):
+            try:
+                shape, n = read_lookups(path, lookups)
+            except (OSError, ValueError):
+                shape, n = Shape.unknown, 0  # the loader reports the file properly
+            if shape in (Shape.users, Shape.ticket_fields):
+                lines.append(f"{path.name}: {n:,} {shape.value} (a lookup for roles and fields)")
+                continue
+        rest.append(path)
+    return rest, lookups, lines
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
@@ -44,8 +64,11 @@ def ingest_paths(
     settings = settings or Settings()
     chosen = load_mapping(mapping)
     outcome = IngestOutcome()
+    files, lookups, outcome.lookups = split_lookups(expand_paths(paths), fmt)
+    for line in outcome.lookups:
+        log.info(line)
     with connect(settings) as con:
-        for path in expand_paths(paths):
+        for path in files:
             log.info("ingesting %s", path)
             try:
                 report = ingest_file(
@@ -56,6 +79,7 @@ def ingest_paths(
                     source=source,
                     settings=settings,
                     progress=lambda n, p=path: log.info("%s: %s records read", p.name, f"{n:,}"),
+                    lookups=lookups,
                 )
             except SourceError as exc:
                 log.error("cannot ingest %s", exc)
@@ -79,3 +103,31 @@ def describe(r: BatchReport) -> str:
             f"{k} ×{v}" for k, v in r.quarantine_reasons.items()
         )
     return text
+
+
+NOTE_TITLES = {
+    "unused_fields": "fields no mapping used",
+    "coerced_to_null": "values set to NULL",
+    "unknown_values": "unknown values (loaded as NULL or kept raw)",
+    "event_skipped": "events skipped",
+    "event_types_kept_as_other": "event types kept as 'other'",
+    "flags": "flagged",
+}
+
+
+def describe_notes(notes: dict | None) -> list[str]:
+    """One line per kind of note in a batch report (nothing is dropped without a line)."""
+    lines = []
+    for kind, title in NOTE_TITLES.items():
+        items = (notes or {}).get(kind)
+        if not items:
+            continue
+        if kind == "unknown_values":
+            parts = [
+                f"{field} " + ", ".join(f"{v!r} ×{n}" for v, n in values.items())
+                for field, values in items.items()
+            ]
+        else:
+            parts = [f"{k} ×{v:,}" for k, v in items.items()]
+        lines.append(f"{title}: " + "; ".join(parts))
+    return lines

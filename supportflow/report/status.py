@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from rich.console import Console
 from rich.table import Table
 
+from supportflow.ingest.runner import describe_notes
 from supportflow.settings import Settings
 from supportflow.warehouse import connect
 
@@ -24,7 +27,7 @@ def warehouse_status(settings: Settings) -> dict:
         }  # fmt: skip
         batches = con.execute("""
             SELECT file, records_in, records_loaded, records_updated, records_unchanged,
-                   records_quarantined, finished_at
+                   records_quarantined, finished_at, notes
             FROM landing.ingest_batches ORDER BY finished_at DESC LIMIT 5""").fetchall()
         reasons = con.execute("""
             SELECT split_part(reason, ':', 1) AS reason, count(*) FROM landing.quarantine
@@ -64,11 +67,14 @@ def render_status(settings: Settings, console: Console) -> None:
         table = Table(title="Recent batches")
         for col in ("file", "in", "loaded", "updated", "unchanged", "quarantined", "finished"):
             table.add_column(col)
-        for f, *nums, finished in s["batches"]:
+        for f, *nums, finished, _ in s["batches"]:
             table.add_row(
                 f.rsplit("/", 1)[-1], *(f"{n:,}" for n in nums), f"{finished:%Y-%m-%d %H:%M}"
             )
         console.print(table)
+        for f, *_, notes in s["batches"]:
+            for line in describe_notes(json.loads(notes) if notes else None):
+                console.print(f"{f.rsplit('/', 1)[-1]}: {line}", markup=False, highlight=False)
     if s["reasons"]:
         console.print("Quarantine reasons: " + ", ".join(f"{r} ×{n}" for r, n in s["reasons"]))
     if s["staged"]:

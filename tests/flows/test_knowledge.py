@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import shutil
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -230,3 +231,89 @@ def test_draft_only_match_abstains_with_no_approved_article(home, tmp_path):
         index = KnowledgeIndex.load(con, config.index.encoder)
     reply = answers.answer(index, "How much does quantum teleportation cost per trip?")
     assert not reply.answered and reply.abstain_reason == answers.NO_ARTICLE
+
+
+HELP_CENTER = Path(__file__).resolve().parents[1] / "data" / "help_center"
+
+
+def test_plain_markdown_and_zendesk_help_center_index_search_and_audit(home, tmp_path):
+    """A docs folder without front matter and a Zendesk Help Center page, indexed side by side:
+    translations are their own articles, restricted/draft/outdated ones never reach customers."""
+    from supportflow.knowledge.audit import run_audit
+
+    docs = shutil.copytree(HELP_CENTER / "docs", tmp_path / "docs")
+    config = KnowledgeConfig()
+    with connect(Settings()) as con:
+        plain = reindex(con, docs, config.index)
+        zendesk = reindex(con, HELP_CENTER / "zendesk_articles.json", config.index)
+        rows = con.execute(
+            "SELECT article_id, title, audience, status, locale, url FROM landing.kb_articles"
+        ).fetchall()
+        index = KnowledgeIndex.load(con, config.index.encoder)
+        audit = run_audit(con, index, config.audit)
+    assert (plain.articles_new, plain.articles_rejected, plain.empty) == (4, 1, None)
+    assert (zendesk.articles_new, zendesk.articles_rejected) == (6, 0)
+    by_id = {r[0]: r[1:] for r in rows}
+    assert by_id["billing/invoices/copies"][:3] == ("copies", "public", "published")
+    assert by_id["zd-7710001@de"][2:4] == ("outdated", "de")
+    assert by_id["zd-7710001@fr"][3:] == (
+        "fr", "https://acme-example.zendesk.com/hc/fr/articles/7710001-Exporter-un-tableau-en-PDF"
+    )  # fmt: skip
+    assert by_id["zd-7710002"][1] == "internal"
+    stale = {f.article_id: f.detail for f in audit.findings if f.kind == "stale"}
+    assert (
+        stale["zd-7710001@de"]
+        == stale["zd-7710004"]
+        == ("marked outdated: a translation behind its source article")
+    )
+    assert {f.article_id for f in audit.findings if f.kind == "draft"} == {"zd-7710003"}
+    # translations are not near-duplicates of their source (different locale)
+    assert not [f for f in audit.findings if f.kind == "near_duplicate"]
+    hits = index.search("export a board to PDF", 10, audience="public")
+    assert hits and hits[0].article_id == "zd-7710001"
+    assert all(by_id[h.article_id][1:3] == ("public", "published") for h in hits)
+    refunds = index.search("refund approval over $500", 10, audience="public")
+    assert "zd-7710002" not in {h.article_id for h in refunds}
+
+
+def test_a_source_without_articles_is_one_line_and_changes_nothing(home, tmp_path):
+    from typer.testing import CliRunner
+
+    from supportflow.cli import app
+
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for name in ("a.md", "b.md"):
+        (kb / name).write_text("---\nid: [broken\n---\nbody")
+    out = reindex_knowledge(ReindexParams(path=kb))
+    expected = f"no articles in {kb}/: 2 files skipped (2 malformed front matter)"
+    assert out["reindex"]["empty"] == f"{expected}; the index is unchanged"
+    assert out["audit"]["audit_id"] is None and "index is empty" in out["audit"]["skipped"]
+    assert out["suggested"] == 0
+    assert query("SELECT count(*) FROM ops.kb_index_runs")[0][0] == 0
+    result = CliRunner().invoke(app, ["reindex", str(kb)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert " ".join(result.output.split()) == f"error: {expected}; the index is unchanged"
+    # an emptied folder never wipes what was indexed before
+    (kb / "a.md").write_text(GOOD_ARTICLE)
+    assert reindex_knowledge(ReindexParams(path=kb, suggest=False))["reindex"]["articles_new"] == 1
+    for path in kb.iterdir():
+        path.unlink()
+    again = reindex_knowledge(ReindexParams(path=kb, suggest=False))
+    assert (
+        again["reindex"]["empty"] == f"no articles in {kb}/: no Markdown (.md) files; "
+        "the index is unchanged"
+    )
+    assert again["audit"]["audit_id"] is not None  # the index it keeps is still audited
+    assert query("SELECT article_id FROM landing.kb_articles") == [("kb-only",)]
+
+
+GOOD_ARTICLE = """---
+id: kb-only
+title: Exports
+audience: public
+status: published
+owner: docs
+---
+Export a board from its menu.
+"""

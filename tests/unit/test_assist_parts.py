@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from supportflow.assist.config import GeneratorConfig, RequiredField, load_assist_config
 from supportflow.assist.drafts import HOLDING_LINE, compose
 from supportflow.assist.generator import Generator, GeneratorError
-from supportflow.assist.macros import MacroLibraryError, load_macros
+from supportflow.assist.macros import CANNOT_RENDER, MacroLibraryError, html_to_text, load_macros
 from supportflow.assist.missing_info import missing_fields, request_line
 from supportflow.assist.summary import summarise
 from supportflow.knowledge.search import Hit
@@ -120,3 +121,90 @@ def test_a_broken_generator_raises_a_clear_error(httpserver):
     gen = Generator(GeneratorConfig(url=httpserver.url_for("/v1"), timeout_s=5))
     with pytest.raises(GeneratorError, match=r"generator at .* failed"):
         gen.rewrite("draft", "ticket", "sources")
+
+
+CASES = Path(__file__).resolve().parents[1] / "data"
+VALUES = {"customer_name": "Dana", "agent_name": "Sam", "ticket_id": "zendesk:7",
+          "subject": "Copy of my invoice", "article_steps": "", "missing_info": ""}  # fmt: skip
+
+
+def test_case_11_rich_text_macro_is_used_and_the_retired_one_is_not():
+    """Case 11: the live macro has only comment_value_html; the old one is inactive."""
+    library = load_macros(CASES / "cases" / "11" / "macros.json")
+    assert [m.id for m in library.macros] == ["360202", "360203"]
+    assert "macro 360201: inactive (active: false), not used for drafts" in library.problems
+    (liquid,) = [p for p in library.problems if p.startswith("macro 360204")]
+    assert CANNOT_RENDER in liquid and "ticket.requester.language" in liquid
+    assert "ticket.assignee.first_name" in liquid  # unknown placeholders still reported
+    refund = library.pick("billing")
+    assert refund.id == "360202"
+    assert refund.fill(VALUES) == "Hi Dana,\n\nRefunds are possible within 14 days of purchase."
+    login = library.pick("login")  # the ["channel:all", text] form
+    assert login.fill(VALUES) == (
+        "Hi Dana, please sign out of your identity provider and try again. Ticket zendesk:7."
+    )
+    assert all("{%" not in m.fill(VALUES) and "{{" not in m.fill(VALUES) for m in library.macros)
+
+
+def test_case_11_liquid_on_an_unknown_variable_is_reported_not_drafted():
+    library = load_macros(CASES / "cases" / "11" / "macros_liquid_only.json")
+    assert library.macros == []
+    (problem,) = library.problems
+    assert problem.startswith(f"macro 360205: {CANNOT_RENDER}")
+
+
+def test_zendesk_rich_text_macros_render_html_and_simple_liquid():
+    """A page written from the Zendesk Macros API and Actions reference (tests/data/)."""
+    library = load_macros(CASES / "zendesk_macros" / "macros_rich_text.json")
+    assert [m.id for m in library.macros] == ["9100001", "9100004"]
+    problems = "\n".join(library.problems)
+    assert "macro 9100002: inactive" in problems
+    assert f"macro 9100003: {CANNOT_RENDER}: {{% for %}}" in problems
+    invoice = library.pick("invoice")
+    assert invoice.categories == ("invoice", "billing_copy", "invoices")
+    tail = "\n\n- Open Settings → Billing\n- Pick the month & click Download\n\nSam"
+    head = "Hello Dana,\nthanks for writing in.\n\n"
+    assert invoice.fill(VALUES) == head + "Here is how to get a copy:" + tail
+    asked = VALUES | {"missing_info": "Could you send the invoice number?"}
+    assert invoice.fill(asked) == head + "Could you send the invoice number?" + tail
+    vat = VALUES | {"subject": "VAT missing on invoice", "missing_info": "ignored"}
+    assert invoice.fill(vat) == head + "Every invoice lists VAT on its own line." + tail
+    still = library.pick("status")  # a Liquid filter on a mapped placeholder
+    assert still.fill(VALUES | {"customer_name": "dana"}) == (
+        "Hi Dana, we are still looking into #zendesk:7."
+    )
+
+
+def test_yaml_macros_with_liquid_and_inactive_flag(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "macros:\n"
+        "  - id: cond\n    categories: [refund]\n    body: |\n"
+        "      Hi {{customer_name}},\n"
+        "      {% if missing_info != '' %}\n      {{missing_info}}\n      {% endif %}\n"
+        "      See {{article_url}}.\n"
+        "  - {id: old, categories: [refund], active: false, body: 'Hi {{customer_name}}'}\n"
+        "  - {id: assign, categories: [x], body: '{% assign n = 1 %}Hi {{customer_name}}'}\n"
+        "  - {id: raw, categories: [x], body: '{% raw %}{% if %}{% endraw %}'}\n"
+        "  - {id: broken, categories: [x], body: '{% if customer_name %}Hi'}\n"
+        "  - {id: same_line, categories: [x],"
+        "     body: '{% if customer_name %}{{article_url}}{% endif %}'}\n"
+    )  # fmt: skip
+    library = load_macros(path)
+    assert [m.id for m in library.macros] == ["cond"]
+    reasons = {p.split(":")[0]: p for p in library.problems}
+    assert "inactive" in reasons["macro old"]
+    for macro_id in ("assign", "raw", "broken", "same_line"):
+        assert CANNOT_RENDER in reasons[f"macro {macro_id}"], macro_id
+    cond = library.macros[0]
+    assert cond.fill({"customer_name": "Ana", "article_url": "u"}) == "Hi Ana,\n\nSee u."
+    asked = cond.fill({"customer_name": "Ana", "missing_info": "Which browser?"})
+    assert asked == "Hi Ana,\n\nWhich browser?\n\nSee ."
+    # drafts drop the article lines when nothing is cited: the conditional still renders
+    held = compose({"ticket_id": "t1", "customer_name": "Ana"}, None, cond, "Which browser?")
+    assert held.text == "Hi Ana,\n\nWhich browser?" and "{%" not in held.text
+
+
+def test_html_to_text_keeps_paragraphs_breaks_and_entities():
+    html = "<p>Hi&nbsp;there,</p><p>Line one<br/>line two &amp; more</p><script>x()</script>"
+    assert html_to_text(html) == "Hi there,\n\nLine one\nline two & more"

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from supportflow.knowledge.articles import html_to_markdown, read_source
+from supportflow.knowledge.articles import Defaults, empty_message, html_to_markdown, read_source
 from supportflow.knowledge.audit import contradiction, quantities
 from supportflow.knowledge.chunking import chunk_article, sections
+from supportflow.knowledge.config import IndexConfig
+
+HELP_CENTER = Path(__file__).resolve().parents[1] / "data" / "help_center"
 
 GOOD = """---
 id: kb-1
@@ -54,7 +60,7 @@ def test_good_article_is_read_with_metadata(tmp_path):
         ("audience.md", GOOD.replace("audience: public", "audience: partners"), "unknown audience"),
         ("status.md", GOOD.replace("status: published", "status: live"), "unknown status"),
         ("noid.md", GOOD.replace("id: kb-1\n", ""), "missing required field 'id'"),
-        ("nofm.md", "# Just a heading\n\ntext", "no YAML front matter"),
+        ("nofm.md", "", "empty article body"),  # no front matter and no text
         ("latin1.md", GOOD.replace("Refunds", "Rückerstattung"), "not UTF-8"),
         ("date.md", GOOD.replace("review_by: 2027-01-01", "review_by: soon"), "review_by"),
     ],
@@ -161,3 +167,95 @@ def test_quantities_and_contradictions():
     )
     assert contradiction("within 14 days", "within 14 days or 2 weeks") is None
     assert contradiction("within 5 business days", "within 14 days") is None  # different units
+
+
+def test_markdown_without_front_matter_is_read_with_defaults():
+    """tests/data/help_center/docs: plain Markdown in nested folders beside a front-matter file."""
+    docs = HELP_CENTER / "docs"
+    result = read_source(docs)
+    by_id = {a.article_id: a for a in result.articles}
+    assert sorted(by_id) == [
+        "billing/invoices/copies", "billing/refunds", "getting-started", "kb-2fa-reset"
+    ]  # fmt: skip
+    assert by_id["getting-started"].title == "Getting started with Nimbus Boards"
+    assert by_id["billing/refunds"].title == "Refunds"  # the first # heading, not the first line
+    assert by_id["billing/invoices/copies"].title == "copies"  # no heading (one inside a fence)
+    for aid in ("getting-started", "billing/refunds", "billing/invoices/copies"):
+        art = by_id[aid]
+        assert (art.audience, art.status, art.locale, art.owner) == ("public", "published", "en",
+                                                                     None)  # fmt: skip
+        mtime = os.stat(docs / art.source_file).st_mtime
+        assert art.updated_at == datetime.fromtimestamp(mtime, UTC)
+    assert by_id["billing/refunds"].source_file == "billing/refunds.md"
+    assert "within 14 days" in by_id["billing/refunds"].body
+    # a file with front matter keeps its own metadata
+    assert (by_id["kb-2fa-reset"].audience, by_id["kb-2fa-reset"].owner) == ("internal", "security")
+    (problem,) = result.problems
+    assert (problem.source_file, problem.reason) == ("empty.md", "empty article body")
+    assert result.records_in == 5 and result.other_files == 1  # export-log.txt is not read
+
+
+def test_defaults_for_plain_markdown_are_configurable(tmp_path):
+    write(tmp_path, "note.md", "# Internal note\n\nOnly for agents.")
+    (art,) = read_source(tmp_path, defaults=Defaults(audience="internal", status="draft")).articles
+    assert (art.article_id, art.audience, art.status) == ("note", "internal", "draft")
+    config = IndexConfig()
+    assert (config.default_audience, config.default_status) == ("public", "published")
+    with pytest.raises(ValueError, match="default_audience"):
+        IndexConfig(default_audience="partners")
+
+
+def test_zendesk_help_center_page_drafts_translations_segments_outdated():
+    """tests/data/help_center/zendesk_articles.json: one page as the Articles API returns it."""
+    result = read_source(HELP_CENTER / "zendesk_articles.json")
+    assert result.problems == [] and result.records_in == 6
+    by_id = {a.article_id: a for a in result.articles}
+    assert sorted(by_id) == ["zd-7710001", "zd-7710001@de", "zd-7710001@fr", "zd-7710002",
+                             "zd-7710003", "zd-7710004"]  # fmt: skip
+    source = by_id["zd-7710001"]
+    assert (source.locale, source.status, source.audience) == ("en-us", "published", "public")
+    assert source.translation_of is None and source.tags == ("export", "pdf")
+    assert source.url.endswith("/hc/en-us/articles/7710001-Exporting-a-board-to-PDF")
+    assert source.body == (
+        "## Before you export\n\nSplit large boards into frames & export each frame.\n\n"
+        "## Export\n\nOpen the board menu\n\nChoose Export → PDF"
+    )
+    assert source.updated_at == datetime(2026, 5, 20, 14, 5, tzinfo=UTC)  # edited_at
+    german, french = by_id["zd-7710001@de"], by_id["zd-7710001@fr"]
+    assert (german.translation_of, german.locale, german.status) == ("zd-7710001", "de", "outdated")
+    assert (french.translation_of, french.locale, french.status) == (
+        "zd-7710001",
+        "fr",
+        "published",
+    )
+    assert "/hc/de/" in german.url and not german.customer_facing
+    assert by_id["zd-7710002"].audience == "internal"  # user_segment_id set
+    assert by_id["zd-7710003"].status == "draft"
+    assert by_id["zd-7710004"].status == "outdated"  # outdated: true, no source_locale
+
+
+def test_same_article_and_locale_twice_is_a_duplicate(tmp_path):
+    record = {"id": 5, "title": "A", "body": "<p>x</p>", "locale": "en-us"}
+    path = write(tmp_path, "hc.json", json.dumps([record, record, record | {"locale": "de"}]))
+    result = read_source(path)
+    assert [a.article_id for a in result.articles] == ["zd-5", "zd-5@de"]
+    (problem,) = result.problems
+    assert "duplicate id 'zd-5'" in problem.reason
+
+
+def test_empty_sources_say_why_in_one_line(tmp_path):
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    write(kb, "notes.txt", "not markdown")
+    assert (
+        empty_message(kb, read_source(kb))
+        == f"no articles in {kb}/: no Markdown (.md) files (1 other files)"
+    )
+    write(kb, "a.md", "---\nid: [broken\n---\nbody")
+    write(kb, "b.md", "---\nid: [broken\n---\nbody")
+    write(kb, "c.md", GOOD.replace("status: published", "status: live"))
+    assert empty_message(kb, read_source(kb)) == (
+        f"no articles in {kb}/: 3 files skipped (2 malformed front matter, 1 unknown status 'live')"
+    )
+    hc = write(tmp_path, "hc.json", json.dumps({"articles": []}))
+    assert empty_message(hc, read_source(hc)) == f"no articles in {hc}: it holds no article records"

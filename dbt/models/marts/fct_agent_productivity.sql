@@ -16,6 +16,6 @@ select
     / nullif(count(*) filter (where resolved_at is not null), 0) as fcr_rate,
     count(*) filter (where resolved_at is not null and reopen_count > 0)
     / nullif(count(*) filter (where resolved_at is not null), 0) as reopen_rate,
-    count(*) filter (where is_csat_good) / nullif(count(csat_score), 0) as csat_good_rate
+    count(*) filter (where is_csat_good) / nullif(count(is_csat_good), 0) as csat_good_rate
 from tickets
 group by assignee_key, date_trunc('week', created_date)

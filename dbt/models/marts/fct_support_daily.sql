@@ -23,7 +23,7 @@ per_day as (
         count(*) filter (where resolved_at is not null) as tickets_resolved,
         count(*) filter (where is_first_contact_resolution) as first_contact_resolutions,
         count(*) filter (where resolved_at is not null and reopen_count > 0) as reopened,
-        count(csat_score) as csat_rated,
+        count(is_csat_good) as csat_rated,
         count(*) filter (where is_csat_good) as csat_good,
         count(*) filter (where self_service_attempted) as self_service_attempts,
         count(*) filter (where self_service_claimed_resolved) as deflections_claimed,
@@ -31,7 +31,7 @@ per_day as (
         count(*) filter (where is_escalated) as escalated,
         count(*) filter (
             where self_service_claimed_resolved
-            and (not self_service_resolved or reopen_count > 0 or csat_score <= 2)
+            and (not self_service_resolved or reopen_count > 0 or not is_csat_good)
         ) as ai_incidents
     from tickets
     group by created_date

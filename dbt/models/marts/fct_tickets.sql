@@ -59,7 +59,10 @@ select
     and lifecycle.agent_public_replies = 0
     and not lifecycle.returned_within_24h as self_service_resolved,
     tickets.csat_score,
-    tickets.csat_score >= 4 as is_csat_good
+    tickets.csat_raw,
+    -- CSAT good/bad as normalised at ingest: Zendesk good/bad; numbers top-two-box on 1–5,
+    -- top box on 1–3, >= 8 on 1–10; offered/unoffered/NULL are no rating
+    tickets.is_csat_good
 from tickets
 inner join lifecycle on tickets.ticket_id = lifecycle.ticket_id
 left join business on tickets.ticket_id = business.ticket_id

@@ -1,5 +1,7 @@
+-- Deleted tickets (Zendesk status "deleted") leave every model from here on.
 with source as (
     select * from {{ source('landing', 'tickets') }}
+    where not coalesce(is_deleted, false)
 ),
 
 renamed as (
@@ -23,6 +25,9 @@ renamed as (
         tags,
         assignee_key,
         csat as csat_score,
+        csat_raw,
+        csat_good as is_csat_good,
+        clock_skew as has_clock_skew,
         content_hash,
         batch_id
     from source

@@ -1,0 +1,340 @@
+"""Zendesk exports as Zendesk writes them, flattened onto supportflow's canonical ticket fields.
+
+Shapes (detected from the content, never from the suffix; references: Zendesk Support API —
+Incremental Exports, Tickets, Ticket Comments, Ticket Audits, Users, Ticket Fields; Zendesk help
+"Exporting data to a JSON, CSV, or XML file"):
+
+- ``tickets`` page: ``{"tickets": [...], "users": [...]?, "after_cursor"/"end_of_stream"}`` (cursor
+  based Incremental Ticket Export) or ``{"tickets": [...], "next_page", "end_time"}`` (time based),
+  or a List Tickets page; comments and audits may be embedded per ticket (``comments``,
+  ``audits``), which is how data engineers attach them;
+- the account JSON export: one ticket per line (NDJSON) in a file named ``tickets.json``;
+- ``{"audits": [...]}`` (Ticket Audits) and ``{"ticket_events": [...]}`` (Incremental Ticket Event
+  Export with ``include=comment_events``): events of tickets loaded elsewhere;
+- ``{"users": [...]}`` and ``{"ticket_fields": [...]}``: lookups, never stored (users hold PII).
+
+Semantics (each one a stated rule, see ``author_role``, ``audit_events``):
+- comment author → role: the ticket's requester is the customer; with a users lookup, role
+  ``end-user`` → customer and ``agent``/``admin`` → agent; the Zendesk system user (id -1) and
+  ``via.channel`` ``rule``/``system`` → system; ``api`` and Answer Bot channels → bot; any other
+  author → agent (counted as inferred when no users lookup was given).
+- ``public: false`` = internal note; ``html_body`` → text when ``body``/``plain_body`` are missing.
+- audit events: ``Comment`` → comment; ``Create``/``Change`` of ``status`` → status (out of
+  solved/closed → reopen), of ``assignee_id`` → assign, of ``tags`` gaining an escalation tag →
+  escalate; any other field → ``field_change`` (field, from, to); ``SatisfactionRating`` → csat;
+  an Answer Bot audit → self_service; every other event type (Notification, Cc, …: "Events may be
+  added at any time", the audit events reference) → ``other`` with its raw type kept.
+- custom fields by id: resolved through ``ticket_fields`` titles (a title naming a canonical
+  field: Category, Queue, Sentiment, Customer tier) or the mapping's ``custom_fields``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+# Canonical field ← Zendesk ticket key (dotted paths reach into objects).
+TICKET_PATHS = {
+    "id": "id",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "channel": "via.channel",
+    "customer_id": "requester_id",
+    "subject": "subject",
+    "body": "description",
+    "status": "status",
+    "priority": "priority",
+    "tags": "tags",
+    "assignee_id": "assignee_id",
+    "csat": "satisfaction_rating.score",
+}
+# Ticket keys read by the flattener itself (events, lookups) or that only repeat another key.
+READ_KEYS = {"comments", "audits", "custom_fields", "satisfaction_rating", "via", "requester_id"}
+REPEATS = {"url", "raw_subject", "fields", "generated_timestamp"}
+# Custom-field titles (lower case, spaces as underscores) that name a canonical field.
+TITLE_FIELDS = {
+    "category": "category",
+    "queue": "queue",
+    "sentiment": "sentiment",
+    "customer_tier": "customer_tier",
+    "tier": "customer_tier",
+    "language": "language",
+}
+SYSTEM_USER_ID = -1  # Zendesk's own user in audits (triggers, automations)
+SYSTEM_CHANNELS = {"rule", "system", "sample_ticket"}
+CLOSED = {"solved", "closed"}
+ESCALATION_TAGS = {"escalated", "escalation", "tier2", "tier_2"}
+AUDIT_KINDS = {"status": "status", "assignee_id": "assign"}
+_TAG = re.compile(r"<[^>]+>")
+_BREAK = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6])\s*/?>", re.I)
+
+
+@dataclass
+class Lookups:
+    """What other files of the same export tell about a ticket file (never stored)."""
+
+    user_roles: dict[str, str] = field(default_factory=dict)  # user id → end-user|agent|admin
+    field_names: dict[str, str] = field(default_factory=dict)  # custom field id → canonical
+    field_titles: dict[str, str] = field(default_factory=dict)  # custom field id → title
+
+    def add_users(self, users: Iterable[dict]) -> int:
+        n = 0
+        for user in users:
+            if isinstance(user, dict) and user.get("id") is not None and user.get("role"):
+                self.user_roles[str(user["id"])] = str(user["role"])
+                n += 1
+        return n
+
+    def add_ticket_fields(self, fields: Iterable[dict]) -> int:
+        n = 0
+        for f in fields:
+            if not isinstance(f, dict) or f.get("id") is None:
+                continue
+            title = str(f.get("title") or f.get("raw_title") or "").strip()
+            self.field_titles[str(f["id"])] = title
+            canonical = TITLE_FIELDS.get(re.sub(r"[\s-]+", "_", title.lower()))
+            if canonical:
+                self.field_names[str(f["id"])] = canonical
+            n += 1
+        return n
+
+
+@dataclass
+class FlattenStats:
+    """Counts the batch report shows: keys nobody used, roles inferred, event types kept raw."""
+
+    unused_fields: Counter = field(default_factory=Counter)
+    roles_inferred: int = 0
+    other_event_types: Counter = field(default_factory=Counter)
+    field_changes: Counter = field(default_factory=Counter)
+
+
+def html_to_text(value: str) -> str:
+    """Plain text of a Zendesk ``html_body``: block ends become newlines, entities decoded."""
+    return html.unescape(_TAG.sub("", _BREAK.sub("\n", value))).strip()
+
+
+def comment_text(comment: dict) -> str | None:
+    """``body``, else ``plain_body``, else ``html_body`` as text (rich-text comments)."""
+    for key in ("body", "plain_body"):
+        if isinstance(comment.get(key), str) and comment[key].strip():
+            return comment[key]
+    if isinstance(comment.get("html_body"), str):
+        return html_to_text(comment["html_body"])
+    return comment.get("body")
+
+
+def pick(doc: dict, path: str) -> Any:
+    """``doc["a"]["b"]`` for path ``a.b``; None when any step is missing or not an object."""
+    value: Any = doc
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def author_role(
+    author_id: Any, requester_id: Any, channel: Any, lookups: Lookups, stats: FlattenStats
+) -> str | None:
+    """Role of a comment's or audit's author (rules in the module docstring); None when only
+    the author id is known, so the loader compares its key with the ticket's customer key."""
+    if author_id is not None and requester_id is not None and str(author_id) == str(requester_id):
+        return "customer"
+    role = lookups.user_roles.get(str(author_id)) if author_id is not None else None
+    if role == "end-user":
+        return "customer"
+    if role in ("agent", "admin"):
+        return "agent"
+    if str(author_id) == str(SYSTEM_USER_ID) or channel in SYSTEM_CHANNELS:
+        return "system"
+    if channel == "api" or str(channel or "").startswith("answer_bot"):
+        return "bot"
+    if author_id is None:
+        return "system"
+    stats.roles_inferred += 1
+    return None  # resolved in SQL: the ticket's customer, else an agent (validate.EVENT_ROLE)
+
+
+def _comment_event(
+    c: dict, created_at: Any, requester: Any, lookups: Lookups, stats: FlattenStats
+) -> dict:
+    channel = pick(c, "via.channel")
+    return {
+        "id": f"c{c.get('id')}",
+        "created_at": c.get("created_at") or created_at,
+        "kind": "comment",
+        "author_role": c.get("author_role")
+        or author_role(c.get("author_id"), requester, channel, lookups, stats),
+        "public": c.get("public"),
+        "body": comment_text(c),
+        "detail": _author(c.get("author_id")),
+    }
+
+
+def audit_events(audit: dict, requester: Any, lookups: Lookups, stats: FlattenStats) -> list[dict]:
+    """Canonical events of one audit (rules in the module docstring)."""
+    created = audit.get("created_at")
+    channel = pick(audit, "via.channel")
+    role = author_role(audit.get("author_id"), requester, channel, lookups, stats)
+    bot_audit = str(channel or "").startswith("answer_bot")
+    out = []
+    for i, event in enumerate(audit.get("events") or []):
+        if not isinstance(event, dict):
+            continue
+        etype = str(event.get("type") or event.get("event_type") or "")
+        if etype in ("Comment", "VoiceComment"):
+            if not _is_id(event.get("author_id")):  # Zendesk ids are integers: the audit's
+                event = {**event, "author_id": audit.get("author_id")}
+            out.append(_comment_event(event, created, requester, lookups, stats))
+            continue
+        own_channel = pick(event, "via.channel")
+        event_role = (
+            author_role(None, requester, own_channel, lookups, stats)
+            if own_channel in SYSTEM_CHANNELS
+            else role
+        )
+        base = {
+            "id": f"a{audit.get('id')}.{event.get('id', i)}",
+            "created_at": created,
+            "author_role": event_role,
+            "public": False,
+        }
+        author = _author(audit.get("author_id")) or {}
+        name = event.get("field_name")
+        if etype in ("Create", "Change") and name:
+            change = _change(str(name), event, stats)
+            out.append({**base, **change, "detail": {**author, **change["detail"]}})
+        elif etype == "SatisfactionRating":
+            out.append({**base, "kind": "csat", "detail": {**author, "score": event.get("score")}})
+        else:
+            stats.other_event_types[etype or "(no type)"] += 1
+            out.append({**base, "kind": "other", "detail": {**author, "type": etype or None}})
+    if bot_audit:
+        solved = any(
+            e.get("field_name") == "status" and e.get("value") in CLOSED
+            for e in audit.get("events") or []
+            if isinstance(e, dict)
+        )
+        out.append(
+            {
+                "id": f"a{audit.get('id')}.self_service",
+                "created_at": created,
+                "author_role": "bot",
+                "public": True,
+                "kind": "self_service",
+                "detail": {"outcome": "resolved" if solved else "not_resolved", "channel": channel},
+            }
+        )
+    return out
+
+
+def _change(name: str, event: dict, stats: FlattenStats) -> dict:
+    new, old = event.get("value"), event.get("previous_value")
+    if name == "status":
+        kind = "reopen" if old in CLOSED and new not in CLOSED else "status"
+        return {"kind": kind, "detail": {"value": new, "previous_value": old}}
+    if name == "assignee_id":
+        return {"kind": "assign", "detail": {"assignee_id": new}}
+    if name == "tags" and isinstance(new, list):
+        gained = set(new) - set(old if isinstance(old, list) else [])
+        if gained & ESCALATION_TAGS:
+            return {"kind": "escalate", "detail": {"tags_added": sorted(gained)}}
+    stats.field_changes[name] += 1
+    return {"kind": "field_change", "detail": {"field": name, "from": old, "to": new}}
+
+
+def flatten_ticket(
+    ticket: dict,
+    lookups: Lookups,
+    stats: FlattenStats,
+    columns: dict[str, str] | None = None,
+    custom_fields: dict[str, str] | None = None,
+) -> dict:
+    """One Zendesk ticket → canonical fields plus ``events`` (comments and audit events).
+
+    ``columns`` (the mapping's canonical field → Zendesk key or dotted path) override the
+    defaults; ``custom_fields`` (id → canonical field) override ``ticket_fields`` titles.
+    """
+    paths = {**TICKET_PATHS, **(columns or {})}
+    flat = {f: pick(ticket, p) for f, p in paths.items()}
+    if not flat.get("body"):
+        first = next(iter(ticket.get("comments") or []), None)
+        if isinstance(first, dict):
+            flat["body"] = comment_text(first)
+    rating = ticket.get("satisfaction_rating")
+    if rating is not None and not isinstance(rating, dict):
+        flat["csat"] = rating
+    names = {**lookups.field_names, **{str(k): v for k, v in (custom_fields or {}).items()}}
+    for cf in ticket.get("custom_fields") or []:
+        if not isinstance(cf, dict):
+            continue
+        target = names.get(str(cf.get("id")))
+        if target and target not in (columns or {}) and flat.get(target) is None:
+            flat[target] = cf.get("value")
+        elif cf.get("value") not in (None, "", [], False):
+            stats.unused_fields[f"custom_fields.{cf.get('id')}"] += 1
+    used = {p.split(".")[0] for p in paths.values()} | READ_KEYS | REPEATS
+    for key, value in ticket.items():
+        if key not in used and value not in (None, "", [], {}, False):
+            stats.unused_fields[key] += 1
+    requester = ticket.get("requester_id")
+    events = [
+        _comment_event(c, None, requester, lookups, stats)
+        for c in ticket.get("comments") or []
+        if isinstance(c, dict)
+    ]
+    for audit in ticket.get("audits") or []:
+        if isinstance(audit, dict):
+            events.extend(audit_events(audit, requester, lookups, stats))
+    if ticket.get("status") == "deleted":
+        flat["deleted"] = True
+    flat["events"] = _dedupe(events)
+    return flat
+
+
+def _is_id(value: Any) -> bool:
+    """A Zendesk user id: an integer, or its text."""
+    return isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit())
+
+
+def _author(author_id: Any) -> dict | None:
+    """Event detail naming the author (stored as a salted ``author_key``, never the id)."""
+    return {"author_id": author_id} if author_id is not None else None
+
+
+def _dedupe(events: list[dict]) -> list[dict]:
+    """A comment embedded and repeated in an audit's Comment event is one event."""
+    seen, out = set(), []
+    for e in events:
+        if e["id"] in seen:
+            continue
+        seen.add(e["id"])
+        out.append(e)
+    return out
+
+
+def ticket_event_records(item: dict, lookups: Lookups, stats: FlattenStats) -> tuple[Any, list]:
+    """One Incremental Ticket Event Export item → (ticket id, canonical events).
+
+    The item is an audit in all but name: ``updater_id`` is its author, ``child_events`` its
+    events (``event_type`` instead of ``type``).
+    """
+    audit = {
+        "id": item.get("id"),
+        "created_at": item.get("created_at") or item.get("timestamp"),
+        "author_id": item.get("updater_id"),
+        "via": item.get("via")
+        if isinstance(item.get("via"), dict)
+        else {"channel": item.get("via")},
+        "events": [
+            {**c, "type": c.get("event_type") or c.get("type")}
+            for c in item.get("child_events") or []
+            if isinstance(c, dict)
+        ],
+    }
+    return item.get("ticket_id"), audit_events(audit, None, lookups, stats)
