@@ -66,6 +66,7 @@ TITLE_FIELDS = {
 }
 SYSTEM_USER_ID = -1  # Zendesk's own user in audits (triggers, automations)
 SYSTEM_CHANNELS = {"rule", "system", "sample_ticket"}
+SENT_BY_SYSTEM = {"Notification", "NotificationWithCc", "Cc", "FollowerChange", "Push", "Error"}
 CLOSED = {"solved", "closed"}
 ESCALATION_TAGS = {"escalated", "escalation", "tier2", "tier_2"}
 AUDIT_KINDS = {"status": "status", "assignee_id": "assign"}
@@ -193,11 +194,8 @@ def audit_events(audit: dict, requester: Any, lookups: Lookups, stats: FlattenSt
             out.append(_comment_event(event, created, requester, lookups, stats))
             continue
         own_channel = pick(event, "via.channel")
-        event_role = (
-            author_role(None, requester, own_channel, lookups, stats)
-            if own_channel in SYSTEM_CHANNELS
-            else role
-        )
+        # Notifications are sent by triggers and automations, whoever's audit holds them.
+        event_role = "system" if own_channel in SYSTEM_CHANNELS or etype in SENT_BY_SYSTEM else role
         base = {
             "id": f"a{audit.get('id')}.{event.get('id', i)}",
             "created_at": created,
