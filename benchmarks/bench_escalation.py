@@ -43,7 +43,7 @@ def warehouse(tickets: int):
             warehouse_path=path, home=DATA / "escalation_home", duckdb_memory_limit="6GB"
         )
         started = time.perf_counter()
-        outcome = ingest_paths([data / "zendesk_tickets.json"], settings=settings)
+        outcome = ingest_paths([data / "zendesk"], settings=settings)
         log.info(
             "ingested %s in %.0f s",
             outcome.reports[0].records_loaded,

@@ -29,7 +29,7 @@ from flows.ingest_tickets import IngestParams
 from flows.nightly import NightlyParams, nightly
 from flows.reindex_knowledge import ReindexParams
 data = Path(sys.argv[1])
-nightly(NightlyParams(ingest=IngestParams(paths=[data / "zendesk_tickets.json"]),
+nightly(NightlyParams(ingest=IngestParams(paths=[data / "zendesk"]),
                       knowledge=ReindexParams(path=data / "kb")))
 """
 
@@ -38,7 +38,7 @@ def data_folder(tickets: int):
     from supportflow.demo.write import write_demo
 
     folder = DATA / f"tickets_{tickets}"
-    if not (folder / "zendesk_tickets.json").exists():
+    if not (folder / "zendesk").exists():
         write_demo(folder, tickets=tickets, days=365, seed=7, workers=2)
     return folder
 

@@ -297,7 +297,7 @@ def demo_run(
 
     console = _console()
     out = settings.home.resolve() / "demo_data"
-    export = out / "zendesk_tickets.json"
+    export = out / "zendesk"
     manifest = out / "manifest.json"
     if not _same_demo(manifest, tickets, days, seed):
         console.print(f"[bold]Generating {tickets:,} demo tickets[/] into {out}")

@@ -254,6 +254,7 @@ CATEGORIES: tuple[Category, ...] = (
     ),
 )
 
+QUEUES: tuple[str, ...] = tuple(dict.fromkeys(c.queue for c in CATEGORIES))
 TIERS = (("free", 0.55), ("pro", 0.3), ("enterprise", 0.12), ("vip", 0.03))
 CHANNELS = (("email", 0.45), ("chat", 0.25), ("web", 0.2), ("phone", 0.06), ("social", 0.04))
 LANGUAGES = (("en", 0.9), ("de", 0.04), ("es", 0.03), ("fr", 0.03))

@@ -23,7 +23,7 @@ from pathlib import Path
 import orjson
 
 from supportflow.demo import catalog as cat
-from supportflow.demo.history import Timeline, csat, history
+from supportflow.demo.history import Timeline, created, csat, history
 from supportflow.demo.sampling import DAY, END, HOUR, Incident, Picker, iso, weighted
 from supportflow.demo.text import opening_message
 from supportflow.ingest.mapping import CANONICAL_FIELDS
@@ -33,6 +33,15 @@ PRIORITIES = ("low", "normal", "high", "urgent")
 HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 3, 6, 10, 12, 12, 11, 10, 11, 12, 11, 10, 8, 6, 4, 3, 2, 2, 1)
 WEEKDAY_WEIGHTS = (1.15, 1.1, 1.05, 1.0, 0.9, 0.4, 0.35)  # Monday first
 CSV_FIELDS = CANONICAL_FIELDS
+# Custom ticket fields as a Zendesk account defines them: numeric ids, titles in ticket_fields.
+CUSTOM_FIELDS = {
+    "category": 360_000_001_001,
+    "queue": 360_000_001_002,
+    "sentiment": 360_000_001_003,
+    "customer_tier": 360_000_001_004,
+}
+CUSTOMER_BASE = 10_000_000  # Zendesk user ids of the demo's customers
+DELETED_SHARE = 0.01  # spam and test tickets an admin deleted
 
 
 @dataclass
@@ -95,13 +104,13 @@ def _ticket(rng: random.Random, n: int, plan: Plan, stats: dict[str, int]) -> di
     if rng.random() < 0.03 and plan.incidents:
         incident = rng.choice(plan.incidents)
         category = OUTAGE
-        created = incident.start + rng.uniform(0, incident.hours) * HOUR
+        created_at = incident.start + rng.uniform(0, incident.hours) * HOUR
     else:
         category = CATEGORY_PICKER(rng)
         day = bisect(plan.day_cum_weights, rng.random() * plan.day_cum_weights[-1])
         hour = HOUR_PICKER(rng)
-        created = plan.start + day * DAY + hour * HOUR + rng.uniform(0, HOUR)
-    customer = rng.randrange(max(50, plan.tickets // 4))
+        created_at = plan.start + day * DAY + hour * HOUR + rng.uniform(0, HOUR)
+    customer = rng.randrange(customers(plan))
     tier = cat.TIERS[_tier_index(customer)][0]
     language = weighted(rng, cat.LANGUAGES)
     sentiment = rng.choices(
@@ -114,38 +123,46 @@ def _ticket(rng: random.Random, n: int, plan: Plan, stats: dict[str, int]) -> di
     if rng.random() < 0.03:  # label noise: a human picked the wrong category
         label = rng.choice(cat.CATEGORIES)
         stats["label_noise"] += 1
-    tl = Timeline(n)
-    tl.first = created
-    tl.comment(created, "customer", body)
+    tl = Timeline(n, CUSTOMER_BASE + customer)
+    tl.first = created_at
+    tl.comment(created_at, "customer", body)
+    created(tl, created_at, subject, priority, tags)
     status, assignee = history(
-        rng, tl, created, category, tier, sentiment, priority, incident, tags, stats
+        rng, tl, created_at, category, tier, sentiment, priority, incident, tags, stats
     )
     if tier == "vip":
         tags.append("vip")
     score = csat(rng, tl, status, sentiment, tags)
+    if rng.random() < DELETED_SHARE:
+        status = "deleted"
+        stats["deleted"] += 1
+    values = {
+        "category": label.name,
+        "queue": label.queue,
+        "sentiment": sentiment,
+        "customer_tier": tier,
+    }
     return {
+        "url": f"https://nimbus.zendesk.com/api/v2/tickets/{n}.json",
         "id": n,
-        "created_at": iso(created),
+        "created_at": iso(created_at),
         "updated_at": iso(tl.last),
-        "subject": subject,
-        "description": body,
-        "status": status,
-        "priority": priority,
         "type": "incident" if incident else "question",
+        "subject": subject,
+        "raw_subject": subject,
+        "description": body,
+        "priority": priority,
+        "status": status,
+        "requester_id": tl.requester,
+        "submitter_id": tl.requester,
+        "assignee_id": tl.agent if assignee else None,
         "tags": tags,
-        "via": {"channel": channel},
-        "requester_id": f"cus_{customer}",
-        "assignee_id": assignee,
-        "locale": None if channel in ("chat", "social") and rng.random() < 0.5 else language,
+        "via": {"channel": channel, "source": {"from": {}, "to": {}, "rel": None}},
         "satisfaction_rating": {"score": score} if score else None,
-        "custom_fields": [
-            {"id": "category", "value": label.name},
-            {"id": "queue", "value": label.queue},
-            {"id": "sentiment", "value": sentiment},
-            {"id": "customer_tier", "value": tier},
-        ],
+        "custom_fields": [{"id": CUSTOM_FIELDS[k], "value": v} for k, v in values.items()],
         "comments": tl.comments,
         "audits": tl.audits,
+        "_language": language,  # for the flat exports only (Zendesk keeps it on the user)
     }
 
 
@@ -161,7 +178,8 @@ def _tier_index(customer: int) -> int:
 
 def flat_record(ticket: dict) -> dict:
     """The same ticket as one flat row (CSV/JSONL exports carry no events)."""
-    custom = {f["id"]: f["value"] for f in ticket["custom_fields"]}
+    names = {v: k for k, v in CUSTOM_FIELDS.items()}
+    custom = {names[f["id"]]: f["value"] for f in ticket["custom_fields"]}
     rating = ticket["satisfaction_rating"]
     return {
         "id": ticket["id"],
@@ -170,7 +188,7 @@ def flat_record(ticket: dict) -> dict:
         "channel": ticket["via"]["channel"],
         "customer_id": ticket["requester_id"],
         "customer_tier": custom["customer_tier"],
-        "language": ticket["locale"],
+        "language": ticket["_language"],
         "subject": ticket["subject"],
         "body": ticket["description"],
         "status": ticket["status"],
@@ -188,7 +206,16 @@ def generate_chunk(plan: Plan, chunk: int, formats: frozenset[str]) -> ChunkOutp
     """Tickets ``chunk*CHUNK … `` of the plan, serialised in the requested formats."""
     rng = random.Random(f"{plan.seed}-{chunk}")
     stats: dict[str, int] = dict.fromkeys(
-        ("with_pii", "label_noise", "mixed_topic", "reopened", "escalated", "self_service"), 0
+        (
+            "with_pii",
+            "label_noise",
+            "mixed_topic",
+            "reopened",
+            "escalated",
+            "self_service",
+            "deleted",
+        ),
+        0,
     )
     first = chunk * CHUNK
     tickets = [
@@ -197,8 +224,10 @@ def generate_chunk(plan: Plan, chunk: int, formats: frozenset[str]) -> ChunkOutp
     ]
     stats["tickets"] = len(tickets)
     jsonl, csv_text, zendesk = b"", "", b""
-    if "zendesk" in formats:
-        zendesk = b",\n".join(orjson.dumps(t) for t in tickets)
+    if "zendesk" in formats:  # the account JSON export: one ticket per line
+        zendesk = b"".join(
+            orjson.dumps({k: v for k, v in t.items() if k != "_language"}) + b"\n" for t in tickets
+        )
     flats = [flat_record(t) for t in tickets] if formats & {"jsonl", "csv"} else []
     if "jsonl" in formats:
         jsonl = b"".join(orjson.dumps(f) + b"\n" for f in flats)
@@ -236,14 +265,18 @@ def generate_tickets(
     workers: int = 2,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
-    """Write ``zendesk_tickets.json``, ``tickets.jsonl`` and ``tickets.csv``; return counts."""
+    """Write ``zendesk/`` (Zendesk's account JSON export ``tickets.json``, one ticket per line
+    with comments and audits, plus ``users.json`` and ``ticket_fields.json`` as the Users and
+    Ticket Fields APIs return them), ``tickets.jsonl`` and ``tickets.csv``; return counts."""
     if tickets < 1 or days < 1:
         raise ValueError("tickets and days must be at least 1")
     out.mkdir(parents=True, exist_ok=True)
     plan = Plan.make(seed, tickets, days)
     totals: dict[str, int] = {}
+    if "zendesk" in formats:
+        write_zendesk_lookups(out / "zendesk", plan)
     paths = {
-        "zendesk": out / "zendesk_tickets.json",
+        "zendesk": out / "zendesk" / "tickets.json",
         "jsonl": out / "tickets.jsonl",
         "csv": out / "tickets.csv",
     }
@@ -262,15 +295,13 @@ def _write_all(
     totals: dict[str, int],
     progress: Callable[[int], None] | None,
 ) -> None:
-    """Stream chunks into the open files, keeping the Zendesk document valid JSON."""
-    if "zendesk" in handles:
-        handles["zendesk"].write(b'{"tickets": [\n')
+    """Stream chunks into the open files."""
     if "csv" in handles:
         handles["csv"].write((",".join(CSV_FIELDS) + "\n").encode())
     done = 0
-    for i, part in enumerate(_chunks(plan, formats, workers)):
+    for part in _chunks(plan, formats, workers):
         if "zendesk" in handles:
-            handles["zendesk"].write((b",\n" if i else b"") + part.zendesk)
+            handles["zendesk"].write(part.zendesk)
         if "jsonl" in handles:
             handles["jsonl"].write(part.jsonl)
         if "csv" in handles:
@@ -280,5 +311,54 @@ def _write_all(
         done += part.stats["tickets"]
         if progress:
             progress(done)
-    if "zendesk" in handles:
-        handles["zendesk"].write(b'\n], "count": %d, "end_of_stream": true}\n' % plan.tickets)
+
+
+def customers(plan: Plan) -> int:
+    """How many distinct requesters the plan draws tickets from."""
+    return max(50, plan.tickets // 4)
+
+
+def write_zendesk_lookups(folder: Path, plan: Plan) -> None:
+    """``users.json`` (end-users, agents, an admin; names and e-mails are fake) and
+    ``ticket_fields.json`` (the custom fields' titles), in the Zendesk list APIs' shape."""
+    from supportflow.demo.history import agent_id
+
+    folder.mkdir(parents=True, exist_ok=True)
+    agents = [f"agent_{q}_{k}" for q in cat.QUEUES for k in range(8)]
+    users = [
+        {
+            "id": CUSTOMER_BASE + c,
+            "name": f"Customer {c}",
+            "email": f"customer{c}@example.com",
+            "role": "end-user",
+        }
+        for c in range(customers(plan))
+    ] + [
+        {
+            "id": agent_id(a),
+            "name": a.replace("_", " ").title(),
+            "email": f"{a}@nimbus.example",
+            "role": "admin" if i == 0 else "agent",
+        }
+        for i, a in enumerate(agents)
+    ]
+    (folder / "users.json").write_bytes(
+        orjson.dumps({"users": users, "next_page": None, "count": len(users)})
+    )
+    titles = {
+        "category": "Category",
+        "queue": "Queue",
+        "sentiment": "Sentiment",
+        "customer_tier": "Customer tier",
+    }
+    fields = [
+        {
+            "id": fid,
+            "type": "tagger",
+            "title": titles[name],
+            "raw_title": titles[name],
+            "active": True,
+        }
+        for name, fid in CUSTOM_FIELDS.items()
+    ]
+    (folder / "ticket_fields.json").write_bytes(orjson.dumps({"ticket_fields": fields}))

@@ -15,41 +15,101 @@ from supportflow.demo.sampling import END, HOUR, iso
 FIRST_REPLY_MEDIAN_H = {"urgent": 0.5, "high": 2.0, "normal": 6.0, "low": 16.0}
 
 
-class Timeline:
-    """Collects a ticket's comments and audits in Zendesk shape, numbering them as it goes."""
+SYSTEM_USER = -1  # Zendesk's own user id in audits written by triggers and automations
+ANSWER_BOT = {"channel": "answer_bot_for_web_widget"}
 
-    def __init__(self, ticket_no: int):
+
+def agent_id(name: str) -> int:
+    """The numeric Zendesk user id of a demo agent (``agent_<queue>_<n>``)."""
+    queue, n = name.removeprefix("agent_").rsplit("_", 1)
+    return 900_000 + cat.QUEUES.index(queue) * 10 + int(n)
+
+
+class Timeline:
+    """Collects a ticket's comments and audits in Zendesk's API shape (authors as user ids,
+    never roles), numbering them as it goes."""
+
+    def __init__(self, ticket_no: int, requester: int):
         self.base = ticket_no * 100
+        self.requester = requester
+        self.agent: int | None = None
         self.comments: list[dict] = []
         self.audits: list[dict] = []
         self.first = 0.0
         self.last = 0.0
 
+    def author(self, role: str) -> int:
+        if role == "customer":
+            return self.requester
+        if role == "agent" and self.agent is not None:
+            return self.agent
+        return SYSTEM_USER
+
     def comment(self, ts: float, role: str, body: str, public: bool = True) -> None:
         self.comments.append(
             {
                 "id": self.base + len(self.comments),
+                "type": "Comment",
+                "author_id": self.author(role),
                 "created_at": iso(ts),
-                "author_role": role,
                 "public": public,
                 "body": body,
             }
         )
         self.last = max(self.last, ts)
 
-    def audit(self, ts: float, role: str, **event) -> None:
+    def audit(self, ts: float, role: str, *events: dict, via: dict | None = None) -> None:
+        n = len(self.audits)
         self.audits.append(
             {
-                "id": self.base + 50 + len(self.audits),
+                "id": self.base + 50 + n,
+                "ticket_id": self.base // 100,
                 "created_at": iso(ts),
-                "author_role": role,
-                "events": [event],
+                "author_id": self.author(role),
+                "via": via or {"channel": "web"},
+                "events": [
+                    {"id": (self.base + 50 + n) * 10 + i, **e} for i, e in enumerate(events)
+                ],
             }
         )
         self.last = max(self.last, ts)
 
     def status(self, ts: float, new: str, old: str) -> None:
-        self.audit(ts, "agent", type="Change", field_name="status", value=new, previous_value=old)
+        self.audit(ts, "agent", change("status", new, old))
+
+
+def change(field: str, value, previous=None) -> dict:
+    return {"type": "Change", "field_name": field, "value": value, "previous_value": previous}
+
+
+def created(tl: Timeline, ts: float, subject: str, priority: str, tags: list[str]) -> None:
+    """The first audit: one Create event per field set, and the trigger's notification."""
+    tl.audit(
+        ts,
+        "customer",
+        *(
+            {"type": "Create", "field_name": f, "value": v}
+            for f, v in (
+                ("subject", subject),
+                ("status", "new"),
+                ("priority", priority),
+                ("tags", list(tags)),
+            )
+        ),
+        {
+            "type": "Notification",
+            "via": {
+                "channel": "rule",
+                "source": {
+                    "from": {"id": 360000001, "title": "Notify requester of received request"},
+                    "rel": "trigger",
+                },
+            },
+            "subject": "[Request received] {{ticket.title}}",
+            "body": "Your request has been received and is being reviewed by our support staff.",
+            "recipients": [tl.requester],
+        },
+    )
 
 
 def history(
@@ -58,16 +118,16 @@ def history(
     """Agent replies, escalations, resolution and reopen; returns (final status, assignee)."""
     if category.self_service and rng.random() < 0.25:
         resolved = rng.random() < 0.4
-        tl.audit(
-            t + 60,
-            "bot",
-            type="self_service",
-            article_id=f"kb-{category.name}-1",
-            outcome="resolved" if resolved else "not_resolved",
-        )
+        answer = {
+            "type": "Comment",
+            "author_id": SYSTEM_USER,
+            "public": True,
+            "body": f"Here is an article that may help: kb-{category.name}-1",
+        }
+        events = [answer, change("status", "solved", "new")] if resolved else [answer]
+        tl.audit(t + 60, "bot", *events, via=ANSWER_BOT)  # Answer Bot: self-service
         stats["self_service"] += 1
         if resolved:
-            tl.status(t + 120, "solved", "new")
             return (
                 ("solved", None)
                 if not reopen(rng, tl, t + 120, stats, agent=None)
@@ -79,7 +139,8 @@ def history(
     if reply > END:
         return "new", None
     agent = f"agent_{category.queue}_{rng.randrange(8)}"
-    tl.audit(reply - 1, "system", type="Change", field_name="assignee_id", value=agent)
+    tl.agent = agent_id(agent)
+    tl.audit(reply - 1, "system", change("assignee_id", tl.agent))
     tl.comment(reply, "agent", rng.choice(cat.AGENT_REPLIES["first"]))
     tl.status(reply, "pending", "new")
     p_escalate = (
@@ -92,19 +153,17 @@ def history(
     now = reply
     if rng.random() < p_escalate:
         now += rng.uniform(0.1, 3) * HOUR
-        tl.audit(
-            now,
-            "agent",
-            type="escalation",
-            reason=rng.choice(
-                (
-                    "customer asked for a human",
-                    "legal or financial risk",
-                    "vip customer",
-                    "needs tier 2",
-                )
-            ),
+        reason = rng.choice(
+            (
+                "customer asked for a human",
+                "legal or financial risk",
+                "vip customer",
+                "needs tier 2",
+            )
         )
+        # Escalation as Zendesk teams record it: an "escalated" tag (and an internal note).
+        tl.audit(now, "agent", change("tags", [*tags, "escalated"], list(tags)))
+        tl.comment(now, "agent", f"Escalating: {reason}.", public=False)
         stats["escalated"] += 1
     for _ in range(rng.choice((0, 0, 1, 1, 2))):
         now += rng.uniform(0.5, 20) * HOUR
@@ -137,13 +196,20 @@ def reopen(rng, tl: Timeline, solved_at: float, stats, agent: str | None) -> boo
     return False
 
 
-def csat(rng, tl: Timeline, status: str, sentiment: str, tags: list[str]) -> int | None:
-    """CSAT on ~40 % of solved tickets, lower with long waits, anger and reopens."""
-    if status != "solved" or rng.random() >= 0.4:
+def csat(rng, tl: Timeline, status: str, sentiment: str, tags: list[str]) -> str | None:
+    """Zendesk CSAT words: ~40 % of solved tickets rated good/bad (less good with long waits,
+    anger and reopens), the other solved ones ``offered`` or ``unoffered``; None when open."""
+    if status != "solved":
         return None
+    if rng.random() >= 0.4:
+        return rng.choice(("offered", "unoffered"))
     hours = (tl.last - tl.first) / HOUR
     score = 4.6 - 0.35 * math.log1p(hours / 4) - 1.0 * (sentiment == "negative") + rng.gauss(0, 0.7)
-    score -= 0.8 * any(a["events"][0].get("previous_value") == "solved" for a in tl.audits)
-    value = int(min(5, max(1, round(score))))
-    tl.audit(tl.last + 600, "customer", type="satisfaction", score=value)
-    return value
+    score -= 0.8 * any(e.get("previous_value") == "solved" for a in tl.audits for e in a["events"])
+    word = "good" if round(score) >= 4 else "bad"
+    tl.audit(
+        tl.last + 600,
+        "customer",
+        {"type": "SatisfactionRating", "score": word, "assignee_id": tl.agent, "body": ""},
+    )
+    return word

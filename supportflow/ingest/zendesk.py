@@ -14,10 +14,11 @@ Incremental Exports, Tickets, Ticket Comments, Ticket Audits, Users, Ticket Fiel
 - ``{"users": [...]}`` and ``{"ticket_fields": [...]}``: lookups, never stored (users hold PII).
 
 Semantics (each one a stated rule, see ``author_role``, ``audit_events``):
-- comment author → role: the ticket's requester is the customer; with a users lookup, role
-  ``end-user`` → customer and ``agent``/``admin`` → agent; the Zendesk system user (id -1) and
-  ``via.channel`` ``rule``/``system`` → system; ``api`` and Answer Bot channels → bot; any other
-  author → agent (counted as inferred when no users lookup was given).
+- comment author → role: the ticket's requester is the customer; an Answer Bot channel → bot;
+  with a users lookup, role ``end-user`` → customer and ``agent``/``admin`` → agent; the
+  Zendesk system user (id -1) and ``via.channel`` ``rule``/``system`` → system; ``api`` → bot;
+  any other author → agent, or the customer when the author's key equals the ticket's customer
+  key (events exported apart from their tickets; counted as inferred).
 - ``public: false`` = internal note; ``html_body`` → text when ``body``/``plain_body`` are missing.
 - audit events: ``Comment`` → comment; ``Create``/``Change`` of ``status`` → status (out of
   solved/closed → reopen), of ``assignee_id`` → assign, of ``tags`` gaining an escalation tag →
@@ -146,6 +147,8 @@ def author_role(
     the author id is known, so the loader compares its key with the ticket's customer key."""
     if author_id is not None and requester_id is not None and str(author_id) == str(requester_id):
         return "customer"
+    if str(channel or "").startswith("answer_bot"):
+        return "bot"
     role = lookups.user_roles.get(str(author_id)) if author_id is not None else None
     if role == "end-user":
         return "customer"
@@ -153,7 +156,7 @@ def author_role(
         return "agent"
     if str(author_id) == str(SYSTEM_USER_ID) or channel in SYSTEM_CHANNELS:
         return "system"
-    if channel == "api" or str(channel or "").startswith("answer_bot"):
+    if channel == "api":
         return "bot"
     if author_id is None:
         return "system"
@@ -191,6 +194,8 @@ def audit_events(audit: dict, requester: Any, lookups: Lookups, stats: FlattenSt
         if etype in ("Comment", "VoiceComment"):
             if not _is_id(event.get("author_id")):  # Zendesk ids are integers: the audit's
                 event = {**event, "author_id": audit.get("author_id")}
+            if "via" not in event and channel:  # a comment arrives through its audit's channel
+                event = {**event, "via": {"channel": channel}}
             out.append(_comment_event(event, created, requester, lookups, stats))
             continue
         own_channel = pick(event, "via.channel")

@@ -157,7 +157,7 @@ def test_all_three_demo_formats_carry_the_same_tickets(con, settings, demo_expor
     reports = [
         ingest_file(con, demo_export / name, source="demo", fmt=fmt, settings=settings)
         for name, fmt in (
-            ("zendesk_tickets.json", Format.zendesk),
+            ("zendesk/tickets.json", Format.zendesk),
             ("tickets.jsonl", Format.jsonl),
             ("tickets.csv", Format.csv),
         )
@@ -169,7 +169,7 @@ def test_all_three_demo_formats_carry_the_same_tickets(con, settings, demo_expor
         "SELECT string_agg(CAST(detail AS VARCHAR), ' ') "
         "FROM landing.ticket_events WHERE kind = 'assign'"
     ).fetchone()[0]
-    assert "assignee_key" in details and "agent_" not in details
+    assert "assignee_key" in details and "assignee_id" not in details
 
 
 @pytest.mark.skipif(

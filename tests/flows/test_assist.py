@@ -33,7 +33,7 @@ def world(tmp_path_factory):
     data = root / "data"
     write_demo(data, tickets=TICKETS, days=DAYS, seed=SEED, workers=1)
     with own_home(root):
-        ingest_tickets(IngestParams(paths=[data / "zendesk_tickets.json"]))
+        ingest_tickets(IngestParams(paths=[data / "zendesk"]))
         reindex_knowledge(ReindexParams(path=data / "kb", audit=False, suggest=True))
         first = assist_tickets(AssistParams())
         yield Settings(), first

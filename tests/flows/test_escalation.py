@@ -120,7 +120,7 @@ def test_every_rule_field_has_a_feature_column():
 def world(tmp_path_factory, demo_export):
     root = tmp_path_factory.mktemp("escalation")
     with own_home(root):
-        ingest_tickets(IngestParams(paths=[demo_export / "zendesk_tickets.json"]))
+        ingest_tickets(IngestParams(paths=[demo_export / "zendesk"]))
         with connect(Settings()) as con:
             lo, hi = con.execute(
                 "SELECT min(created_at)::DATE, max(created_at)::DATE FROM landing.tickets"

@@ -16,7 +16,7 @@ from supportflow.warehouse import connect
 def test_nightly_dag_end_to_end_and_rerun(home, demo_export):
     """Ingest → (no model yet: scoring skipped) → knowledge → escalation → dbt → scorecard."""
     params = NightlyParams(
-        ingest=IngestParams(paths=[demo_export / "zendesk_tickets.json"]),
+        ingest=IngestParams(paths=[demo_export / "zendesk"]),
         knowledge=ReindexParams(path=demo_export / "kb"),
     )
     result = nightly(params)

@@ -60,7 +60,7 @@ def world(tmp_path_factory, demo_export):
     root = tmp_path_factory.mktemp("knowledge")
     kb = shutil.copytree(demo_export / "kb", root / "kb")
     with own_home(root):
-        ingest_tickets(IngestParams(paths=[demo_export / "zendesk_tickets.json"]))
+        ingest_tickets(IngestParams(paths=[demo_export / "zendesk"]))
         first = reindex_knowledge(ReindexParams(path=kb))
         second = reindex_knowledge(ReindexParams(path=kb))
         with connect(Settings()) as con:

@@ -47,7 +47,7 @@ def world(tmp_path_factory, demo_export):
         mp.delenv("SUPPORTFLOW_WAREHOUSE_PATH", raising=False)
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
         settings = Settings()
-        ingest_tickets(IngestParams(paths=[demo_export / "zendesk_tickets.json"]))
+        ingest_tickets(IngestParams(paths=[demo_export / "zendesk"]))
         build_metrics()
         for kind in ("transformer", "tfidf"):
             config = TrainConfig.model_validate(
