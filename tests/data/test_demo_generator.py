@@ -10,7 +10,6 @@ from supportflow.demo.generator import generate_tickets
 from supportflow.demo.knowledge import articles
 from tests.unit.test_pii import luhn_valid
 
-
 CUSTOM = {
     360_000_001_001: "category",
     360_000_001_002: "queue",
