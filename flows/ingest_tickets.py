@@ -15,7 +15,7 @@ from supportflow.settings import Settings
 
 class IngestParams(BaseModel):
     paths: list[Path] = Field(description="Export files, or folders of them.")
-    format: Format | None = Field(default=None, description="Default: from each file's suffix.")
+    format: Format | None = Field(default=None, description="Default: from content and suffix.")
     mapping: str | None = Field(default=None, description="Mapping YAML path or built-in name.")
     source: str | None = Field(default=None, description="Source name (ticket_id prefix).")
 

@@ -60,11 +60,17 @@ def ingest(
     format: Annotated[
         Format | None,
         typer.Option(
-            "--format", "-f", help="csv, jsonl or zendesk (default: from the file suffix)."
+            "--format",
+            "-f",
+            help="csv, jsonl or zendesk (default: from each file's content and suffix).",
         ),
     ] = None,
     mapping: Annotated[
-        str | None, typer.Option(help="Column mapping: a YAML file or a built-in name (banking77).")
+        str | None,
+        typer.Option(
+            help="Column mapping: a YAML file or a built-in name (banking77, freshdesk, helpscout, "
+            "intercom, jira-sm, fivetran-zendesk)."
+        ),
     ] = None,
     source: Annotated[
         str | None, typer.Option(help="Source name used as ticket_id prefix.")
@@ -365,6 +371,7 @@ def _same_demo(manifest: Path, tickets: int, days: int, seed: int) -> bool:
 # After the commands above, so that --help lists them in pipeline order.
 # isort: off
 from supportflow import cli_pull  # noqa: E402, F401  (pull zendesk)
+from supportflow import cli_synced  # noqa: E402, F401  (ingest-synced)
 from supportflow import cli_rollout  # noqa: E402  (score · promote · rollback)
 from supportflow import cli_knowledge  # noqa: E402  (reindex · search · answer · suggest)
 from supportflow import cli_escalation  # noqa: E402, F401  (escalate · backfill-escalations)

@@ -341,6 +341,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE landing.tickets ADD COLUMN clock_skew BOOLEAN DEFAULT false;
         UPDATE landing.tickets SET csat_raw = CAST(csat AS VARCHAR), csat_good = csat >= 4,
                                    is_deleted = false, clock_skew = false;
+        -- the author of an event as a salted key (Zendesk author ids; roles are derived from it)
+        ALTER TABLE landing.ticket_events ADD COLUMN author_key VARCHAR;
         -- unused source fields, values coerced to NULL, unknown vocabulary, skipped events, flags
         ALTER TABLE landing.ingest_batches ADD COLUMN notes JSON;
         -- where a live pull stopped: written only after the page it points past is loaded

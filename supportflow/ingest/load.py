@@ -272,7 +272,8 @@ def _merge(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
             f"""
             INSERT INTO landing.ticket_events
             SELECT DISTINCT ON (e.event_id) e.event_id, e.ticket_id, e.created_at, e.author_role,
-                   e.kind, e.public, {redaction_sql("e.body")}, CAST(e.detail AS JSON), $batch
+                   e.kind, e.public, {redaction_sql("e.body")}, CAST(e.detail AS JSON), $batch,
+                   e.author_key
             FROM stage_events e
             WHERE e.record_no IN (SELECT record_no FROM stage_classified
                                   WHERE outcome IN ('loaded', 'updated')
@@ -328,14 +329,15 @@ def _insert_batch(con: duckdb.DuckDBPyConnection, r: BatchReport) -> None:
 
 
 def _previous_batch(con: duckdb.DuckDBPyConnection, batch_id: str) -> BatchReport | None:
-    row = con.execute(
+    rows = con.execute(  # fetchall: a half-read result would block later con.sql calls
         """SELECT batch_id, source, format, file, file_sha256, records_in,
                                 records_quarantined
                          FROM landing.ingest_batches WHERE batch_id = ?""",
         [batch_id],
-    ).fetchone()
-    if row is None:
+    ).fetchall()
+    if not rows:
         return None
+    (row,) = rows
     bid, source, fmt, file, sha, n_in, n_quarantined = row
     return BatchReport(
         batch_id=bid,
@@ -361,12 +363,15 @@ def ingest_file(
     settings: Settings | None = None,
     progress: ProgressFn | None = None,
     lookups: Lookups | None = None,
+    label: str | None = None,
 ) -> BatchReport:
     """Ingest one file into the landing tables and return its batch report.
 
-    ``lookups`` carries what a Zendesk export's users and ticket_fields files tell (roles,
-    custom field titles). Raises ``SourceError`` (with the path and reason) when the file
-    cannot be read at all; in that case nothing from the file is written.
+    ``label`` names the file in the batch and quarantine tables when ``path`` is a temporary
+    file (an API page, a synced-schema chunk). ``lookups`` carries what a Zendesk export's
+    users and ticket_fields files tell (roles, custom field titles). Raises ``SourceError``
+    (with the path and reason) when the file cannot be read at all; in that case nothing from
+    the file is written.
     """
     settings = settings or Settings()
     mapping = mapping or Mapping()
@@ -381,7 +386,7 @@ def ingest_file(
         batch_id=batch_id,
         source=source,
         format=fmt.value,
-        file=str(path.resolve()),
+        file=label or str(path.resolve()),
         file_sha256=sha,
     )
     install_macros(con)
@@ -412,7 +417,8 @@ def collect_notes(
     chars), ``event_skipped`` {reason: events}, ``flags`` {name: records}."""
     notes: dict[str, dict] = {}
     rows = con.execute(
-        f"SELECT note, field, {redaction_sql('value')}, n FROM stage_notes ORDER BY n DESC"
+        f"""SELECT note, field, {redaction_sql('value')}, sum(n) AS n FROM stage_notes
+            GROUP BY ALL ORDER BY n DESC, 1, 2, 3"""
     ).fetchall()
     for note, field_name, value, n in rows:
         if note == "unknown_value":

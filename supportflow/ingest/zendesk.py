@@ -176,7 +176,7 @@ def _comment_event(
         or author_role(c.get("author_id"), requester, channel, lookups, stats),
         "public": c.get("public"),
         "body": comment_text(c),
-        "detail": _author(c.get("author_id")),
+        "author_id": c.get("author_id"),
     }
 
 
@@ -205,18 +205,18 @@ def audit_events(audit: dict, requester: Any, lookups: Lookups, stats: FlattenSt
             "id": f"a{audit.get('id')}.{event.get('id', i)}",
             "created_at": created,
             "author_role": event_role,
+            "author_id": audit.get("author_id"),
             "public": False,
         }
-        author = _author(audit.get("author_id")) or {}
         name = event.get("field_name")
         if etype in ("Create", "Change") and name:
             change = _change(str(name), event, stats)
-            out.append({**base, **change, "detail": {**author, **change["detail"]}})
+            out.append({**base, **change})
         elif etype == "SatisfactionRating":
-            out.append({**base, "kind": "csat", "detail": {**author, "score": event.get("score")}})
+            out.append({**base, "kind": "csat", "detail": {"score": event.get("score")}})
         else:
             stats.other_event_types[etype or "(no type)"] += 1
-            out.append({**base, "kind": "other", "detail": {**author, "type": etype or None}})
+            out.append({**base, "kind": "other", "detail": {"type": etype or None}})
     if bot_audit:
         solved = any(
             e.get("field_name") == "status" and e.get("value") in CLOSED
@@ -303,11 +303,6 @@ def flatten_ticket(
 def _is_id(value: Any) -> bool:
     """A Zendesk user id: an integer, or its text."""
     return isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit())
-
-
-def _author(author_id: Any) -> dict | None:
-    """Event detail naming the author (stored as a salted ``author_key``, never the id)."""
-    return {"author_id": author_id} if author_id is not None else None
 
 
 def _dedupe(events: list[dict]) -> list[dict]:

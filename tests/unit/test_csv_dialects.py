@@ -29,11 +29,6 @@ CASE = DATA / "cases" / "07"
 DESKS = DATA / "desks"
 MULTILINE_BODY = "Beim Export fehlt der rechte Rand.\nTritt nur bei großen Boards auf."
 
-DATETIME_FORMAT_PENDING = pytest.mark.xfail(
-    reason="datetime_format parsing lands in validate.py", strict=False
-)
-
-
 def records(path: Path, mapping: Mapping | None = None):
     """Every record of a CSV file, read in batches of two so batch edges are crossed."""
     return [r for b in read_batches(path, Format.csv, mapping or Mapping(), 2) for r in b.records()]
@@ -296,7 +291,6 @@ def test_desk_export_with_iso_times_loads(con, settings, desk):
     assert len(landed(con, desk)) == 2
 
 
-@DATETIME_FORMAT_PENDING
 def test_jira_export_loads_with_its_datetime_format(con, settings):
     report = ingest_file(
         con, DESKS / "jira-sm.csv", mapping=load_mapping("jira-sm"), settings=settings
@@ -308,11 +302,6 @@ def test_jira_export_loads_with_its_datetime_format(con, settings):
     )  # fmt: skip
 
 
-@pytest.mark.xfail(
-    reason="Intercom writes Unix seconds; validate.py reads them only as JSON numbers, and CSV "
-    "cells are text",
-    strict=False,
-)
 def test_intercom_export_loads_with_epoch_times(con, settings):
     report = ingest_file(
         con, DESKS / "intercom.csv", mapping=load_mapping("intercom"), settings=settings

@@ -33,7 +33,7 @@ def test_batch_counts_must_balance(con):
     with pytest.raises(Exception, match="CHECK"):
         con.execute(
             "INSERT INTO landing.ingest_batches VALUES ('b', 's', 'jsonl', 'f', 'x', "
-            "5, 1, 1, 1, 1, 0, now(), now())"
+            "5, 1, 1, 1, 1, 0, now(), now(), NULL)"
         )
 
 
