@@ -64,6 +64,8 @@ def open_warehouse(path: Path, *, read_only: bool = False, settings: Settings | 
     con.execute(f"SET threads = {settings.duckdb_threads}")
     con.execute(f"SET temp_directory = '{settings.duckdb_temp_dir}'")
     con.execute("SET TimeZone = 'UTC'")
+    # DuckDB draws its own progress bar on long statements in a terminal; ours report progress.
+    con.execute("SET enable_progress_bar = false")
     # Statements that need an order say ORDER BY; dropping insertion order speeds up bulk work.
     con.execute("SET preserve_insertion_order = false")
     return con

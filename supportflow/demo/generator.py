@@ -40,6 +40,7 @@ CUSTOM_FIELDS = {
     "sentiment": 360_000_001_003,
     "customer_tier": 360_000_001_004,
 }
+LOCALES = {"en": "en-US", "de": "de", "es": "es", "fr": "fr"}  # Zendesk locale codes
 CUSTOMER_BASE = 10_000_000  # Zendesk user ids of the demo's customers
 DELETED_SHARE = 0.01  # spam and test tickets an admin deleted
 
@@ -112,7 +113,7 @@ def _ticket(rng: random.Random, n: int, plan: Plan, stats: dict[str, int]) -> di
         created_at = plan.start + day * DAY + hour * HOUR + rng.uniform(0, HOUR)
     customer = rng.randrange(customers(plan))
     tier = cat.TIERS[_tier_index(customer)][0]
-    language = weighted(rng, cat.LANGUAGES)
+    language = customer_language(customer)
     sentiment = rng.choices(
         ("negative", "neutral", "positive"), weights=(0.5 if incident else 0.25, 0.6, 0.15)
     )[0]
@@ -162,8 +163,19 @@ def _ticket(rng: random.Random, n: int, plan: Plan, stats: dict[str, int]) -> di
         "custom_fields": [{"id": CUSTOM_FIELDS[k], "value": v} for k, v in values.items()],
         "comments": tl.comments,
         "audits": tl.audits,
-        "_language": language,  # for the flat exports only (Zendesk keeps it on the user)
+        "_language": language,  # for the flat exports (Zendesk keeps it as the user's locale)
     }
+
+
+def customer_language(customer: int) -> str:
+    """A customer writes in one language (Zendesk keeps it as the user's ``locale``)."""
+    u = (customer * 2246822519 % 2**32) / 2**32
+    acc = 0.0
+    for code, w in cat.LANGUAGES:
+        acc += w
+        if u < acc:
+            return code
+    return cat.LANGUAGES[-1][0]
 
 
 def _tier_index(customer: int) -> int:

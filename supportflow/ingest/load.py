@@ -417,7 +417,7 @@ def collect_notes(
     chars), ``event_skipped`` {reason: events}, ``flags`` {name: records}."""
     notes: dict[str, dict] = {}
     rows = con.execute(
-        f"""SELECT note, field, {redaction_sql('value')}, sum(n) AS n FROM stage_notes
+        f"""SELECT note, field, {redaction_sql("value")}, sum(n) AS n FROM stage_notes
             GROUP BY ALL ORDER BY n DESC, 1, 2, 3"""
     ).fetchall()
     for note, field_name, value, n in rows:

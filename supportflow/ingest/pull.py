@@ -75,13 +75,6 @@ START_PREFIX = "start_time:"
 # Zendesk exports nothing from the last minute; a start_time must lie before it.
 MIN_START_AGE_S = 60
 # Moves to a numbered migration in supportflow/migrations.py (one table, no data to migrate).
-STATE_DDL = """
-    CREATE SCHEMA IF NOT EXISTS landing;
-    CREATE TABLE IF NOT EXISTS landing.pull_state (
-        source VARCHAR, stream VARCHAR, cursor VARCHAR, updated_at TIMESTAMPTZ,
-        PRIMARY KEY (source, stream)
-    );
-"""
 SUBDOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
@@ -467,11 +460,6 @@ class ZendeskApi:
 # ── state ────────────────────────────────────────────────────────────────────────────────────
 
 
-def ensure_state_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Create ``landing.pull_state`` when missing (until a numbered migration owns it)."""
-    con.execute(STATE_DDL)
-
-
 def read_position(con: duckdb.DuckDBPyConnection, stream: str, source: str = SOURCE) -> str | None:
     """The stored position of a stream (a cursor, an end_time, or ``start_time:<epoch>``)."""
     row = con.execute(
@@ -668,7 +656,6 @@ def pull_incremental(
     api = ZendeskApi(config, credentials, sleep=sleep, transport=transport)
     try:
         with connect(settings) as con:  # holds the warehouse's writer lock for the whole run
-            ensure_state_table(con)
             pages = _Pages(con, settings, time.perf_counter())
             if removed := pages.remove_leftovers():
                 log.info("%s: removed %d page file(s) left by an interrupted run", SOURCE, removed)

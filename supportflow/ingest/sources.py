@@ -116,6 +116,9 @@ class RawBatch:
 
 
 BLOCK_BYTES = 8 << 20
+# A batch is also cut at this many characters: Zendesk tickets with their comments and audits
+# are ~10× the size of a flat row, and Python holds a batch three times (records, columns, Arrow).
+BATCH_BYTES = 64 << 20
 
 
 def read_jsonl_batches(path: Path) -> Iterator[RawBatch]:
@@ -340,11 +343,13 @@ def read_batches(
             else READERS[fmt](path, mapping)
         )
         batch: list[RawRecord] = []
+        held = 0
         for record in records:
             batch.append(record)
-            if len(batch) >= size:
+            held += len(record.raw) + len(record.doc or "")
+            if len(batch) >= size or held >= BATCH_BYTES:
                 yield RawBatch.of(batch)
-                batch = []
+                batch, held = [], 0
         if batch:
             yield RawBatch.of(batch)
     except PermissionError as exc:

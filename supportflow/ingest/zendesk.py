@@ -25,6 +25,7 @@ Semantics (each one a stated rule, see ``author_role``, ``audit_events``):
   escalate; any other field → ``field_change`` (field, from, to); ``SatisfactionRating`` → csat;
   an Answer Bot audit → self_service; every other event type (Notification, Cc, …: "Events may be
   added at any time", the audit events reference) → ``other`` with its raw type kept.
+- language: the requester's ``locale`` from a users lookup (Zendesk keeps it on the user).
 - custom fields by id: resolved through ``ticket_fields`` titles (a title naming a canonical
   field: Category, Queue, Sentiment, Customer tier) or the mapping's ``custom_fields``.
 """
@@ -80,6 +81,7 @@ class Lookups:
     """What other files of the same export tell about a ticket file (never stored)."""
 
     user_roles: dict[str, str] = field(default_factory=dict)  # user id → end-user|agent|admin
+    user_languages: dict[str, str] = field(default_factory=dict)  # user id → "de" (locale)
     field_names: dict[str, str] = field(default_factory=dict)  # custom field id → canonical
     field_titles: dict[str, str] = field(default_factory=dict)  # custom field id → title
 
@@ -88,6 +90,8 @@ class Lookups:
         for user in users:
             if isinstance(user, dict) and user.get("id") is not None and user.get("role"):
                 self.user_roles[str(user["id"])] = str(user["role"])
+                if isinstance(user.get("locale"), str) and user["locale"]:
+                    self.user_languages[str(user["id"])] = user["locale"].split("-")[0].lower()
                 n += 1
         return n
 
@@ -132,6 +136,8 @@ def comment_text(comment: dict) -> str | None:
 
 def pick(doc: dict, path: str) -> Any:
     """``doc["a"]["b"]`` for path ``a.b``; None when any step is missing or not an object."""
+    if "." not in path:
+        return doc.get(path)
     value: Any = doc
     for part in path.split("."):
         if not isinstance(value, dict):
@@ -286,6 +292,8 @@ def flatten_ticket(
         if key not in used and value not in (None, "", [], {}, False):
             stats.unused_fields[key] += 1
     requester = ticket.get("requester_id")
+    if flat.get("language") is None and requester is not None:  # the requester's locale
+        flat["language"] = lookups.user_languages.get(str(requester))
     events = [
         _comment_event(c, None, requester, lookups, stats)
         for c in ticket.get("comments") or []
