@@ -42,6 +42,8 @@ CUSTOM_FIELDS = {
 }
 LOCALES = {"en": "en-US", "de": "de", "es": "es", "fr": "fr"}  # Zendesk locale codes
 CUSTOMER_BASE = 10_000_000  # Zendesk user ids of the demo's customers
+RECENT_DAYS = 2  # the incremental export pages hold the tickets updated in these last days
+PAGE_SIZE = 1000  # tickets per Incremental Export page (Zendesk's cursor page size)
 DELETED_SHARE = 0.01  # spam and test tickets an admin deleted
 
 
@@ -83,6 +85,7 @@ class ChunkOutput:
     csv: str
     zendesk: bytes
     stats: dict[str, int] = field(default_factory=dict)
+    recent: list[dict] = field(default_factory=list)  # updated in the last RECENT_DAYS
 
 
 CATEGORY_PICKER = Picker(cat.CATEGORIES, [c.weight for c in cat.CATEGORIES])
@@ -249,7 +252,15 @@ def generate_chunk(plan: Plan, chunk: int, formats: frozenset[str]) -> ChunkOutp
         for f in flats:
             writer.writerow([";".join(f[k]) if k == "tags" else f[k] for k in CSV_FIELDS])
         csv_text = buffer.getvalue()
-    return ChunkOutput(jsonl, csv_text, zendesk, stats)
+    recent = []
+    if "zendesk" in formats:
+        since = iso(END - RECENT_DAYS * DAY)
+        recent = [
+            {k: v for k, v in t.items() if k != "_language"}
+            for t in tickets
+            if t["updated_at"] >= since
+        ]
+    return ChunkOutput(jsonl, csv_text, zendesk, stats, recent)
 
 
 def _chunks(plan: Plan, formats: frozenset[str], workers: int) -> Iterator[ChunkOutput]:
@@ -311,7 +322,9 @@ def _write_all(
     if "csv" in handles:
         handles["csv"].write((",".join(CSV_FIELDS) + "\n").encode())
     done = 0
+    recent: list[dict] = []
     for part in _chunks(plan, formats, workers):
+        recent.extend(part.recent)
         if "zendesk" in handles:
             handles["zendesk"].write(part.zendesk)
         if "jsonl" in handles:
@@ -323,6 +336,43 @@ def _write_all(
         done += part.stats["tickets"]
         if progress:
             progress(done)
+    if "zendesk" in handles:
+        folder = Path(handles["zendesk"].name).parent.parent / "zendesk_incremental"
+        totals["incremental_pages"] = write_incremental_pages(folder, recent)
+
+
+def write_incremental_pages(folder: Path, tickets: list[dict]) -> int:
+    """Cursor-based Incremental Ticket Export pages (``tickets``, ``after_cursor``,
+    ``after_url``, ``end_of_stream``; Zendesk Incremental Exports reference) of ``tickets`` in
+    ``updated_at`` order, ``PAGE_SIZE`` a page; returns how many pages were written."""
+    import base64
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("page_*.json"):
+        old.unlink()
+    ordered = sorted(tickets, key=lambda t: (t["updated_at"], t["id"]))
+    pages = [ordered[i : i + PAGE_SIZE] for i in range(0, len(ordered), PAGE_SIZE)] or [[]]
+    for n, page in enumerate(pages, start=1):
+        last = n == len(pages)
+        cursor = (
+            base64.b64encode(f"{page[-1]['updated_at']}|{page[-1]['id']}".encode()).decode()
+            if page
+            else None
+        )
+        body = {
+            "tickets": page,
+            "after_url": None
+            if last
+            else (
+                f"https://nimbus.zendesk.com/api/v2/incremental/tickets/cursor.json?cursor={cursor}"
+            ),
+            "after_cursor": cursor,
+            "before_url": None,
+            "before_cursor": None,
+            "end_of_stream": last,
+        }
+        (folder / f"page_{n:04d}.json").write_bytes(orjson.dumps(body))
+    return len(pages)
 
 
 def customers(plan: Plan) -> int:

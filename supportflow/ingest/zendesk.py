@@ -9,8 +9,9 @@ Incremental Exports, Tickets, Ticket Comments, Ticket Audits, Users, Ticket Fiel
   or a List Tickets page; comments and audits may be embedded per ticket (``comments``,
   ``audits``), which is how data engineers attach them;
 - the account JSON export: one ticket per line (NDJSON) in a file named ``tickets.json``;
-- ``{"audits": [...]}`` (Ticket Audits) and ``{"ticket_events": [...]}`` (Incremental Ticket Event
-  Export with ``include=comment_events``): events of tickets loaded elsewhere;
+- ``{"audits": [...]}`` (Ticket Audits), ``{"ticket_events": [...]}`` (Incremental Ticket Event
+  Export with ``include=comment_events``) and ``{"comments": [...]}`` (Ticket Comments, each with
+  the ``ticket_id`` it was listed for): events of tickets loaded elsewhere;
 - ``{"users": [...]}`` and ``{"ticket_fields": [...]}``: lookups, never stored (users hold PII).
 
 Semantics (each one a stated rule, see ``author_role``, ``audit_events``):
@@ -322,6 +323,11 @@ def _dedupe(events: list[dict]) -> list[dict]:
         seen.add(e["id"])
         out.append(e)
     return out
+
+
+def comment_event(comment: dict, lookups: Lookups, stats: FlattenStats) -> dict:
+    """One comment exported apart from its ticket (its requester is not known here)."""
+    return _comment_event(comment, None, None, lookups, stats)
 
 
 def ticket_event_records(item: dict, lookups: Lookups, stats: FlattenStats) -> tuple[Any, list]:

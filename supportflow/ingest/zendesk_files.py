@@ -20,6 +20,7 @@ from supportflow.ingest.zendesk import (
     FlattenStats,
     Lookups,
     audit_events,
+    comment_event,
     flatten_ticket,
     ticket_event_records,
 )
@@ -27,7 +28,7 @@ from supportflow.ingest.zendesk import (
 IN_MEMORY_BYTES = 64 << 20
 SNIFF_BYTES = 1 << 20
 # Top-level arrays we read, in the order we look for them.
-ARRAYS = ("tickets", "ticket", "audits", "ticket_events", "users", "ticket_fields")
+ARRAYS = ("tickets", "ticket", "audits", "ticket_events", "comments", "users", "ticket_fields")
 
 
 class Shape(StrEnum):
@@ -112,6 +113,8 @@ def shape_of(path: Path) -> Shape:
             return Shape.users
         elif "child_events" in doc or ("events" in doc and "ticket_id" in doc):
             return Shape.events
+        elif "ticket_id" in doc and "author_id" in doc and "requester_id" not in doc:
+            return Shape.events  # comments, one per line
         else:
             return Shape.tickets
     else:
@@ -121,6 +124,7 @@ def shape_of(path: Path) -> Shape:
         "ticket": Shape.tickets,
         "audits": Shape.events,
         "ticket_events": Shape.events,
+        "comments": Shape.events,
         "users": Shape.users,
         "ticket_fields": Shape.ticket_fields,
     }.get(key or "", Shape.unknown)
@@ -223,6 +227,9 @@ def _flatten(item: dict, shape: Shape, lookups, stats, columns, custom_fields) -
         return flatten_ticket(item, lookups, stats, columns, custom_fields)
     if "child_events" in item:  # Incremental Ticket Event Export item
         ticket_id, events = ticket_event_records(item, lookups, stats)
+    elif "events" not in item:  # a comment (List Comments), with the ticket_id a data
+        # engineer added when collecting them; without it the loader quarantines the record
+        ticket_id, events = item.get("ticket_id"), [comment_event(item, lookups, stats)]
     else:  # a Ticket Audit
         ticket_id, events = item.get("ticket_id"), audit_events(item, None, lookups, stats)
     return {"id": ticket_id, "events": events, "events_only": True}

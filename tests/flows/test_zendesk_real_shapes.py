@@ -165,16 +165,39 @@ def export_world(tmp_path_factory):
             settings=Settings(),
         )
         world = _world(
-            root, [folder / "users.json", folder / "ticket_fields.json", folder / "page2.json"]
+            root,
+            [
+                folder / "users.json",
+                folder / "ticket_fields.json",
+                folder / "page2.json",
+                folder / "audits.json",
+                folder / "comments.json",
+            ],
         )
         world["first"] = first
         yield world
 
 
 def test_users_and_ticket_fields_are_lookups_not_batches(export_world):
-    assert [Path(r.file).name for r in export_world["reports"]] == ["page2.json"]
+    names = [Path(r.file).name for r in export_world["reports"]]
+    assert names == ["page2.json", "audits.json", "comments.json"]
     assert any("users" in line for line in export_world["lookups"])
-    assert q("SELECT count(*) FROM landing.ingest_batches") == [(2,)]
+    assert q("SELECT count(*) FROM landing.ingest_batches") == [(4,)]
+
+
+def test_audits_and_comments_exported_apart_attach_to_their_tickets(export_world):
+    _, audits, comments = export_world["reports"]
+    assert (audits.records_in, audits.records_loaded, audits.events_loaded) == (1, 1, 2)
+    assert (comments.records_in, comments.records_loaded, comments.records_quarantined) == (2, 1, 1)
+    assert comments.quarantine_reasons == {"id": 1}  # the comment without a ticket_id
+    rows = q("""SELECT kind, author_role FROM landing.ticket_events
+                WHERE ticket_id = 'zendesk:9003' ORDER BY created_at, kind""")
+    # the requester's comment is the customer's: its author key equals the ticket's customer key
+    assert rows == [("comment", "customer"), ("field_change", "agent"), ("status", "agent")]
+    (resolved,) = q(
+        "SELECT first_resolved_at FROM marts.fct_tickets WHERE ticket_id = 'zendesk:9003'"
+    )
+    assert resolved[0].isoformat().startswith("2026-04-07T09:45")
 
 
 def test_roles_from_the_users_file(export_world):
@@ -190,7 +213,7 @@ def test_custom_fields_resolve_through_ticket_field_titles(export_world):
     assert q("SELECT category, queue FROM landing.tickets WHERE ticket_id = 'zendesk:9001'") == [
         ("billing", "payments")
     ]
-    (page2,) = export_world["reports"]
+    page2 = export_world["reports"][0]
     assert page2.notes["unused_fields"].get("group_id") == 1
     first = export_world["first"].reports[0]
     assert first.notes["unused_fields"]["custom_fields.360012345680"] == 1  # "Order number"
