@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli_common import _console, _fail, _setup, app, demo_app
+from supportflow.cli_common import _console, _fail, _quiet_prefect_failures, _setup, app, demo_app
 from supportflow.ingest.sources import Format
 
 
@@ -82,9 +82,10 @@ def ingest(
     from flows.ingest_tickets import IngestFailed, IngestParams, ingest_tickets
 
     try:
-        reports = ingest_tickets(
-            IngestParams(paths=paths, format=format, mapping=mapping, source=source)
-        )
+        with _quiet_prefect_failures():
+            reports = ingest_tickets(
+                IngestParams(paths=paths, format=format, mapping=mapping, source=source)
+            )
     except (IngestFailed, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     _print_batches(reports)

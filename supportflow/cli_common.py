@@ -43,3 +43,19 @@ def _console():
 def _fail(message: str) -> None:
     _console().print(f"[bold red]error:[/] {message}")
     raise typer.Exit(1)
+
+
+class _quiet_prefect_failures:
+    """Keep Prefect from printing a traceback for a failure this command reports in one line."""
+
+    NAMES = ("prefect.task_runs", "prefect.flow_runs", "prefect.engine")
+
+    def __enter__(self):
+        self._levels = {name: logging.getLogger(name).level for name in self.NAMES}
+        for name in self.NAMES:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)

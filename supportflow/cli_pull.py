@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli_common import _console, _fail, _setup, app
+from supportflow.cli_common import _console, _fail, _quiet_prefect_failures, _setup, app
 
 pull_app = typer.Typer(
     help="Pull tickets live from a helpdesk API into the warehouse (resumes from stored cursors).",
@@ -86,23 +86,3 @@ def pull_zendesk_command(
     console = _console()
     for stream in result["streams"]:
         console.print(describe(StreamReport(**stream)), highlight=False)
-
-
-class _quiet_prefect_failures:
-    """Keep Prefect from printing a traceback for a failure this command reports in one line."""
-
-    NAMES = ("prefect.task_runs", "prefect.flow_runs", "prefect.engine")
-
-    def __enter__(self):
-        import logging
-
-        self._levels = {name: logging.getLogger(name).level for name in self.NAMES}
-        for name in self.NAMES:
-            logging.getLogger(name).setLevel(logging.CRITICAL)
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        import logging
-
-        for name, level in self._levels.items():
-            logging.getLogger(name).setLevel(level)

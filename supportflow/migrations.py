@@ -343,6 +343,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
                                    is_deleted = false, clock_skew = false;
         -- the author of an event as a salted key (Zendesk author ids; roles are derived from it)
         ALTER TABLE landing.ticket_events ADD COLUMN author_key VARCHAR;
+        -- author_role came from comparing author_key with the ticket's customer_key
+        ALTER TABLE landing.ticket_events ADD COLUMN role_inferred BOOLEAN DEFAULT false;
         -- unused source fields, values coerced to NULL, unknown vocabulary, skipped events, flags
         ALTER TABLE landing.ingest_batches ADD COLUMN notes JSON;
         -- where a live pull stopped: written only after the page it points past is loaded

@@ -63,6 +63,13 @@ LANDING_COLUMNS = [
 HASHED = [c for c in LANDING_COLUMNS if c != "source"]
 
 ProgressFn = Callable[[int], None]
+# Quarantined JSON records keep their shape but not the people's ids (requester, assignee,
+# author… — Zendesk user ids are personal data): each such key's value becomes "[ID]".
+ID_KEYS = "requester|submitter|assignee|author|updater|user|customer|collaborator|follower|email_cc"
+ID_MASK_SQL = (
+    "regexp_replace(record, '\"((?:" + ID_KEYS + r")_ids?)\"\s*:\s*"
+    r"""(\[[^\]]*\]|\"[^\"]*\"|-?[0-9]+)', '"\1":"[ID]"', 'g')"""
+)
 
 
 @dataclass
@@ -273,7 +280,7 @@ def _merge(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
             INSERT INTO landing.ticket_events
             SELECT DISTINCT ON (e.event_id) e.event_id, e.ticket_id, e.created_at, e.author_role,
                    e.kind, e.public, {redaction_sql("e.body")}, CAST(e.detail AS JSON), $batch,
-                   e.author_key
+                   e.author_key, e.role_inferred
             FROM stage_events e
             WHERE e.record_no IN (SELECT record_no FROM stage_classified
                                   WHERE outcome IN ('loaded', 'updated')
@@ -283,9 +290,21 @@ def _merge(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
         """,
             {"batch": report.batch_id},
         ).fetchone()[0]
+        # Events that arrived before their ticket got "agent" for want of a customer key.
+        con.execute("""
+            UPDATE landing.ticket_events e
+            SET author_role = CASE WHEN e.author_key = t.customer_key THEN 'customer'
+                                   ELSE 'agent' END
+            FROM landing.tickets t
+            WHERE e.role_inferred AND t.ticket_id = e.ticket_id
+              AND t.ticket_id IN (SELECT ticket_id FROM stage_classified
+                                  WHERE outcome IN ('loaded', 'updated'))
+              AND e.author_role <> CASE WHEN e.author_key = t.customer_key THEN 'customer'
+                                        ELSE 'agent' END
+        """)
         con.execute(
             f"""INSERT INTO landing.quarantine
-                        SELECT $batch, $file, record_no, {redaction_sql("record")}, reason
+                        SELECT $batch, $file, record_no, {redaction_sql(ID_MASK_SQL)}, reason
                         FROM stage_quarantine ORDER BY record_no""",
             {"batch": report.batch_id, "file": report.file},
         )

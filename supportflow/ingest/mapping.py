@@ -157,3 +157,16 @@ def load_mapping(name_or_path: str | Path | None) -> Mapping:
             )
         return Mapping.model_validate(yaml.safe_load(builtin.read_text()) or {})
     return Mapping.model_validate(yaml.safe_load(path.read_text()) or {})
+
+
+def suggest_builtin(header: list[str]) -> str | None:
+    """The built-in mapping whose columns the header holds best (≥ 60 % of them), if any."""
+    best, best_share = None, 0.6
+    for item in sorted(BUILTIN_DIR.iterdir(), key=lambda p: p.name):
+        if not item.name.endswith(".yaml"):
+            continue
+        columns = set((yaml.safe_load(item.read_text()) or {}).get("columns", {}).values())
+        share = len(columns & set(header)) / len(columns) if columns else 0
+        if share >= best_share:
+            best, best_share = item.name.removesuffix(".yaml"), share
+    return best

@@ -18,7 +18,7 @@ from pathlib import Path
 import ijson
 import orjson
 
-from supportflow.ingest.mapping import Mapping
+from supportflow.ingest.mapping import CANONICAL_FIELDS, Mapping, suggest_builtin
 from supportflow.ingest.zendesk import FlattenStats, Lookups
 from supportflow.ingest.zendesk_files import (
     Shape,
@@ -168,6 +168,13 @@ def _jsonl_block(block: bytes, line_no: int) -> tuple[RawBatch, int]:
     return RawBatch(numbers, raws, [None] * len(numbers), errors), line_no + len(lines)
 
 
+def canonical_header(header: list[str], mapping: Mapping) -> list[str]:
+    """Header cells that name a canonical field in another case (``Subject``) become that
+    field, unless the mapping names a column for it or the header has it already."""
+    fields = {f for f in CANONICAL_FIELDS if f not in mapping.columns} - set(header)
+    return [h.lower() if h.lower() in fields else h for h in header]
+
+
 def read_csv(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
     """CSV with a header row; ``mapping.columns`` names the columns for canonical fields.
 
@@ -205,15 +212,24 @@ def read_csv(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
         if header is None:
             return
         header = [h.strip().lstrip("\ufeff") for h in header]
+        builtin = None if mapping.columns else suggest_builtin(header)
+        header = canonical_header(header, mapping)
         needed = {mapping.column_for("body"), mapping.column_for("subject")}
+        if builtin:
+            log.warning("%s looks like a %s export: use --mapping %s", path.name, builtin, builtin)
         if not needed & set(header):
             hint = wrong_delimiter_hint(header, dialect.delimiter)
+            shown = header[:20] + (["…"] if len(header) > 20 else [])
             raise SourceError(
                 path,
                 f"no text column: {hint}"
                 if hint
-                else f"no text column: expected one of {sorted(needed)} in the header "
-                f"{header[:20]}; map yours with --mapping",
+                else f"no text column: expected one of {sorted(needed)} in the header {shown}; "
+                + (
+                    f"it looks like a {builtin} export: use --mapping {builtin}"
+                    if builtin
+                    else "map yours with --mapping (see the README's mapping section)"
+                ),
             )
         repeats = len(set(header)) != len(header)
         label = dialect.encoding_label

@@ -479,13 +479,19 @@ def _validate_events(con: duckdb.DuckDBPyConnection, lo: int, hi: int, *, first:
             SELECT e.record_no, e.ticket_id || ':' || trim(e.event_key) AS event_id,
                    e.ticket_id, e.ts AS created_at, {EVENT_ROLE} AS author_role, e.kind,
                    e.public, e.body, {_raw_kind_sql()} AS raw_detail,
-                   sf_pseudo(e.author_id) AS author_key
+                   sf_pseudo(e.author_id) AS author_key,
+                   -- the role came from comparing keys: redone when the ticket (re)loads
+                   e.author_role IS NULL AND e.author_id IS NOT NULL AS role_inferred,
+                   e.events_only AND t.ticket_id IS NULL AS before_ticket
             FROM stage_event_fields e
             LEFT JOIN landing.tickets t ON e.events_only AND t.ticket_id = e.ticket_id
             WHERE e.reason IS NULL)
     """)
     con.execute(f"""
         INSERT INTO stage_notes
+        SELECT 'flags', 'events_before_their_ticket', NULL, count(*) FROM stage_events
+            WHERE before_ticket AND record_no > {lo} AND record_no <= {hi} HAVING count(*) > 0
+        UNION ALL
         SELECT 'event_skipped', reason, NULL, count(*) FROM stage_event_fields
         WHERE reason IS NOT NULL GROUP BY ALL
         UNION ALL SELECT 'unknown_value', 'event_kind', left(kind_label, 40), count(*)

@@ -343,10 +343,39 @@ def ticket_event_records(item: dict, lookups: Lookups, stats: FlattenStats) -> t
         "via": item.get("via")
         if isinstance(item.get("via"), dict)
         else {"channel": item.get("via")},
-        "events": [
-            {**c, "type": c.get("event_type") or c.get("type")}
-            for c in item.get("child_events") or []
-            if isinstance(c, dict)
-        ],
+        "events": [_child_event(c) for c in item.get("child_events") or [] if isinstance(c, dict)],
     }
     return item.get("ticket_id"), audit_events(audit, None, lookups, stats)
+
+
+# Keys of a ticket-event child that are not the changed field itself.
+CHILD_META = {
+    "id", "via", "via_reference_id", "event_type", "type", "previous_value", "added_tags",
+    "removed_tags", "field_name", "value", "public", "author_id", "body", "html_body",
+    "plain_body", "attachments", "audit_id", "metadata", "comment_present", "comment_public",
+    "recipients", "subject", "score", "created_at", "timestamp",
+}  # fmt: skip
+
+
+def _child_event(child: dict) -> dict:
+    """A ticket-event child in audit-event form. The export writes a change with the field as
+    its key (``{"status": "solved", "previous_value": "open", "event_type": "Change"}``) and tag
+    changes with ``added_tags``/``removed_tags``; audits write ``field_name``/``value``."""
+    event = {**child, "type": child.get("event_type") or child.get("type")}
+    if event["type"] in ("Create", "Change") and "field_name" not in child:
+        if "tags" in child or "added_tags" in child or "removed_tags" in child:
+            added = list(child.get("added_tags") or [])
+            removed = list(child.get("removed_tags") or [])
+            now = child.get("tags")
+            if isinstance(now, list):
+                before = [t for t in now if t not in added] + removed
+            else:
+                now, before = added, removed
+            event |= {"field_name": "tags", "value": now, "previous_value": before}
+        else:
+            field = next((k for k in child if k not in CHILD_META), None)
+            if field is not None:
+                event |= {"field_name": field, "value": child[field]}
+    if event["type"] == "Comment" and "public" not in child and "comment_public" in child:
+        event["public"] = child["comment_public"]
+    return event

@@ -29,6 +29,7 @@ CASE = DATA / "cases" / "07"
 DESKS = DATA / "desks"
 MULTILINE_BODY = "Beim Export fehlt der rechte Rand.\nTritt nur bei großen Boards auf."
 
+
 def records(path: Path, mapping: Mapping | None = None):
     """Every record of a CSV file, read in batches of two so batch edges are crossed."""
     return [r for b in read_batches(path, Format.csv, mapping or Mapping(), 2) for r in b.records()]

@@ -6,7 +6,10 @@ with events as (
 tickets as (
     select
         ticket_id,
-        created_at
+        created_at,
+        -- an export without status events (no audits) still says a ticket is solved: its last
+        -- update is then the best-known resolution time
+        case when status in ('solved', 'closed') then updated_at end as solved_updated_at
     from {{ ref('stg_landing__tickets') }}
 ),
 
@@ -68,8 +71,8 @@ select
     tickets.created_at,
     per_ticket.first_reply_at,
     coalesce(per_ticket.agent_public_replies, 0) as agent_public_replies,
-    per_ticket.first_resolved_at,
-    per_ticket.last_resolved_at,
+    coalesce(per_ticket.first_resolved_at, tickets.solved_updated_at) as first_resolved_at,
+    coalesce(per_ticket.last_resolved_at, tickets.solved_updated_at) as last_resolved_at,
     coalesce(per_ticket.reopen_count, 0) as reopen_count,
     coalesce(followups.customer_followups, 0) as customer_followups,
     per_ticket.escalated_at,

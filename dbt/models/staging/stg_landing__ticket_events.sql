@@ -1,11 +1,15 @@
 -- Events of tickets that are loaded and not deleted (an events export may run ahead of the
 -- tickets it belongs to; those wait in landing until their ticket arrives).
-with source as (
-    select * from {{ source('landing', 'ticket_events') }}
-    where ticket_id in (
-        select ticket_id from {{ source('landing', 'tickets') }}
-        where not coalesce(is_deleted, false)
-    )
+with live_tickets as (
+    select tickets.ticket_id
+    from {{ source('landing', 'tickets') }} as tickets
+    where not coalesce(tickets.is_deleted, false)
+),
+
+source as (
+    select events.*
+    from {{ source('landing', 'ticket_events') }} as events
+    semi join live_tickets on events.ticket_id = live_tickets.ticket_id
 ),
 
 renamed as (
