@@ -347,6 +347,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE landing.ticket_events ADD COLUMN role_inferred BOOLEAN DEFAULT false;
         -- unused source fields, values coerced to NULL, unknown vocabulary, skipped events, flags
         ALTER TABLE landing.ingest_batches ADD COLUMN notes JSON;
+        -- Zendesk lookups kept for later runs: custom field id → canonical field, and a user's
+        -- role by salted key (lookups_store.py); never ids, names or e-mails
+        CREATE TABLE landing.source_lookups (
+            source VARCHAR NOT NULL,
+            kind   VARCHAR NOT NULL CHECK (kind IN ('ticket_field', 'user_role')),
+            key    VARCHAR NOT NULL,
+            value  VARCHAR NOT NULL,
+            PRIMARY KEY (source, kind, key)
+        );
         -- where a live pull stopped: written only after the page it points past is loaded
         CREATE TABLE IF NOT EXISTS landing.pull_state (
             source     VARCHAR NOT NULL,

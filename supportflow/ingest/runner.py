@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from supportflow.ingest import lookups_store
 from supportflow.ingest.load import BatchReport, ingest_file
 from supportflow.ingest.mapping import load_mapping
 from supportflow.ingest.sources import SUFFIX_FORMATS, Format, SourceError
@@ -68,6 +69,10 @@ def ingest_paths(
     for line in outcome.lookups:
         log.info(line)
     with connect(settings) as con:
+        stored_source = source or chosen.source or "zendesk"
+        lookups_store.save(con, lookups, settings.salt(), stored_source)
+        if lookups_store.load_fields(con, lookups, stored_source):
+            log.info("custom field names from earlier ticket_fields files are used")
         for path in files:
             log.info("ingesting %s", path)
             try:

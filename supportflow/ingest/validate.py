@@ -395,6 +395,8 @@ EVENTS_SQL = f"""
 EVENT_ROLE = """coalesce(e.author_role, CASE
     WHEN e.author_id IS NULL THEN 'system'
     WHEN sf_pseudo(e.author_id) = coalesce(e.customer_key, t.customer_key) THEN 'customer'
+    WHEN u.value IN ('agent', 'admin') THEN 'agent'
+    WHEN u.value = 'end-user' THEN 'customer'
     ELSE 'agent' END)"""
 
 
@@ -454,7 +456,7 @@ def validate_staged(
         )
         last = con.execute("SELECT coalesce(max(record_no), 0) FROM stage_checked").fetchone()[0]
         for lo in range(0, max(last, 1), EVENT_CHUNK_RECORDS):
-            _validate_events(con, lo, lo + EVENT_CHUNK_RECORDS, first=lo == 0)
+            _validate_events(con, lo, lo + EVENT_CHUNK_RECORDS, first=lo == 0, source=source)
     finally:
         con.execute("SET TimeZone = 'UTC'")
     con.execute("""
@@ -468,12 +470,16 @@ def validate_staged(
 EVENT_CHUNK_RECORDS = 100_000  # tickets whose events are exploded at once (bounded memory)
 
 
-def _validate_events(con: duckdb.DuckDBPyConnection, lo: int, hi: int, *, first: bool) -> None:
+def _validate_events(
+    con: duckdb.DuckDBPyConnection, lo: int, hi: int, *, first: bool, source: str
+) -> None:
     """Events of records ``lo < record_no <= hi``: parse, check, append to ``stage_events``
     and count skipped events and unknown values into ``stage_notes``."""
     con.execute(EVENTS_SQL, {"lo": lo, "hi": hi})
+    params = {"source": source}
     into = "CREATE OR REPLACE TEMP TABLE stage_events AS" if first else "INSERT INTO stage_events"
-    con.execute(f"""
+    con.execute(
+        f"""
         {into}  -- readable events of loadable records
         SELECT * EXCLUDE (raw_detail), {_detail_sql("raw_detail")} AS detail FROM (
             SELECT e.record_no, e.ticket_id || ':' || trim(e.event_key) AS event_id,
@@ -481,12 +487,19 @@ def _validate_events(con: duckdb.DuckDBPyConnection, lo: int, hi: int, *, first:
                    e.public, e.body, {_raw_kind_sql()} AS raw_detail,
                    sf_pseudo(e.author_id) AS author_key,
                    -- the role came from comparing keys: redone when the ticket (re)loads
-                   e.author_role IS NULL AND e.author_id IS NOT NULL AS role_inferred,
+                   e.author_role IS NULL AND e.author_id IS NOT NULL AND u.value IS NULL
+                       AS role_inferred,
                    e.events_only AND t.ticket_id IS NULL AS before_ticket
             FROM stage_event_fields e
             LEFT JOIN landing.tickets t ON e.events_only AND t.ticket_id = e.ticket_id
+            -- roles kept from earlier users files (lookups_store.py), by salted key
+            LEFT JOIN landing.source_lookups u
+                   ON e.author_role IS NULL AND u.kind = 'user_role' AND u.source = $source
+                  AND u.key = sf_pseudo(e.author_id)
             WHERE e.reason IS NULL)
-    """)
+    """,
+        params,
+    )
     con.execute(f"""
         INSERT INTO stage_notes
         SELECT 'flags', 'events_before_their_ticket', NULL, count(*) FROM stage_events

@@ -247,3 +247,18 @@ def test_reingesting_the_same_pages_changes_nothing(export_world):
     out = ingest_paths([folder / "page1.json", folder / "page2.json"], settings=Settings())
     assert all(r.skipped_as_duplicate for r in out.reports)
     assert q("SELECT * FROM landing.tickets ORDER BY ticket_id") == before
+
+
+def test_a_later_page_without_lookup_files_uses_the_stored_ones(export_world):
+    """Daily drops rarely repeat users.json and ticket_fields.json: what they said is kept
+    (custom field names; roles by salted key) and applies to later runs."""
+    out = ingest_paths([DATA / "zendesk_export" / "page3.json"], settings=Settings())
+    assert out.reports[0].records_loaded == 1
+    assert q("SELECT category FROM landing.tickets WHERE ticket_id = 'zendesk:9005'") == [
+        ("login",)
+    ]
+    roles = q("""SELECT author_role FROM landing.ticket_events
+                 WHERE ticket_id = 'zendesk:9005' ORDER BY created_at""")
+    assert [r for (r,) in roles] == ["customer", "customer", "agent"]  # 502 is an end-user (cc)
+    stored = q("SELECT kind, key FROM landing.source_lookups WHERE kind = 'user_role'")
+    assert stored and all(k not in {"501", "502", "601", "602"} for _, k in stored)
