@@ -49,14 +49,8 @@ def _first_line(path: Path) -> bytes:
 def is_ndjson(path: Path) -> bool:
     """True when the first line is a whole JSON object with an ``id`` (one record per line);
     a whole document written on one line is not."""
-    line = _first_line(path)
-    if not line.startswith(b"{"):
-        return False
-    try:
-        doc = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return False
-    return isinstance(doc, dict) and "id" in doc
+    doc = first_object(path)
+    return doc is not None and "id" in doc
 
 
 def first_object(path: Path) -> dict | None:

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from supportflow.ingest.load import ingest_file
+from supportflow.ingest.validate import AUTHOR_ROLES, EVENT_KINDS
 from supportflow.settings import Settings
 from supportflow.warehouse import apply_migrations
 
@@ -125,19 +126,9 @@ def test_loadable_zendesk_tickets_are_never_quarantined(tmp_path, tickets):
     kinds = {
         k for (k,) in con.execute("SELECT DISTINCT kind FROM landing.ticket_events").fetchall()
     }
-    assert kinds <= {
-        "comment",
-        "status",
-        "assign",
-        "escalate",
-        "reopen",
-        "csat",
-        "self_service",
-        "field_change",
-        "other",
-    }
+    assert kinds <= set(EVENT_KINDS)
     roles = {
         r
         for (r,) in con.execute("SELECT DISTINCT author_role FROM landing.ticket_events").fetchall()
     }
-    assert roles <= {"customer", "agent", "bot", "system"}
+    assert roles <= set(AUTHOR_ROLES)
