@@ -170,7 +170,7 @@ def run(tmp: Path, data: Path, args) -> tuple[dict, dict]:
     ingest_paths([data / "tickets.jsonl"], settings=settings)
     with connect(settings) as con:
         rows = con.execute(
-            "SELECT concat_ws(E'\\n', subject, body), category FROM landing.tickets"
+            "SELECT ticket_text, category FROM landing.ticket_texts"
             " WHERE category IS NOT NULL ORDER BY created_at, ticket_id"
         ).fetchall()
     train_rows, race = rows[:4000], rows[-args.tickets :]  # train on the oldest, race the newest

@@ -30,8 +30,7 @@ def assist(
 
     with connect(settings) as con:
         found = con.execute(
-            "SELECT regexp_matches(concat_ws(' ', subject, body), '\\S') FROM landing.tickets"
-            " WHERE ticket_id = ?",
+            "SELECT has_text FROM landing.ticket_texts WHERE ticket_id = ?",
             [ticket_id],
         ).fetchall()
     if not found:

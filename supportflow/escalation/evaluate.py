@@ -15,7 +15,7 @@ from supportflow.escalation.rules import FIELDS, PRIORITIES, All, AnyOf, Conditi
 # The features every rule sees, one row per ticket (the SQL evaluator's FROM).
 FEATURES_SQL = """
 WITH picked AS (
-    SELECT * FROM landing.tickets
+    SELECT * FROM landing.ticket_texts
     WHERE created_at >= CAST(? AS TIMESTAMPTZ) AND created_at < CAST(? AS TIMESTAMPTZ)
 ), events AS (
     SELECT e.ticket_id,
@@ -47,7 +47,7 @@ WITH picked AS (
 SELECT t.ticket_id, t.created_at, t.channel, t.customer_tier, t.language, t.priority,
     t.category, t.queue, t.status, coalesce(t.tags, []) AS tags,
     coalesce(t.subject, '') AS subject, coalesce(t.body, '') AS body,
-    concat_ws(E'\\n', t.subject, t.body) AS text,
+    t.ticket_text AS text,
     coalesce(e.customer_messages, 0) AS customer_messages,
     coalesce(e.bot_replies, 0) AS bot_replies,
     coalesce(e.failed_self_service, 0) AS failed_self_service,

@@ -204,10 +204,9 @@ def recent_tickets(con, config: AuditConfig) -> list[tuple[str, str, str]]:
     return con.execute(
         """
         WITH latest AS (SELECT max(created_at) AS at FROM landing.tickets)
-        SELECT ticket_id, coalesce(subject, ''), concat_ws(E'\\n', subject, body)
-        FROM landing.tickets, latest
-        WHERE created_at >= latest.at - to_days(?)
-          AND regexp_matches(concat_ws(' ', subject, body), '\\S')
+        SELECT ticket_id, coalesce(subject, ''), ticket_text
+        FROM landing.ticket_texts, latest
+        WHERE created_at >= latest.at - to_days(?) AND has_text
         ORDER BY created_at DESC, ticket_id
         LIMIT ?
         """,

@@ -19,13 +19,14 @@ from supportflow.warehouse import transaction
 
 COLUMNS = ("ticket_id", "rank", "article_id", "chunk_id", "score", "similarity", "audience",
            "index_version", "suggested_at")  # fmt: skip
-TEXT = "concat_ws(E'\\n', t.subject, t.body)"
-PENDING = f"""regexp_matches({TEXT}, '\\S') AND NOT EXISTS (
+PENDING = """t.has_text AND NOT EXISTS (
     SELECT 1 FROM ml.article_suggestions s WHERE s.ticket_id = t.ticket_id)"""
 
 
 def count_pending(con) -> int:
-    return con.execute(f"SELECT count(*) FROM landing.tickets t WHERE {PENDING}").fetchall()[0][0]
+    return con.execute(f"SELECT count(*) FROM landing.ticket_texts t WHERE {PENDING}").fetchall()[
+        0
+    ][0]
 
 
 def suggest_new_tickets(
@@ -41,7 +42,7 @@ def suggest_new_tickets(
     done = 0
     while True:
         rows = con.execute(
-            f"SELECT t.ticket_id, {TEXT} FROM landing.tickets t WHERE {PENDING}"
+            f"SELECT t.ticket_id, t.ticket_text FROM landing.ticket_texts t WHERE {PENDING}"
             " ORDER BY t.created_at, t.ticket_id LIMIT ?",
             [batch],
         ).fetchall()

@@ -16,17 +16,16 @@ import pyarrow as pa
 from supportflow.knowledge import encoder as enc
 from supportflow.warehouse import transaction
 
-TEXT = "concat_ws(E'\\n', t.subject, t.body)"
-STALE = f"""regexp_matches({TEXT}, '\\S') AND NOT EXISTS (
+STALE = """t.has_text AND NOT EXISTS (
     SELECT 1 FROM ml.ticket_vectors v WHERE v.ticket_id = t.ticket_id
-    AND v.encoder = $encoder AND v.text_hash = md5({TEXT}))"""
+    AND v.encoder = $encoder AND v.text_hash = md5(t.ticket_text))"""
 
 
 ONLY = "($ids IS NULL OR list_contains($ids, t.ticket_id))"
 
 
 def count_stale(con, encoder: str, ticket_ids: list[str] | None = None) -> int:
-    sql = f"SELECT count(*) FROM landing.tickets t WHERE {STALE} AND {ONLY}"
+    sql = f"SELECT count(*) FROM landing.ticket_texts t WHERE {STALE} AND {ONLY}"
     return con.execute(sql, {"encoder": encoder, "ids": ticket_ids}).fetchall()[0][0]
 
 
@@ -44,7 +43,7 @@ def refresh(
     done = 0
     while done < total:
         rows = con.execute(
-            f"SELECT t.ticket_id, md5({TEXT}), {TEXT} FROM landing.tickets t"
+            "SELECT t.ticket_id, md5(t.ticket_text), t.ticket_text FROM landing.ticket_texts t"
             f" WHERE {STALE} AND {ONLY} ORDER BY t.ticket_id LIMIT $batch",
             {"encoder": encoder, "batch": batch, "ids": ticket_ids},
         ).fetchall()
