@@ -160,9 +160,10 @@ def main() -> None:
 
 
 def run(tmp: Path, data: Path, args) -> tuple[dict, dict]:
-    from supportflow import promote, scoring
+    from supportflow import scoring
     from supportflow.ingest.runner import ingest_paths
-    from supportflow.rollout import load_rollout_config
+    from supportflow.rollout import promote, registry, targets
+    from supportflow.rollout.config import load_rollout_config
     from supportflow.settings import Settings
     from supportflow.warehouse import connect
 
@@ -178,8 +179,8 @@ def run(tmp: Path, data: Path, args) -> tuple[dict, dict]:
     with train_csv.open("w", newline="") as handle:
         csv.writer(handle).writerows([("text", "category"), *train_rows])
     info = train_model(tmp, train_csv)
-    mlc = promote.client(settings.mlflow_tracking_uri)
-    folder = promote.model_folder(mlc, info["model_name"], info["version"])
+    mlc = registry.client(settings.mlflow_tracking_uri)
+    folder = registry.model_folder(mlc, info["model_name"], info["version"])
     texts, truth = [r[0] for r in race], [r[1] for r in race]
 
     figures: dict[str, float] = {}
@@ -225,7 +226,7 @@ def run(tmp: Path, data: Path, args) -> tuple[dict, dict]:
             force=True,
             reason="benchmark",
         )
-    (target,) = promote.scoring_targets(mlc, info["model_name"])
+    (target,) = targets.scoring_targets(mlc, info["model_name"])
 
     def score_all():
         with connect(settings) as con:

@@ -19,7 +19,7 @@ from flows.ingest_tickets import IngestParams, ingest_tickets
 from flows.reindex_knowledge import ReindexParams, SuggestParams, reindex_knowledge
 from flows.reindex_knowledge import suggest_articles as suggest_task
 from flows.score_tickets import ScoreParams, run_scoring
-from supportflow import promote
+from supportflow.rollout.registry import client, deployed
 from supportflow.settings import Settings
 from supportflow.warehouse import connect
 
@@ -49,8 +49,7 @@ def nightly(params: NightlyParams) -> dict:
     logger = get_run_logger()
     batches = ingest_tickets(params.ingest)
     scored = []
-    mlc = promote.client(Settings().mlflow_tracking_uri)
-    if promote.deployed(mlc, params.score.model_name):
+    if deployed(client(Settings().mlflow_tracking_uri), params.score.model_name):
         scored = run_scoring(params.score)
     else:
         logger.info(

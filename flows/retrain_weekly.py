@@ -14,8 +14,8 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from flows.train_triage_model import TrainParams, train
-from supportflow import promote as rollout_ops
-from supportflow.rollout import load_rollout_config
+from supportflow.rollout.config import load_rollout_config
+from supportflow.rollout.promote import promote_in
 from supportflow.settings import Settings
 
 
@@ -29,7 +29,7 @@ class RetrainParams(BaseModel):
 @task(cache_policy=NO_CACHE)
 def enter_shadow(model_name: str, version: int, rollout_config: Path | None) -> dict:
     """Promote to shadow through the offline gates; the decision is recorded either way."""
-    decision = rollout_ops.promote_in(
+    decision = promote_in(
         Settings(), model_name, version, "shadow", rollout_config, actor="retrain-weekly"
     )
     failed = [f"{g.name}: {g.detail}" for g in decision.gates if not g.passed]

@@ -13,8 +13,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
-from supportflow import promote, scoring
-from supportflow.rollout import load_rollout_config
+from supportflow import scoring
+from supportflow.rollout.config import load_rollout_config
+from supportflow.rollout.registry import client
+from supportflow.rollout.targets import scoring_targets
 from supportflow.settings import Settings
 from supportflow.warehouse import connect
 
@@ -36,8 +38,7 @@ def _score(params: ScoreParams, window: int, compute) -> list[dict]:
     settings = Settings()
     config = load_rollout_config(params.config).scoring
     logger = get_run_logger()
-    mlc = promote.client(settings.mlflow_tracking_uri)
-    targets = promote.scoring_targets(mlc, params.model_name)
+    targets = scoring_targets(client(settings.mlflow_tracking_uri), params.model_name)
     run_id = str(flow_run.id or "local")
     summaries = []
     with connect(settings) as con:

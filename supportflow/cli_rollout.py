@@ -27,7 +27,7 @@ def score(
     """Score new tickets with every version holding a rollout phase (shadow, assist, auto_route)."""
     _setup(verbose)
     from flows.score_tickets import ScoreParams, run_scoring
-    from supportflow.promote import RolloutError
+    from supportflow.rollout.registry import RolloutError
     from supportflow.scoring import ScoringError
 
     try:
@@ -59,13 +59,12 @@ def promote(
 ) -> None:
     """Move a version into a rollout phase if it passes the gates; every attempt is recorded."""
     settings = _setup()
-    from supportflow import promote as rollout_ops
+    from supportflow.rollout.promote import promote_in
+    from supportflow.rollout.registry import RolloutError
 
     try:
-        decision = rollout_ops.promote_in(
-            settings, model_name, version, to, config, force=force, reason=reason
-        )
-    except (rollout_ops.RolloutError, FileNotFoundError, ValueError) as exc:
+        decision = promote_in(settings, model_name, version, to, config, force=force, reason=reason)
+    except (RolloutError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     _print_gates(decision)
     if not decision.passed:
@@ -85,19 +84,15 @@ def rollback(
 ) -> None:
     """Give a phase back to the version that held it before (or to nobody)."""
     settings = _setup()
-    from supportflow import promote as rollout_ops
+    from supportflow.rollout.promote import rollback as roll_back
+    from supportflow.rollout.registry import RolloutError, client
     from supportflow.warehouse import connect
 
     try:
         with connect(settings) as con:
-            decision = rollout_ops.rollback(
-                con,
-                rollout_ops.client(settings.mlflow_tracking_uri),
-                model_name,
-                phase,
-                reason=reason,
-            )
-    except rollout_ops.RolloutError as exc:
+            mlc = client(settings.mlflow_tracking_uri)
+            decision = roll_back(con, mlc, model_name, phase, reason=reason)
+    except RolloutError as exc:
         _fail(str(exc))
     holder = f"v{decision.version}" if decision.version is not None else "nobody"
     _console().print(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,8 +19,10 @@ import pandas as pd
 
 from models.triage import drift
 from models.triage.config import LABEL_FIELDS
-from supportflow import rollout
-from supportflow.rollout import ScoringConfig
+from supportflow.rollout.config import ScoringConfig
+from supportflow.rollout.routing import routing_action
+from supportflow.rollout.targets import Target
+from supportflow.warehouse import transaction
 
 log = logging.getLogger("supportflow.score")
 # landing.ticket_texts carries the text the model was trained on (dbt: stg_landing__tickets
@@ -33,20 +35,6 @@ PENDING = """t.has_text AND NOT EXISTS (
 
 class ScoringError(RuntimeError):
     """The model cannot score these tickets (label fields unknown to the warehouse, …)."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """One version to score with, in the phase it holds."""
-
-    model_name: str
-    version: int
-    phase: str
-    folder: Path  # the saved model folder (downloaded from MLflow)
-
-    @property
-    def decided_by(self) -> str:
-        return f"model:{self.model_name}/{self.version}"
 
 
 @dataclass
@@ -99,11 +87,9 @@ def score_partition(
 ) -> pd.DataFrame:
     """Pure compute: one row per ticket × field with label, confidence, top-3 and the action."""
     model = predictor(str(target.folder), threads)
-    heads = model.meta.heads
     rows = []
     for ticket_id, fields in zip(ticket_ids, model.predict(texts), strict=True):
         for name, p in fields.items():
-            head = heads[name]
             rows.append(
                 (
                     ticket_id,
@@ -112,14 +98,7 @@ def score_partition(
                     p.confidence,
                     json.dumps([[label, round(c, 4)] for label, c in p.top3]),
                     p.abstained,
-                    rollout.routing_action(
-                        target.phase,
-                        name,
-                        p.confidence,
-                        head.suggest_threshold,
-                        head.auto_apply_threshold,
-                        config.auto_route_fields,
-                    ),
+                    routing_action(target.phase, name, p, config.auto_route_fields),
                 )
             )
     return pd.DataFrame(
@@ -132,31 +111,27 @@ def write_partition(
 ) -> None:
     """Predictions and routing decisions of one partition, in one transaction."""
     con.register("scored_partition", scored)
-    con.execute("BEGIN TRANSACTION")
     try:
-        params = [target.model_name, target.version, target.phase, at, flow_run_id]
-        con.execute(
-            """
-            INSERT INTO ml.predictions
-            SELECT ticket_id, ?, ?, ?, field, label, confidence, top3::JSON, abstained, ?, ?
-            FROM scored_partition
-            """,
-            params,
-        )
-        con.execute(
-            """
-            INSERT INTO ml.routing_decisions
-            SELECT ticket_id, ?, ?, ?, field, action,
-                   CASE WHEN action = 'needs_human' THEN NULL ELSE label END,
-                   confidence, ?, ?, ?
-            FROM scored_partition
-            """,
-            [target.model_name, target.version, target.phase, target.decided_by, at, flow_run_id],
-        )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            params = [target.model_name, target.version, target.phase, at, flow_run_id]
+            con.execute(
+                """
+                INSERT INTO ml.predictions
+                SELECT ticket_id, ?, ?, ?, field, label, confidence, top3::JSON, abstained, ?, ?
+                FROM scored_partition
+                """,
+                params,
+            )
+            con.execute(
+                """
+                INSERT INTO ml.routing_decisions
+                SELECT ticket_id, ?, ?, ?, field, action,
+                       CASE WHEN action = 'needs_human' THEN NULL ELSE label END,
+                       confidence, ?, ?, ?
+                FROM scored_partition
+                """,
+                [*params[:3], target.decided_by, at, flow_run_id],
+            )
     finally:
         con.unregister("scored_partition")
 
@@ -192,7 +167,7 @@ def drift_rows(
 def write_run(
     con, target: Target, summary: RunSummary, flow_run_id: str, started: datetime
 ) -> None:
-    finished = rollout.now()
+    finished = datetime.now(UTC)
     for name, row in summary.drift.items():
         con.execute(
             "INSERT INTO ops.scoring_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -240,7 +215,7 @@ def score_target(
     transaction, so a crash leaves only whole partitions and a re-run picks up the rest.
     """
     check_fields(list(predictor(str(target.folder)).meta.heads), target)
-    started = rollout.now()
+    started = datetime.now(UTC)
     summary = RunSummary(target.model_name, target.version, target.phase)
     summary.empty_text = count_empty(con)
     total = count_pending(con, target)
@@ -259,7 +234,7 @@ def score_target(
             for i in range(0, len(batch), config.partition_size)
         ]
         for scored in compute(partitions):
-            write_partition(con, target, scored, flow_run_id, rollout.now())
+            write_partition(con, target, scored, flow_run_id, datetime.now(UTC))
             scored_frames.append(scored[["field", "label", "confidence"]])
             summary.scored += scored["ticket_id"].nunique()
             summary.partitions += 1

@@ -13,8 +13,11 @@ from flows.ingest_tickets import IngestParams, ingest_tickets
 from flows.score_tickets import ScoreParams, run_scoring
 from models.triage.config import TrainConfig
 from models.triage.pipeline import run_training
-from supportflow import promote, scoring
-from supportflow.rollout import load_rollout_config
+from supportflow import scoring
+from supportflow.rollout import promote, registry, targets
+from supportflow.rollout.config import load_rollout_config
+from supportflow.rollout.decisions import now
+from supportflow.rollout.targets import Target
 from supportflow.settings import Settings
 from supportflow.warehouse import connect
 
@@ -82,7 +85,7 @@ def do_promote(settings, version, to, config_path, **kwargs):
     with connect(settings) as con:
         return promote.promote(
             con,
-            promote.client(settings.mlflow_tracking_uri),
+            registry.client(settings.mlflow_tracking_uri),
             MODEL,
             version,
             to,
@@ -102,7 +105,7 @@ def test_the_rollout_lifecycle(world, demo_export):
     params = ScoreParams(config=config_path)
 
     # nothing holds a phase yet: a clear error, nothing written
-    with pytest.raises(promote.RolloutError, match="start one in shadow"):
+    with pytest.raises(registry.RolloutError, match="start one in shadow"):
         run_scoring(params)
 
     # v1 enters shadow on offline gates alone and scores every ticket once
@@ -143,13 +146,13 @@ def test_the_rollout_lifecycle(world, demo_export):
     refused = do_promote(settings, 1, "assist", strict)
     assert not refused.passed
     assert "category.shadow.agreement" in [g.name for g in refused.failed_gates]
-    mlc = promote.client(settings.mlflow_tracking_uri)
-    assert promote.phase_holders(mlc, MODEL) == {"shadow": 1}
+    mlc = registry.client(settings.mlflow_tracking_uri)
+    assert registry.phase_holders(mlc, MODEL) == {"shadow": 1}
 
     # with the default-looking gates v1 earns assist; v2 goes to shadow beside it
     assert do_promote(settings, 1, "assist", config_path).passed
     assert do_promote(settings, 2, "shadow", config_path).passed
-    assert promote.phase_holders(mlc, MODEL) == {"shadow": 2, "assist": 1}
+    assert registry.phase_holders(mlc, MODEL) == {"shadow": 2, "assist": 1}
 
     # new tickets: v1 (assist) suggests or hands to a human, v2 (shadow) logs, side by side
     ingest_tickets(IngestParams(paths=[demo_export / "tickets.jsonl"], source="live"))
@@ -171,7 +174,7 @@ def test_the_rollout_lifecycle(world, demo_export):
     assert decided_by == [("model:triage-classifier/2",)]
 
     # forcing needs a reason and is recorded; rollback restores the previous holder
-    with pytest.raises(promote.RolloutError, match="--force needs --reason"):
+    with pytest.raises(registry.RolloutError, match="--force needs --reason"):
         do_promote(settings, 2, "assist", strict, force=True)
     forced = do_promote(settings, 2, "assist", strict, force=True, reason="hotfix for test")
     assert forced.passed and forced.forced and forced.previous_version == 1
@@ -180,7 +183,7 @@ def test_the_rollout_lifecycle(world, demo_export):
     with connect(settings) as con:
         back = promote.rollback(con, mlc, MODEL, "assist", reason="test", actor="test")
     assert (back.version, back.previous_version) == (1, 2)
-    assert promote.phase_holders(mlc, MODEL) == {"assist": 1}
+    assert registry.phase_holders(mlc, MODEL) == {"assist": 1}
     events = query(
         settings,
         "SELECT version, to_phase, action, passed, forced FROM ops.rollout_events"
@@ -245,8 +248,8 @@ def test_a_failed_partition_write_leaves_nothing_behind(world):
     import pandas as pd
 
     settings, _, _ = world
-    mlc = promote.client(settings.mlflow_tracking_uri)
-    (target,) = [t for t in promote.scoring_targets(mlc, MODEL) if t.version == 1]
+    mlc = registry.client(settings.mlflow_tracking_uri)
+    (target,) = [t for t in targets.scoring_targets(mlc, MODEL) if t.version == 1]
     existing = query(settings, "SELECT ticket_id FROM ml.predictions LIMIT 1")[0][0]
     frame = pd.DataFrame(
         {
@@ -260,7 +263,7 @@ def test_a_failed_partition_write_leaves_nothing_behind(world):
         }
     )
     with connect(settings) as con, pytest.raises(Exception, match=r"(?i)constraint"):
-        scoring.write_partition(con, target, frame, "run", promote.rollout.now())
+        scoring.write_partition(con, target, frame, "run", now())
     assert query(settings, "SELECT count(*) FROM ml.predictions WHERE ticket_id = 'brand-new'") == [
         (0,)
     ]
@@ -281,17 +284,17 @@ def test_the_weekly_retrain_registers_and_enters_shadow_only_through_the_gates(w
             }
         )
     )  # fmt: skip
-    mlc = promote.client(settings.mlflow_tracking_uri)
+    mlc = registry.client(settings.mlflow_tracking_uri)
     before = {int(v.version) for v in mlc.search_model_versions(f"name = '{MODEL}'")}
     info = retrain_weekly(RetrainParams(experiment=experiment, rollout_config=config_path))
     assert info["version"] not in before and info["shadow"]["passed"]
-    assert promote.phase_holders(mlc, MODEL)["shadow"] == info["version"]
+    assert registry.phase_holders(mlc, MODEL)["shadow"] == info["version"]
 
     strict = root / "strict.yaml"
     strict.write_text(yaml.safe_dump({"offline": {"max_ece": 1e-9}}))
     failed = retrain_weekly(RetrainParams(experiment=experiment, rollout_config=strict))
     assert not failed["shadow"]["passed"] and failed["shadow"]["failed_gates"]
-    assert promote.phase_holders(mlc, MODEL)["shadow"] == info["version"]  # unchanged
+    assert registry.phase_holders(mlc, MODEL)["shadow"] == info["version"]  # unchanged
     assert query(
         settings,
         "SELECT passed, actor FROM ops.rollout_events WHERE version = ? AND to_phase = 'shadow'",
@@ -300,6 +303,6 @@ def test_the_weekly_retrain_registers_and_enters_shadow_only_through_the_gates(w
 
 
 def test_a_model_with_fields_the_warehouse_lacks_is_refused(tmp_path):
-    target = scoring.Target(MODEL, 9, "shadow", tmp_path)
+    target = Target(MODEL, 9, "shadow", tmp_path)
     with pytest.raises(scoring.ScoringError, match=r"\['mood'\]"):
         scoring.check_fields(["category", "mood"], target)

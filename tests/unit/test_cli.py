@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-import time
 
 from typer.testing import CliRunner
 
@@ -11,13 +10,13 @@ from supportflow.cli import app
 runner = CliRunner()
 
 
-def test_help_is_instant_and_lists_commands():
-    started = time.perf_counter()
+def test_help_lists_commands():
+    # Fast help is asserted by what it imports (next test), not by a wall-clock bound that a
+    # loaded CI machine breaks.
     proc = subprocess.run(
         [sys.executable, "-m", "supportflow.cli", "--help"], capture_output=True, text=True
     )
     assert proc.returncode == 0
-    assert time.perf_counter() - started < 5
     for command in ("ingest", "build-metrics", "status", "demo"):
         assert command in proc.stdout
 

@@ -1,0 +1,49 @@
+"""Rollout settings: the measured gates per phase and the scoring knobs (``rollout.yaml``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from supportflow.yaml_config import load_yaml_config
+
+PHASES = ("shadow", "assist", "auto_route")
+PREVIOUS_PHASE = {"assist": "shadow", "auto_route": "assist"}  # where a phase is measured
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "experiments" / "rollout.yaml"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OfflineGates(Strict):
+    macro_f1_tolerance: float = Field(default=0.01, ge=0, le=1)
+    max_ece: float = Field(default=0.08, gt=0, le=1)
+
+
+class OnlineGates(Strict):
+    """Measured in the previous phase, per label field, from ``marts.fct_model_quality``."""
+
+    min_tickets: int = Field(default=200, ge=1)
+    min_agreement: float = Field(default=0.80, ge=0, le=1)
+    max_override_rate: float = Field(default=0.20, ge=0, le=1)
+
+
+class ScoringConfig(Strict):
+    partition_size: int = Field(default=5_000, ge=1)
+    drift_psi: float = Field(default=0.25, gt=0, description="PSI above this marks drift.")
+    drift_min_tickets: int = Field(default=100, ge=1)
+    auto_route_fields: list[str] = Field(default_factory=lambda: ["queue", "priority"])
+
+
+class RolloutConfig(Strict):
+    offline: OfflineGates = Field(default_factory=OfflineGates)
+    online: dict[str, OnlineGates] = Field(
+        default_factory=lambda: {"assist": OnlineGates(), "auto_route": OnlineGates()}
+    )
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+
+
+def load_rollout_config(path: Path | None = None) -> RolloutConfig:
+    return load_yaml_config(path or DEFAULT_CONFIG, RolloutConfig, "rollout")
