@@ -1,4 +1,4 @@
-"""Flow: escalation rules — apply a rules version to new tickets, or backfill it over history.
+"""Flow: replay an escalation rules version over history, one day per transaction.
 
 Thin on purpose: the logic is in ``supportflow.escalation``; the flow adds orchestration,
 logging and progress.
@@ -10,13 +10,12 @@ from datetime import date
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
-from supportflow.escalation.backfill import apply_to_new, backfill, check_range, dry_run
-from supportflow.escalation.rules import load_rules
+from flows.retry import IO_TASK
+from supportflow.escalation.backfill import BackfillSummary, DryRunDiff
+from supportflow.escalation.runner import replay
 from supportflow.settings import Settings
-from supportflow.warehouse import connect
 
 
 class BackfillParams(BaseModel):
@@ -28,47 +27,23 @@ class BackfillParams(BaseModel):
     replace: bool = Field(default=False, description="Recompute days that are already current.")
 
 
-class EscalateParams(BaseModel):
-    rules: Path | None = Field(default=None, description="Rules YAML (default: settings/package).")
-
-
-def rules_path(path: Path | None) -> Path | None:
-    return path or Settings().escalation_rules
-
-
-@task(cache_policy=NO_CACHE)
-def run_backfill(params: BackfillParams) -> dict:
-    rules = load_rules(rules_path(params.rules))  # a bad file fails here, before any write
-    check_range(params.since, params.until)
+@task(**IO_TASK)
+def run_backfill(params: BackfillParams) -> BackfillSummary | DryRunDiff:
+    """Resumable: days already current under the version are skipped, so a retry continues."""
     logger = get_run_logger()
-    with connect(Settings()) as con:
-        if params.dry_run:
-            return dry_run(con, rules, params.since, params.until, params.against).__dict__
-        summary = backfill(
-            con,
-            rules,
-            params.since,
-            params.until,
-            on_progress=lambda done, total: logger.info("replaced day %d of %d", done, total),
-            replace=params.replace,
-        )
-    return summary.__dict__
+    return replay(
+        Settings(),
+        params.since,
+        params.until,
+        rules=params.rules,
+        preview=params.dry_run,
+        against=params.against,
+        replace=params.replace,
+        on_progress=lambda done, total: logger.info("replaced day %d of %d", done, total),
+    )
 
 
 @flow(name="backfill-escalations")
-def backfill_escalations(params: BackfillParams) -> dict:
+def backfill_escalations(params: BackfillParams) -> BackfillSummary | DryRunDiff:
     """Replay a rules version over tickets created since..until, one day per transaction."""
     return run_backfill(params)
-
-
-@task(cache_policy=NO_CACHE)
-def escalate_new(params: EscalateParams) -> dict:
-    rules = load_rules(rules_path(params.rules))
-    with connect(Settings()) as con:
-        return {"rules_version": rules.version, "decided": apply_to_new(con, rules)}
-
-
-@flow(name="escalate-tickets")
-def escalate_tickets(params: EscalateParams) -> dict:
-    """Decisions of the current rules version for tickets that have none (nightly step)."""
-    return escalate_new(params)

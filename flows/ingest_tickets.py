@@ -1,13 +1,14 @@
-"""Flow: ingest ticket exports (CSV, JSONL, Zendesk-style JSON) into landing tables."""
+"""Flow: ingest ticket exports (CSV, JSONL, Zendesk JSON) into landing tables."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
+from flows.retry import IO_TASK
+from supportflow.ingest.load import BatchReport
 from supportflow.ingest.runner import ingest_paths
 from supportflow.ingest.sources import Format
 from supportflow.settings import Settings
@@ -24,8 +25,10 @@ class IngestFailed(RuntimeError):
     """At least one file could not be read; the others were loaded."""
 
 
-@task(cache_policy=NO_CACHE)
-def load_files(params: IngestParams) -> list[dict]:
+@task(**IO_TASK)
+def load_files(params: IngestParams) -> list[BatchReport]:
+    """One batch report per file (``ingest.runner.ingest_paths``); re-loading is idempotent,
+    so a retry after an interruption is safe."""
     outcome = ingest_paths(
         params.paths,
         fmt=params.format,
@@ -35,10 +38,10 @@ def load_files(params: IngestParams) -> list[dict]:
     )
     if outcome.failures:
         raise IngestFailed("; ".join(str(f) for f in outcome.failures))
-    return [r.as_dict() for r in outcome.reports]
+    return outcome.reports
 
 
 @flow(name="ingest-tickets")
-def ingest_tickets(params: IngestParams) -> list[dict]:
+def ingest_tickets(params: IngestParams) -> list[BatchReport]:
     """Validate, redact and load each file idempotently; one batch report per file."""
     return load_files(params)

@@ -3,25 +3,31 @@
 Writers to the DuckDB file run one after another (DuckDB has one writer per file): ingest →
 score → knowledge (reindex, ticket vectors, audit, suggestions) → escalation rules → agent assist
 (drafts, related tickets, incidents, QA sample) → dbt build → scorecard. Escalation follows the
-knowledge step because its rules read the model outputs and suggestions.
+knowledge step because its rules read the model outputs and suggestions. Each step is a subflow
+that decides for itself when it has nothing to do (no deployed model, nothing indexed).
 """
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from dataclasses import dataclass
+
+from prefect import flow
 from pydantic import BaseModel, Field
 
 from flows.assist_tickets import AssistParams, assist_tickets
-from flows.backfill_escalations import EscalateParams, escalate_new
 from flows.build_metrics import build_metrics
+from flows.escalate_tickets import EscalateParams, escalate_tickets
 from flows.ingest_tickets import IngestParams, ingest_tickets
-from flows.reindex_knowledge import ReindexParams, SuggestParams, reindex_knowledge
-from flows.reindex_knowledge import suggest_articles as suggest_task
+from flows.publish_scorecard import Scorecard, publish_scorecard
+from flows.reindex_knowledge import ReindexParams, reindex_knowledge
 from flows.score_tickets import ScoreParams, run_scoring
-from supportflow.rollout.registry import client, deployed
-from supportflow.settings import Settings
-from supportflow.warehouse import connect
+from flows.suggest_articles import SuggestParams, suggest_articles
+from supportflow.assist.batch import AssistResult
+from supportflow.dbt_runner import DbtRunSummary
+from supportflow.escalation.runner import EscalateSummary
+from supportflow.ingest.load import BatchReport
+from supportflow.knowledge.runner import KnowledgeRefresh
+from supportflow.scoring import RunSummary
 
 
 class NightlyParams(BaseModel):
@@ -37,48 +43,28 @@ class NightlyParams(BaseModel):
     )
 
 
-def _has_index() -> bool:
-    with connect(Settings()) as con:
-        return con.execute("SELECT count(*) FROM landing.kb_chunks").fetchall()[0][0] > 0
+@dataclass
+class NightlyResult:
+    batches: list[BatchReport]
+    scored: list[RunSummary]
+    knowledge: KnowledgeRefresh
+    escalation: EscalateSummary
+    assist: AssistResult | None
+    dbt: DbtRunSummary
+    scorecard: Scorecard
 
 
 @flow(name="nightly")
-def nightly(params: NightlyParams) -> dict:
-    """Ingest → score (when a version holds a phase) → knowledge → escalation → assist → dbt
-    build → scorecard. Each step is its own flow or task, so a failure names the step."""
-    logger = get_run_logger()
+def nightly(params: NightlyParams) -> NightlyResult:
+    """Ingest → score → knowledge → escalation → assist → dbt build → scorecard."""
     batches = ingest_tickets(params.ingest)
-    scored = []
-    if deployed(client(Settings().mlflow_tracking_uri), params.score.model_name):
-        scored = run_scoring(params.score)
-    else:
-        logger.info(
-            "scoring skipped: no version of %s holds a rollout phase", params.score.model_name
-        )
-    knowledge: dict = {}
+    scored = run_scoring(params.score)
     if params.knowledge is not None:
         knowledge = reindex_knowledge(params.knowledge)
-    elif _has_index():
-        knowledge = {"suggested": suggest_task(params.suggest.config)}
     else:
-        logger.info("knowledge skipped: nothing indexed (run `supportflow reindex PATH`)")
-    escalation = escalate_new(params.escalate)
-    assisted = assist_tickets(params.assist) if params.assist is not None else {}
+        knowledge = suggest_articles(params.suggest)
+    escalation = escalate_tickets(params.escalate)
+    assisted = assist_tickets(params.assist) if params.assist is not None else None
     dbt = build_metrics()
-    scorecard = write_report()
-    return {
-        "batches": batches,
-        "scored": scored,
-        "knowledge": knowledge,
-        "escalation": escalation,
-        "assist": assisted,
-        "dbt": dbt,
-        "scorecard": scorecard,
-    }
-
-
-@task(cache_policy=NO_CACHE)
-def write_report() -> str:
-    from supportflow.report.scorecard import write_scorecard
-
-    return str(write_scorecard(Settings()))
+    scorecard = publish_scorecard()
+    return NightlyResult(batches, scored, knowledge, escalation, assisted, dbt, scorecard)

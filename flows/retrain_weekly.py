@@ -7,14 +7,16 @@ of shadow, and the decision is recorded. Assist and auto-route stay a human's `s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
-from flows.train_triage_model import TrainParams, train
+from flows.retry import IO_TASK
+from flows.train_triage_model import TrainParams, train_triage_model
 from supportflow.rollout.config import load_rollout_config
+from supportflow.rollout.decisions import Decision
 from supportflow.rollout.promote import promote_in
 from supportflow.settings import Settings
 
@@ -26,24 +28,33 @@ class RetrainParams(BaseModel):
     )
 
 
-@task(cache_policy=NO_CACHE)
-def enter_shadow(model_name: str, version: int, rollout_config: Path | None) -> dict:
+@dataclass
+class RetrainResult:
+    """The training run's summary (``models.triage.pipeline.run_training``) and the recorded
+    decision on entering shadow."""
+
+    training: dict
+    shadow: Decision
+
+
+@task(**IO_TASK)
+def enter_shadow(model_name: str, version: int, rollout_config: Path | None) -> Decision:
     """Promote to shadow through the offline gates; the decision is recorded either way."""
     decision = promote_in(
         Settings(), model_name, version, "shadow", rollout_config, actor="retrain-weekly"
     )
-    failed = [f"{g.name}: {g.detail}" for g in decision.gates if not g.passed]
-    if failed:
+    if not decision.passed:
+        failed = "; ".join(f"{g.name}: {g.detail}" for g in decision.failed_gates)
         get_run_logger().warning(
-            "%s v%s stays out of shadow; failed gates: %s", model_name, version, "; ".join(failed)
+            "%s v%s stays out of shadow; failed gates: %s", model_name, version, failed
         )
-    return {"passed": decision.passed, "failed_gates": failed}
+    return decision
 
 
 @flow(name="retrain-weekly")
-def retrain_weekly(params: RetrainParams) -> dict:
+def retrain_weekly(params: RetrainParams) -> RetrainResult:
     """Train and register a new version, then put it in shadow if the offline gates pass."""
     load_rollout_config(params.rollout_config)  # a broken gates file fails before training
-    info = train(TrainParams(experiment=params.experiment))
+    info = train_triage_model(TrainParams(experiment=params.experiment))
     shadow = enter_shadow(info["model_name"], info["version"], params.rollout_config)
-    return {**info, "shadow": shadow}
+    return RetrainResult(training=info, shadow=shadow)

@@ -1,7 +1,8 @@
 """Flow: score new tickets with every model version that holds a rollout phase.
 
 Workers compute, the flow process writes (DuckDB has one writer): with ``dask_workers`` the
-partitions run on a local Dask cluster through Prefect's DaskTaskRunner.
+partitions run on a local Dask cluster through Prefect's DaskTaskRunner (``run_scoring`` picks
+the runner). With no version in any phase there is nothing to score: an empty list.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
 from supportflow import scoring
-from supportflow.rollout.config import load_rollout_config
-from supportflow.rollout.registry import client
-from supportflow.rollout.targets import scoring_targets
+from supportflow.rollout.config import ScoringConfig, load_rollout_config
+from supportflow.scoring import RunSummary
 from supportflow.settings import Settings
-from supportflow.warehouse import connect
 
 
 class ScoreParams(BaseModel):
@@ -28,52 +27,38 @@ class ScoreParams(BaseModel):
 
 
 @task(cache_policy=NO_CACHE)
-def compute_partition(partition: scoring.Partition, config) -> object:
+def compute_partition(partition: scoring.Partition, config: ScoringConfig) -> object:
+    """One partition on a Dask worker; one torch thread, so the workers together use the cores."""
     target, ids, texts = partition
-    # one torch thread per worker process: the workers together use the cores
     return scoring.score_partition(target, ids, texts, config, threads=1)
 
 
-def _score(params: ScoreParams, window: int, compute) -> list[dict]:
-    settings = Settings()
+@flow(name="score-tickets")
+def score_tickets(params: ScoreParams) -> list[RunSummary]:
+    """One ``RunSummary`` per version holding a phase; partitions in this process, or on the
+    flow's Dask workers when ``dask_workers`` > 0."""
     config = load_rollout_config(params.config).scoring
     logger = get_run_logger()
-    targets = scoring_targets(client(settings.mlflow_tracking_uri), params.model_name)
-    run_id = str(flow_run.id or "local")
-    summaries = []
-    with connect(settings) as con:
-        for target in targets:
-            summary = scoring.score_target(
-                con,
-                target,
-                config,
-                run_id,
-                lambda parts: compute(parts, config),
-                window=window,
-                on_progress=lambda done, total: logger.info("scored %d of %d", done, total),
-            )
-            summaries.append(summary.__dict__)
-    return summaries
 
-
-@flow(name="score-tickets")
-def score_tickets(params: ScoreParams) -> list[dict]:
-    """In-process scoring (the default)."""
-    return _score(params, 1, scoring.compute_in_process)
-
-
-@flow(name="score-tickets-dask")
-def score_tickets_dask(params: ScoreParams) -> list[dict]:
-    """Partitions on Dask workers (run with ``.with_options(task_runner=DaskTaskRunner(…))``)."""
-
-    def on_workers(parts, config):
+    def compute(parts):
+        if params.dask_workers == 0:
+            return scoring.compute_in_process(parts, config)
         return [f.result() for f in compute_partition.map(parts, config=unmapped(config))]
 
-    return _score(params, max(params.dask_workers, 1) * 2, on_workers)
+    return scoring.score_deployed(
+        Settings(),
+        params.model_name,
+        config,
+        str(flow_run.id or "local"),
+        compute,
+        window=max(params.dask_workers, 1) * 2 if params.dask_workers else 1,
+        on_progress=lambda done, total: logger.info("scored %d of %d", done, total),
+    )
 
 
-def run_scoring(params: ScoreParams) -> list[dict]:
-    """Entry point for the CLI and the nightly DAG: picks the task runner from the params."""
+def run_scoring(params: ScoreParams) -> list[RunSummary]:
+    """Entry point for the CLI and the nightly DAG: the flow, on a local Dask cluster when
+    ``dask_workers`` > 0."""
     if params.dask_workers == 0:
         return score_tickets(params)
     from prefect_dask import DaskTaskRunner
@@ -86,4 +71,4 @@ def run_scoring(params: ScoreParams) -> list[dict]:
             "dashboard_address": None,
         }
     )
-    return score_tickets_dask.with_options(task_runner=runner)(params)
+    return score_tickets.with_options(task_runner=runner)(params)

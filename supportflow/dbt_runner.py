@@ -67,3 +67,13 @@ def run_dbt(command: list[str], settings: Settings | None = None) -> DbtRunSumma
         detail = "; ".join(f"{k} ({v})" for k, v in failed.items()) or str(result.exception)
         raise DbtBuildError(f"dbt {' '.join(command)} failed: {detail}")
     return summary
+
+
+def build(settings: Settings, select: str | None = None) -> DbtRunSummary:
+    """``dbt build`` (models and data tests; ``select`` a node selection such as ``staging``)
+    on a migrated warehouse; raises ``DbtBuildError`` when any model or test fails."""
+    from supportflow.warehouse import connect
+
+    with connect(settings):  # the sources must exist: a fresh warehouse gets its migrations
+        pass
+    return run_dbt(["build", *(["--select", select] if select else [])], settings)

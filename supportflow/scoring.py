@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -20,9 +21,11 @@ import pandas as pd
 from models.triage import drift
 from models.triage.config import LABEL_FIELDS
 from supportflow.rollout.config import ScoringConfig
+from supportflow.rollout.registry import client, deployed
 from supportflow.rollout.routing import routing_action
-from supportflow.rollout.targets import Target
-from supportflow.warehouse import transaction
+from supportflow.rollout.targets import Target, scoring_targets
+from supportflow.settings import Settings
+from supportflow.warehouse import connect, transaction
 
 log = logging.getLogger("supportflow.score")
 # landing.ticket_texts carries the text the model was trained on (dbt: stg_landing__tickets
@@ -248,3 +251,27 @@ def score_target(
 
 def compute_in_process(partitions: list[Partition], config: ScoringConfig) -> list[pd.DataFrame]:
     return [score_partition(t, ids, texts, config) for t, ids, texts in partitions]
+
+
+def score_deployed(
+    settings: Settings,
+    model_name: str,
+    config: ScoringConfig,
+    run_id: str,
+    compute: Callable[[list[Partition]], list[pd.DataFrame]],
+    *,
+    window: int = 1,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[RunSummary]:
+    """Score new tickets with every version of ``model_name`` holding a rollout phase, one
+    ``RunSummary`` per version; an empty list (logged) when no version holds one."""
+    mlc = client(settings.mlflow_tracking_uri)
+    if not deployed(mlc, model_name):
+        log.info("scoring skipped: no version of %s holds a rollout phase", model_name)
+        return []
+    targets = scoring_targets(mlc, model_name)
+    with connect(settings) as con:
+        return [
+            score_target(con, t, config, run_id, compute, window=window, on_progress=on_progress)
+            for t in targets
+        ]

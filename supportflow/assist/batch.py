@@ -44,6 +44,7 @@ class AssistResult:
     incidents: int = 0
     incident_tickets: int = 0
     generator_fallbacks: int = 0
+    qa_samples: dict[str, int] = field(default_factory=dict)  # QA samples added, per kind
 
 
 def assist_version(config: AssistConfig, library: MacroLibrary, index: KnowledgeIndex) -> str:

@@ -10,7 +10,7 @@ dbt mart ``fct_ai_qa`` compares it with the human verdicts recorded in ``ops.qa_
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from supportflow.warehouse import transaction
 
@@ -91,3 +91,14 @@ def record_verdict(con, sample_id: str, verdict: str, reviewer: str, notes: str 
             "INSERT INTO ops.qa_verdicts VALUES (?, ?, ?, ?, ?)",
             [sample_id, verdict, reviewer, notes, datetime.now(UTC)],
         )
+
+
+def top_up_samples(con, per_stratum: int, min_similarity: float) -> dict[str, int]:
+    """Sample the days not sampled yet, and the last sampled day again (which adds only outputs
+    that did not exist then); returns samples added per kind."""
+    last = con.execute("SELECT max(sample_day) FROM ops.qa_samples").fetchall()[0][0]
+    totals: dict[str, int] = {}
+    for day in days_with_tickets(con, last - timedelta(days=1) if last else None):
+        for kind, n in sample_day(con, day, per_stratum, min_similarity).items():
+            totals[kind] = totals.get(kind, 0) + n
+    return totals

@@ -24,14 +24,19 @@ class Target:
         return f"model:{self.model_name}/{self.version}"
 
 
+def nothing_deployed(model_name: str) -> str:
+    """The one-line explanation when no version of ``model_name`` holds a phase."""
+    return (
+        f"no version of {model_name} holds a rollout phase; start one in shadow: "
+        f"supportflow promote {model_name} --version N --to shadow"
+    )
+
+
 def scoring_targets(mlc: mlflow.MlflowClient, model_name: str) -> list[Target]:
     """Every version holding a phase, in its most advanced phase; an error when none does."""
     holders = phase_holders(mlc, model_name)
     if not holders:
-        raise RolloutError(
-            f"no version of {model_name} holds a rollout phase; start one in shadow: "
-            f"supportflow promote {model_name} --version N --to shadow"
-        )
+        raise RolloutError(nothing_deployed(model_name))
     versions = sorted(set(holders.values()))
     return [
         Target(model_name, v, version_phase(holders, v), model_folder(mlc, model_name, v))

@@ -46,13 +46,13 @@ def query(sql, params=None):
 
 def test_every_ticket_is_assisted_once_and_a_rerun_writes_nothing(world):
     _, first = world
-    assert first["assisted"] == TICKETS and first["no_text"] == []
+    assert first.assisted == TICKETS and first.no_text == []
     assert query("SELECT count(*), count(DISTINCT ticket_id) FROM ml.assist_outputs") == [
         (TICKETS, TICKETS)
     ]
     before = query("SELECT max(created_at) FROM ml.assist_outputs")
     again = assist_tickets(AssistParams())
-    assert again["assisted"] == 0 and again["qa_samples"] == {"answer": 0, "draft": 0, "route": 0}
+    assert again.assisted == 0 and again.qa_samples == {"answer": 0, "draft": 0, "route": 0}
     assert query("SELECT max(created_at) FROM ml.assist_outputs") == before
 
 
@@ -94,7 +94,7 @@ def test_qa_sample_verdict_and_the_mart(world):
     from supportflow.dbt_runner import run_dbt
 
     _, first = world
-    assert first["qa_samples"]["answer"] > 0 and first["qa_samples"]["draft"] > 0
+    assert first.qa_samples["answer"] > 0 and first.qa_samples["draft"] > 0
     (sample_id,) = query("SELECT sample_id FROM ops.qa_samples WHERE kind = 'draft' LIMIT 1")[0]
     with connect(Settings()) as con:
         record_verdict(con, sample_id, "fail", "qa-lead", "too long")
@@ -130,7 +130,7 @@ def test_cli_prints_the_assist_sections_and_refuses_unknown_or_empty_tickets(wor
     empty = CliRunner().invoke(app, ["assist", "manual:empty"])
     assert empty.exit_code == 1 and "no subject or body text" in empty.output
     out = assist_tickets(AssistParams())
-    assert out["no_text"] == ["manual:empty"]
+    assert out.no_text == ["manual:empty"]
 
 
 def three_tickets() -> list[str]:

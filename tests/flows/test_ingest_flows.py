@@ -1,7 +1,5 @@
 """The flows end to end with real Prefect orchestration and a real dbt build."""
 
-from pathlib import Path
-
 import pytest
 
 from flows.build_metrics import build_metrics
@@ -20,12 +18,12 @@ def test_nightly_dag_end_to_end_and_rerun(home, demo_export):
         knowledge=ReindexParams(path=demo_export / "kb"),
     )
     result = nightly(params)
-    (batch,) = result["batches"]
-    assert batch["records_loaded"] == 600 and batch["events_loaded"] > 1800
-    assert result["scored"] == [] and result["knowledge"]["suggested"] == 600
-    assert result["escalation"]["decided"] == 600
-    assert result["dbt"]["failed"] == 0 and result["dbt"]["passed"] >= 20
-    assert Path(result["scorecard"]).read_text().startswith("<!doctype html>")
+    (batch,) = result.batches
+    assert batch.records_loaded == 600 and batch.events_loaded > 1800
+    assert result.scored == [] and result.knowledge.suggestions.suggested == 600
+    assert result.escalation.decided == 600
+    assert result.dbt.failed == 0 and result.dbt.passed >= 20
+    assert result.scorecard.html.read_text().startswith("<!doctype html>")
     with connect(Settings()) as con:
         staged = con.execute("SELECT count(*) FROM staging.stg_landing__tickets").fetchone()[0]
         daily = con.execute("SELECT sum(tickets_created) FROM marts.fct_support_daily").fetchone()
@@ -34,9 +32,9 @@ def test_nightly_dag_end_to_end_and_rerun(home, demo_export):
     assert staged == 600 - deleted[0] and daily[0] == staged
 
     again = nightly(params)  # nothing new: every writer step writes nothing
-    assert again["batches"][0]["skipped_as_duplicate"]
-    assert again["knowledge"]["reindex"]["chunks_embedded"] == 0
-    assert again["knowledge"]["suggested"] == 0 and again["escalation"]["decided"] == 0
+    assert again.batches[0].skipped_as_duplicate
+    assert again.knowledge.reindex.chunks_embedded == 0
+    assert again.knowledge.suggestions.suggested == 0 and again.escalation.decided == 0
 
 
 def test_folder_of_exports_and_an_unreadable_file(home, demo_export, tmp_path):

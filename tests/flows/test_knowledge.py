@@ -81,19 +81,19 @@ def in_world(world, monkeypatch):
 
 
 def test_first_reindex_counts_add_up_and_rerun_changes_nothing(in_world):
-    first, second = in_world["first"]["reindex"], in_world["second"]["reindex"]
+    first, second = in_world["first"].reindex, in_world["second"].reindex
     articles = len(list(in_world["kb"].glob("*.md")))
-    assert first["articles_in"] == first["articles_new"] == articles
-    assert first["chunks_embedded"] == first["chunks_total"] > 0
-    assert second["articles_unchanged"] == articles and second["chunks_embedded"] == 0
-    assert second["index_version"] == first["index_version"]
-    assert in_world["second"]["suggested"] == 0  # every ticket already had its suggestions
+    assert first.articles_in == first.articles_new == articles
+    assert first.chunks_embedded == first.chunks_total > 0
+    assert second.articles_unchanged == articles and second.chunks_embedded == 0
+    assert second.index_version == first.index_version
+    assert in_world["second"].suggestions.suggested == 0  # every ticket already had its suggestions
     assert query("SELECT count(*) FROM landing.kb_articles")[0][0] == articles
 
 
 def test_every_ticket_gets_k_cited_published_suggestions_once(in_world):
     k = KnowledgeConfig().search.suggest_k
-    assert in_world["first"]["suggested"] == 600
+    assert in_world["first"].suggestions.suggested == 600
     rows = query(
         "SELECT s.ticket_id, list(s.rank ORDER BY s.rank), bool_and(a.status = 'published'),"
         " count(DISTINCT s.index_version) FROM ml.article_suggestions s"
@@ -287,24 +287,24 @@ def test_a_source_without_articles_is_one_line_and_changes_nothing(home, tmp_pat
         (kb / name).write_text("---\nid: [broken\n---\nbody")
     out = reindex_knowledge(ReindexParams(path=kb))
     expected = f"no articles in {kb}/: 2 files skipped (2 malformed front matter)"
-    assert out["reindex"]["empty"] == f"{expected}; the index is unchanged"
-    assert out["audit"]["audit_id"] is None and "index is empty" in out["audit"]["skipped"]
-    assert out["suggested"] == 0
+    assert out.reindex.empty == f"{expected}; the index is unchanged"
+    assert out.audit.audit_id is None and "index is empty" in out.audit.skipped
+    assert out.suggestions.suggested == 0
     assert query("SELECT count(*) FROM ops.kb_index_runs")[0][0] == 0
     result = CliRunner().invoke(app, ["reindex", str(kb)])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert " ".join(result.output.split()) == f"error: {expected}; the index is unchanged"
     # an emptied folder never wipes what was indexed before
     (kb / "a.md").write_text(GOOD_ARTICLE)
-    assert reindex_knowledge(ReindexParams(path=kb, suggest=False))["reindex"]["articles_new"] == 1
+    assert reindex_knowledge(ReindexParams(path=kb, suggest=False)).reindex.articles_new == 1
     for path in kb.iterdir():
         path.unlink()
     again = reindex_knowledge(ReindexParams(path=kb, suggest=False))
     assert (
-        again["reindex"]["empty"] == f"no articles in {kb}/: no Markdown (.md) files; "
+        again.reindex.empty == f"no articles in {kb}/: no Markdown (.md) files; "
         "the index is unchanged"
     )
-    assert again["audit"]["audit_id"] is not None  # the index it keeps is still audited
+    assert again.audit.audit_id is not None  # the index it keeps is still audited
     assert query("SELECT article_id FROM landing.kb_articles") == [("kb-only",)]
 
 

@@ -104,22 +104,24 @@ def test_the_rollout_lifecycle(world, demo_export):
     settings, config_path, root = world
     params = ScoreParams(config=config_path)
 
-    # nothing holds a phase yet: a clear error, nothing written
+    # nothing holds a phase yet: nothing to score, nothing written (the CLI says why)
+    assert run_scoring(params) == []
+    assert query(settings, "SELECT count(*) FROM ml.predictions") == [(0,)]
     with pytest.raises(registry.RolloutError, match="start one in shadow"):
-        run_scoring(params)
+        targets.scoring_targets(registry.client(settings.mlflow_tracking_uri), MODEL)
 
     # v1 enters shadow on offline gates alone and scores every ticket once
     assert do_promote(settings, 1, "shadow", config_path).passed
     (summary,) = run_scoring(params)
-    assert (summary["version"], summary["phase"], summary["scored"]) == (1, "shadow", 600)
-    assert summary["partitions"] == 3  # 250-ticket partitions
+    assert (summary.version, summary.phase, summary.scored) == (1, "shadow", 600)
+    assert summary.partitions == 3  # 250-ticket partitions
     assert query(settings, "SELECT count(*), count(DISTINCT ticket_id) FROM ml.predictions") == [
         (1200, 600)
     ]
     actions = query(settings, "SELECT DISTINCT action FROM ml.routing_decisions")
     assert actions == [("logged",)]
     (again,) = run_scoring(params)
-    assert again["scored"] == 0  # incremental: nothing new, nothing rescored
+    assert again.scored == 0  # incremental: nothing new, nothing rescored
     drift_rows = query(
         settings, "SELECT field, psi_label, psi_confidence, drifted FROM ops.scoring_runs"
     )
@@ -156,8 +158,8 @@ def test_the_rollout_lifecycle(world, demo_export):
 
     # new tickets: v1 (assist) suggests or hands to a human, v2 (shadow) logs, side by side
     ingest_tickets(IngestParams(paths=[demo_export / "tickets.jsonl"], source="live"))
-    summaries = {s["version"]: s for s in run_scoring(params)}
-    assert summaries[1]["scored"] == 600 and summaries[2]["scored"] == 1200
+    summaries = {s.version: s for s in run_scoring(params)}
+    assert summaries[1].scored == 600 and summaries[2].scored == 1200
     by_version = dict(
         query(
             settings,
@@ -214,9 +216,9 @@ def test_the_rollout_lifecycle(world, demo_export):
             " subject, body, status, content_hash, batch_id)"
             " VALUES ('shift:empty', 'shift', 'empty', now(), now(), '', ' ', 'new', 'h', 'manual')"
         )
-    shifted = {s["version"]: s for s in run_scoring(params)}
-    assert shifted[1]["scored"] == 120 and shifted[1]["empty_text"] == 1
-    assert any(row["drifted"] for row in shifted[1]["drift"].values())
+    shifted = {s.version: s for s in run_scoring(params)}
+    assert shifted[1].scored == 120 and shifted[1].empty_text == 1
+    assert any(row["drifted"] for row in shifted[1].drift.values())
     assert query(
         settings, "SELECT count(*) FROM ml.predictions WHERE ticket_id = 'shift:empty'"
     ) == [(0,)]
@@ -232,9 +234,9 @@ def test_dask_workers_score_exactly_like_in_process(world):
         con.execute("DELETE FROM ml.routing_decisions WHERE model_version = 1")
         con.execute("DELETE FROM ml.predictions WHERE model_version = 1")
     (summary,) = [
-        s for s in run_scoring(ScoreParams(config=config_path, dask_workers=2)) if s["version"] == 1
+        s for s in run_scoring(ScoreParams(config=config_path, dask_workers=2)) if s.version == 1
     ]
-    assert summary["scored"] == len(before) // 2
+    assert summary.scored == len(before) // 2
     after = query(
         settings,
         "SELECT ticket_id, field, label, confidence FROM ml.predictions"
@@ -287,18 +289,19 @@ def test_the_weekly_retrain_registers_and_enters_shadow_only_through_the_gates(w
     mlc = registry.client(settings.mlflow_tracking_uri)
     before = {int(v.version) for v in mlc.search_model_versions(f"name = '{MODEL}'")}
     info = retrain_weekly(RetrainParams(experiment=experiment, rollout_config=config_path))
-    assert info["version"] not in before and info["shadow"]["passed"]
-    assert registry.phase_holders(mlc, MODEL)["shadow"] == info["version"]
+    version = info.training["version"]
+    assert version not in before and info.shadow.passed
+    assert registry.phase_holders(mlc, MODEL)["shadow"] == version
 
     strict = root / "strict.yaml"
     strict.write_text(yaml.safe_dump({"offline": {"max_ece": 1e-9}}))
     failed = retrain_weekly(RetrainParams(experiment=experiment, rollout_config=strict))
-    assert not failed["shadow"]["passed"] and failed["shadow"]["failed_gates"]
-    assert registry.phase_holders(mlc, MODEL)["shadow"] == info["version"]  # unchanged
+    assert not failed.shadow.passed and failed.shadow.failed_gates
+    assert registry.phase_holders(mlc, MODEL)["shadow"] == version  # unchanged
     assert query(
         settings,
         "SELECT passed, actor FROM ops.rollout_events WHERE version = ? AND to_phase = 'shadow'",
-        [failed["version"]],
+        [failed.training["version"]],
     ) == [(False, "retrain-weekly")]
 
 

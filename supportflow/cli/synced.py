@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli_common import _console, _fail, _setup, app
+from supportflow.cli.common import _console, _fail, _setup, app
 from supportflow.ingest.flavours import Flavour
 
 HELP = (
@@ -47,7 +47,7 @@ def ingest_synced_command(
 ) -> None:
     """Load a synced Zendesk schema (help text: ``HELP``) and print its batches."""
     settings = _setup(verbose)
-    from supportflow.cli import _print_batches
+    from supportflow.cli.ingest import print_batches
     from supportflow.ingest.sources import SourceError
     from supportflow.ingest.synced import SyncedSchemaError, SyncedSource, ingest_synced
     from supportflow.warehouse import WarehouseLockedError, connect
@@ -66,4 +66,4 @@ def ingest_synced_command(
     for warning in report.warnings:
         console.print(f"[yellow]{warning}[/]")
     if report.batches:
-        _print_batches([batch.as_dict() for batch in report.batches])
+        print_batches(report.batches)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli_common import _console, _fail, _setup, app
+from supportflow.cli.common import _console, _fail, _setup, app
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Assist YAML (default: experiments/assist.yaml).")
@@ -87,13 +87,13 @@ def assist_batch(config: ConfigOption = None) -> None:
         out = assist_tickets(AssistParams(config=config))
     except (MacroLibraryError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
-    if not out["assisted"]:
+    if not out.assisted:
         _console().print("nothing new to assist (incidents unchanged)")
         return
     _console().print(
-        f"assisted {out['assisted']:,} tickets ({out['needs_rewrite']:,} drafts need a rewrite); "
-        f"{out['incidents']} incident(s) covering {out['incident_tickets']:,} tickets"
-        + (f"; {len(out['no_text'])} without text skipped" if out["no_text"] else "")
+        f"assisted {out.assisted:,} tickets ({out.needs_rewrite:,} drafts need a rewrite); "
+        f"{out.incidents} incident(s) covering {out.incident_tickets:,} tickets"
+        + (f"; {len(out.no_text)} without text skipped" if out.no_text else "")
     )
 
 

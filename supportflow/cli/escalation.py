@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli_common import _console, _fail, _setup, app
+from supportflow.cli.common import _console, _fail, _setup, app
 
 RulesOption = Annotated[
     Path | None,
@@ -27,14 +27,14 @@ def _day(value: str, option: str) -> date:
 def escalate(rules: RulesOption = None) -> None:
     """Apply the current rules version to tickets that have no decision under it yet."""
     _setup()
-    from flows.backfill_escalations import EscalateParams, escalate_tickets
+    from flows.escalate_tickets import EscalateParams, escalate_tickets
     from supportflow.escalation.rules import RuleError
 
     try:
         out = escalate_tickets(EscalateParams(rules=rules))
     except RuleError as exc:
         _fail(str(exc))
-    _console().print(f"rules {out['rules_version']}: decided {out['decided']:,} new tickets")
+    _console().print(f"rules {out.rules_version}: decided {out.decided:,} new tickets")
 
 
 @app.command("backfill-escalations")
@@ -69,17 +69,17 @@ def backfill_escalations_command(
     console = _console()
     if dry_run:
         console.print(
-            f"[bold]dry run[/] {out['rules_version']} vs {out['against'] or '(nothing yet)'} over "
-            f"{out['tickets']:,} tickets: +{out['newly_escalated']:,} escalated, "
-            f"-{out['no_longer_escalated']:,} no longer escalated"
+            f"[bold]dry run[/] {out.rules_version} vs {out.against or '(nothing yet)'} over "
+            f"{out.tickets:,} tickets: +{out.newly_escalated:,} escalated, "
+            f"-{out.no_longer_escalated:,} no longer escalated"
         )
-        for rule, (added, removed) in out["by_rule"].items():
+        for rule, (added, removed) in out.by_rule.items():
             console.print(f"  {rule}: fires on {added:,} more, {removed:,} fewer tickets")
         return
     console.print(
-        f"[bold]{out['rules_version']}[/]: {out['days_done']} day(s) replaced, "
-        f"{out['days_skipped']} already current; {out['tickets']:,} tickets, "
-        f"{out['escalated']:,} escalated"
+        f"[bold]{out.rules_version}[/]: {out.days_done} day(s) replaced, "
+        f"{out.days_skipped} already current; {out.tickets:,} tickets, "
+        f"{out.escalated:,} escalated"
     )
-    for rule, n in out["by_rule"].items():
+    for rule, n in out.by_rule.items():
         console.print(f"  {rule}: {n:,}")

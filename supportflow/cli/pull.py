@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli_common import _console, _fail, _quiet_prefect_failures, _setup, app
+from supportflow.cli.common import _console, _fail, _quiet_prefect_failures, _setup, app
 
 pull_app = typer.Typer(
     help="Pull tickets live from a helpdesk API into the warehouse (resumes from stored cursors).",

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli_common import _console, _fail, _setup, app
+from supportflow.cli.common import _console, _fail, _setup, app
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Knowledge YAML (default: experiments/).")
@@ -33,42 +33,40 @@ def reindex(
         )
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
-    if out["reindex"].get("empty"):  # e.g. "no articles in kb/: 12 files skipped (…)"
-        _fail(out["reindex"]["empty"])
-    _print_reindex(out)
+    if out.reindex.empty:  # e.g. "no articles in kb/: 12 files skipped (…)"
+        _fail(out.reindex.empty)
+    print_reindex(out)
 
 
-def _print_reindex(out: dict) -> None:
-    """The reindex flow's result: counts, skipped files, KB health and suggestions; a source
+def print_reindex(out) -> None:
+    """A ``KnowledgeRefresh``: reindex counts, skipped files, KB health and suggestions; a source
     with no article is one line saying why."""
     console = _console()
-    if "reindex" not in out:
-        return
-    r = out["reindex"]
-    if r.get("empty"):
-        console.print(f"[yellow]{r['empty']}[/]")
-        return
-    console.print(
-        f"[bold]index {r['index_version']}[/]: {r['articles_in']} in — {r['articles_new']} new, "
-        f"{r['articles_reembedded']} re-embedded, {r['articles_metadata']} metadata only, "
-        f"{r['articles_unchanged']} unchanged, {r['articles_rejected']} rejected; "
-        f"{r['articles_deleted']} removed; {r['chunks_embedded']} passages embedded "
-        f"({r['chunks_total']} in the index)"
-    )
-    for p in r["problems"]:
-        console.print(f"  [yellow]skipped[/] {p['source_file']}: {p['reason']}")
-    if out.get("audit", {}).get("skipped"):
-        console.print(f"KB health: skipped ({out['audit']['skipped']})")
-    elif "audit" in out:
-        kinds = ", ".join(f"{n} {k}" for k, n in sorted(out["audit"]["findings"].items()))
+    if (r := out.reindex) is not None:
+        if r.empty:
+            console.print(f"[yellow]{r.empty}[/]")
+            return
+        console.print(
+            f"[bold]index {r.index_version}[/]: {r.articles_in} in — {r.articles_new} new, "
+            f"{r.articles_reembedded} re-embedded, {r.articles_metadata} metadata only, "
+            f"{r.articles_unchanged} unchanged, {r.articles_rejected} rejected; "
+            f"{r.articles_deleted} removed; {r.chunks_embedded} passages embedded "
+            f"({r.chunks_total} in the index)"
+        )
+        for p in r.problems:
+            console.print(f"  [yellow]skipped[/] {p.source_file}: {p.reason}")
+    if (audit := out.audit) is not None and audit.skipped:
+        console.print(f"KB health: skipped ({audit.skipped})")
+    elif audit is not None:
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(audit.findings.items()))
         console.print(f"KB health: {kinds or 'no findings'}")
-        for gap in out["audit"]["coverage_gaps"][:5]:
+        for gap in audit.coverage_gaps[:5]:
             console.print(
-                f"  coverage gap: {gap['tickets']} tickets like "
-                f"{gap['example_subjects'][0]!r} ({', '.join(gap['terms'][:4])})"
+                f"  coverage gap: {gap.tickets} tickets like "
+                f"{gap.example_subjects[0]!r} ({', '.join(gap.terms[:4])})"
             )
-    if "suggested" in out:
-        console.print(f"suggested articles for {out['suggested']:,} new tickets")
+    if out.suggestions is not None:
+        console.print(f"suggested articles for {out.suggestions.suggested:,} new tickets")
 
 
 def _index(settings, config_path: Path | None):
@@ -167,11 +165,12 @@ def _ticket_text(settings, ticket_id: str) -> str:
 def suggest(config: ConfigOption = None) -> None:
     """Suggest cited articles for every ticket that has none yet (agent assist)."""
     _setup()
-    from flows.reindex_knowledge import SuggestParams, suggest_articles_flow
-    from supportflow.knowledge.search import EmptyIndexError
+    from flows.suggest_articles import SuggestParams, suggest_articles
 
     try:
-        done = suggest_articles_flow(SuggestParams(config=config))
-    except (EmptyIndexError, FileNotFoundError, ValueError) as exc:
+        done = suggest_articles(SuggestParams(config=config)).suggestions
+    except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
-    _console().print(f"suggested articles for {done:,} tickets")
+    if done.skipped:
+        _fail(done.skipped)
+    _console().print(f"suggested articles for {done.suggested:,} tickets")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli_common import _console, _fail, _setup, app
+from supportflow.cli.common import _console, _fail, _setup, app
 
 ModelName = Annotated[str, typer.Argument(help="Registered model name.")]
 ConfigOption = Annotated[
@@ -28,6 +28,7 @@ def score(
     _setup(verbose)
     from flows.score_tickets import ScoreParams, run_scoring
     from supportflow.rollout.registry import RolloutError
+    from supportflow.rollout.targets import nothing_deployed
     from supportflow.scoring import ScoringError
 
     try:
@@ -36,16 +37,18 @@ def score(
         )
     except (RolloutError, ScoringError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
+    if not summaries:
+        _fail(nothing_deployed(model_name))
     console = _console()
     for s in summaries:
-        drifted = [f for f, row in s["drift"].items() if row["drifted"]]
+        drifted = [f for f, row in s.drift.items() if row["drifted"]]
         console.print(
-            f"{s['model_name']} v{s['version']} ({s['phase']}): scored {s['scored']:,} tickets "
-            f"in {s['partitions']} partition(s)"
+            f"{s.model_name} v{s.version} ({s.phase}): scored {s.scored:,} tickets "
+            f"in {s.partitions} partition(s)"
             + (f"; DRIFT in {', '.join(drifted)}" if drifted else "")
         )
-    if summaries and summaries[0]["empty_text"]:
-        console.print(f"{summaries[0]['empty_text']:,} tickets have no text and were not scored")
+    if summaries[0].empty_text:
+        console.print(f"{summaries[0].empty_text:,} tickets have no text and were not scored")
 
 
 @app.command()
@@ -111,22 +114,3 @@ def _print_gates(decision) -> None:
     for gate in decision.gates:
         table.add_row(gate.name, "pass" if gate.passed else "[red]FAIL[/]", gate.detail)
     _console().print(table)
-
-
-def score_shadow(settings, info: dict) -> None:
-    """The demo's last steps: the retrained version (now in shadow) scores; metrics are rebuilt."""
-    from flows.build_metrics import build_metrics
-    from flows.score_tickets import ScoreParams, run_scoring
-    from supportflow.report.status import render_model_quality
-
-    console = _console()
-    name, version = info["model_name"], info["version"]
-    if not info["shadow"]["passed"]:
-        failed = "; ".join(info["shadow"]["failed_gates"])
-        console.print(f"{name} v{version} stays out of shadow ({failed}); nothing to score")
-        return
-    console.print(f"[bold]{name} v{version} holds shadow[/] (offline gates passed)")
-    for s in run_scoring(ScoreParams(model_name=name)):
-        console.print(f"v{s['version']} ({s['phase']}): scored {s['scored']:,} tickets")
-    build_metrics()
-    render_model_quality(settings, console)

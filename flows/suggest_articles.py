@@ -1,0 +1,22 @@
+"""Flow: cited article suggestions for tickets that have none yet (nothing indexed: skipped)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow
+from pydantic import BaseModel, Field
+
+from flows.reindex_knowledge import suggest_articles as suggest_task
+from supportflow.knowledge.runner import KnowledgeRefresh
+
+
+class SuggestParams(BaseModel):
+    config: Path | None = Field(default=None, description="Default: experiments/knowledge.yaml.")
+
+
+@flow(name="suggest-articles")
+def suggest_articles(params: SuggestParams) -> KnowledgeRefresh:
+    """Suggestions only (the nightly step when no help-center source is given); the result's
+    ``suggestions.skipped`` says why there were none while the index is empty."""
+    return KnowledgeRefresh(suggestions=suggest_task(params.config))

@@ -1,0 +1,5 @@
+"""``python -m supportflow.cli``."""
+
+from supportflow.cli import app
+
+app()

@@ -1,0 +1,111 @@
+"""``supportflow demo generate`` and ``demo run`` (the demo flow, ``flows/demo.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from supportflow.cli.common import _console, _fail, _setup, demo_app
+
+
+@demo_app.command("generate")
+def demo_generate(
+    out: Annotated[Path, typer.Option(help="Folder to write the export files and knowledge base.")],
+    tickets: Annotated[int, typer.Option(min=1, help="Number of tickets.")] = 5_000,
+    days: Annotated[int, typer.Option(min=1, help="Days of history, ending 2026-10-31.")] = 90,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same data.")] = 7,
+    formats: Annotated[
+        str, typer.Option(help="Comma-separated: zendesk,jsonl,csv.")
+    ] = "zendesk,jsonl,csv",
+    workers: Annotated[int, typer.Option(min=1, help="Processes generating in parallel.")] = 2,
+) -> None:
+    """Write seeded demo tickets (Zendesk-style JSON, JSONL, CSV) and a knowledge base."""
+    from supportflow.demo.write import write_demo
+
+    chosen = frozenset(f.strip() for f in formats.split(",") if f.strip())
+    unknown = chosen - {"zendesk", "jsonl", "csv"}
+    if unknown:
+        _fail(f"unknown format(s) {sorted(unknown)}; choose from zendesk, jsonl, csv")
+    manifest = write_demo(
+        out,
+        tickets=tickets,
+        days=days,
+        seed=seed,
+        formats=chosen,
+        workers=workers,
+        progress=_progress_printer("generated"),
+    )
+    _console().print_json(data=manifest)
+
+
+def _progress_printer(verb: str):
+    console = _console()
+
+    def show(done: int) -> None:
+        console.print(f"  {verb} {done:,} tickets", highlight=False)
+
+    return show
+
+
+@demo_app.command("run")
+def demo_run(
+    tickets: Annotated[int, typer.Option(min=1)] = 20_000,
+    days: Annotated[int, typer.Option(min=1)] = 90,
+    seed: Annotated[int, typer.Option()] = 7,
+    train: Annotated[bool, typer.Option(help="Also train a quick triage model.")] = True,
+) -> None:
+    """Generate demo data (once), run the nightly flow on its Zendesk export and help center,
+    train a quick triage model on the settled tickets, put it in shadow, score, show results."""
+    settings = _setup()
+    from flows.demo import DemoParams, demo
+
+    console = _console()
+    steps = f" → quick triage model (MLflow at {settings.mlflow_tracking_uri})" if train else ""
+    console.print(f"[bold]Demo[/]: {tickets:,} tickets, {days} days, seed {seed} → nightly{steps}")
+    result = demo(DemoParams(tickets=tickets, days=days, seed=seed, train=train))
+    print_demo(settings, result)
+
+
+def print_demo(settings, result) -> None:
+    """The demo flow's ``DemoResult``: what the nightly run loaded and built, the warehouse, the
+    retrained version and its scores, the scorecard."""
+    from supportflow.cli.ingest import print_batches
+    from supportflow.cli.knowledge import print_reindex
+    from supportflow.cli.training import print_training
+    from supportflow.report.status import render_model_quality, render_status
+
+    console = _console()
+    night = result.nightly
+    print_batches(night.batches)
+    print_reindex(night.knowledge)
+    escalation = night.escalation
+    console.print(
+        f"escalation rules {escalation.rules_version}: decided {escalation.decided:,} tickets"
+    )
+    if (assisted := night.assist) is not None:
+        console.print(
+            f"agent assist: {assisted.assisted:,} tickets ({assisted.needs_rewrite:,} drafts "
+            f"held by guardrails); {assisted.incidents} incident(s); QA samples "
+            + ", ".join(f"{k} {v}" for k, v in assisted.qa_samples.items())
+        )
+    console.print(f"dbt build: {night.dbt.passed} passed, {night.dbt.failed} failed")
+    render_status(settings, console)
+    if result.retrain is not None:
+        print_training(result.retrain.training)
+        shadow = result.retrain.shadow
+        name, version = shadow.model_name, shadow.version
+        if not shadow.passed:
+            failed = "; ".join(f"{g.name}: {g.detail}" for g in shadow.failed_gates)
+            console.print(f"{name} v{version} stays out of shadow ({failed}); nothing to score")
+        else:
+            console.print(f"[bold]{name} v{version} holds shadow[/] (offline gates passed)")
+            for s in result.scored:
+                console.print(f"v{s.version} ({s.phase}): scored {s.scored:,} tickets")
+            render_model_quality(settings, console)
+    console.print(f"[bold]Scorecard[/]: {result.scorecard.html}")
+    if result.scorecard.png is not None:
+        console.print(f"[bold]Screenshot[/]: {result.scorecard.png}")
+    else:
+        console.print("(no Chromium here, so no screenshot: `apt-get install chromium` for one)")

@@ -1,0 +1,102 @@
+"""The knowledge steps as library entry points: each takes ``Settings``, opens the warehouse
+itself (one writer at a time) and returns a typed summary. Flows and the CLI call these."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from supportflow.knowledge import ticket_vectors
+from supportflow.knowledge.audit import CoverageGap, run_audit
+from supportflow.knowledge.config import KnowledgeConfig
+from supportflow.knowledge.index import ReindexSummary, reindex
+from supportflow.knowledge.search import EmptyIndexError, KnowledgeIndex
+from supportflow.knowledge.suggest import suggest_new_tickets
+from supportflow.settings import Settings
+from supportflow.warehouse import connect
+
+log = logging.getLogger("supportflow.knowledge")
+Progress = Callable[[int, int], None] | None
+
+
+@dataclass
+class AuditSummary:
+    """A KB health audit: findings counted by kind, the coverage gaps; ``skipped`` says why
+    there was no audit (``audit_id`` is then None)."""
+
+    audit_id: str | None
+    findings: dict[str, int] = field(default_factory=dict)
+    coverage_gaps: list[CoverageGap] = field(default_factory=list)
+    skipped: str | None = None
+
+
+@dataclass
+class SuggestSummary:
+    """Tickets that got cited article suggestions; ``skipped`` says why none could."""
+
+    suggested: int = 0
+    skipped: str | None = None
+
+
+@dataclass
+class KnowledgeRefresh:
+    """What one knowledge run did; a step that did not run is None."""
+
+    reindex: ReindexSummary | None = None
+    embedded_tickets: int | None = None
+    audit: AuditSummary | None = None
+    suggestions: SuggestSummary | None = None
+
+
+def reindex_articles(
+    settings: Settings, path: Path, config: KnowledgeConfig, on_progress: Progress = None
+) -> ReindexSummary:
+    """Bring the index up to date with the articles at ``path`` (``knowledge.index.reindex``);
+    skipped files and an empty source are logged as warnings, never raised."""
+    with connect(settings) as con:
+        summary = reindex(con, path, config.index, on_progress)
+    for problem in summary.problems:
+        log.warning("skipped %s: %s", problem.article_id or problem.source_file, problem.reason)
+    if summary.empty:
+        log.warning(summary.empty)
+    return summary
+
+
+def embed_tickets(settings: Settings, config: KnowledgeConfig, on_progress: Progress = None) -> int:
+    """Vectors for new or edited tickets (shared by the audit, suggestions and agent assist);
+    returns how many tickets were embedded."""
+    with connect(settings) as con:
+        return ticket_vectors.refresh(con, config.index.encoder, on_progress=on_progress)
+
+
+def audit_knowledge(settings: Settings, config: KnowledgeConfig) -> AuditSummary:
+    """The KB health audit (``knowledge.audit.run_audit``); skipped, with a warning, while the
+    index is empty."""
+    with connect(settings) as con:
+        try:
+            index = KnowledgeIndex.load(con, config.index.encoder)
+        except EmptyIndexError as exc:
+            log.warning("KB audit skipped: %s", exc)
+            return AuditSummary(audit_id=None, skipped=str(exc))
+        result = run_audit(con, index, config.audit)
+    kinds = Counter(finding.kind for finding in result.findings)
+    return AuditSummary(result.audit_id, dict(kinds), list(result.gaps))
+
+
+def refresh_suggestions(
+    settings: Settings, config: KnowledgeConfig, on_progress: Progress = None
+) -> SuggestSummary:
+    """Cited article suggestions for every ticket with text that has none yet; skipped, with its
+    reason, while nothing is indexed."""
+    with connect(settings) as con:
+        try:
+            index = KnowledgeIndex.load(con, config.index.encoder)
+        except EmptyIndexError as exc:
+            log.info("suggestions skipped: %s", exc)
+            return SuggestSummary(skipped=str(exc))
+        return SuggestSummary(
+            suggest_new_tickets(con, index, config.search, on_progress=on_progress)
+        )
