@@ -2,6 +2,8 @@
 
 Python writes ``landing``, ``ml`` and ``ops``; dbt owns ``staging``, ``intermediate`` and
 ``marts``. A migration is never edited once released: add the next number.
+
+Over 300 lines on purpose: the append-only history reads in order in one place.
 """
 
 from __future__ import annotations

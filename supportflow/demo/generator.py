@@ -3,6 +3,9 @@
 Determinism: the data depends only on (seed, tickets, days). Work is cut into fixed chunks, each
 with its own RNG seeded from (seed, chunk), so the output is identical however many processes
 generate it. Time runs up to a fixed end date, never "now".
+
+Over 300 lines on purpose: the per-ticket story and the chunked writer share ``Plan`` and its RNG
+seeding, which must change together for the output to stay the same for a seed.
 """
 
 from __future__ import annotations
@@ -26,6 +29,13 @@ from supportflow.demo import catalog as cat
 from supportflow.demo.history import Timeline, created, csat, history
 from supportflow.demo.sampling import DAY, END, HOUR, Incident, Picker, iso, weighted
 from supportflow.demo.text import opening_message
+from supportflow.demo.zendesk_files import (
+    CUSTOM_FIELDS,
+    CUSTOMER_BASE,
+    customers,
+    write_incremental_pages,
+    write_zendesk_lookups,
+)
 from supportflow.ingest.mapping import CANONICAL_FIELDS
 
 CHUNK = 20_000
@@ -33,17 +43,8 @@ PRIORITIES = ("low", "normal", "high", "urgent")
 HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 3, 6, 10, 12, 12, 11, 10, 11, 12, 11, 10, 8, 6, 4, 3, 2, 2, 1)
 WEEKDAY_WEIGHTS = (1.15, 1.1, 1.05, 1.0, 0.9, 0.4, 0.35)  # Monday first
 CSV_FIELDS = CANONICAL_FIELDS
-# Custom ticket fields as a Zendesk account defines them: numeric ids, titles in ticket_fields.
-CUSTOM_FIELDS = {
-    "category": 360_000_001_001,
-    "queue": 360_000_001_002,
-    "sentiment": 360_000_001_003,
-    "customer_tier": 360_000_001_004,
-}
 LOCALES = {"en": "en-US", "de": "de", "es": "es", "fr": "fr"}  # Zendesk locale codes
-CUSTOMER_BASE = 10_000_000  # Zendesk user ids of the demo's customers
 RECENT_DAYS = 2  # the incremental export pages hold the tickets updated in these last days
-PAGE_SIZE = 1000  # tickets per Incremental Export page (Zendesk's cursor page size)
 DELETED_SHARE = 0.01  # spam and test tickets an admin deleted
 
 
@@ -339,88 +340,3 @@ def _write_all(
     if "zendesk" in handles:
         folder = Path(handles["zendesk"].name).parent.parent / "zendesk_incremental"
         totals["incremental_pages"] = write_incremental_pages(folder, recent)
-
-
-def write_incremental_pages(folder: Path, tickets: list[dict]) -> int:
-    """Cursor-based Incremental Ticket Export pages (``tickets``, ``after_cursor``,
-    ``after_url``, ``end_of_stream``; Zendesk Incremental Exports reference) of ``tickets`` in
-    ``updated_at`` order, ``PAGE_SIZE`` a page; returns how many pages were written."""
-    import base64
-
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("page_*.json"):
-        old.unlink()
-    ordered = sorted(tickets, key=lambda t: (t["updated_at"], t["id"]))
-    pages = [ordered[i : i + PAGE_SIZE] for i in range(0, len(ordered), PAGE_SIZE)] or [[]]
-    for n, page in enumerate(pages, start=1):
-        last = n == len(pages)
-        cursor = (
-            base64.b64encode(f"{page[-1]['updated_at']}|{page[-1]['id']}".encode()).decode()
-            if page
-            else None
-        )
-        body = {
-            "tickets": page,
-            "after_url": None
-            if last
-            else (
-                f"https://nimbus.zendesk.com/api/v2/incremental/tickets/cursor.json?cursor={cursor}"
-            ),
-            "after_cursor": cursor,
-            "before_url": None,
-            "before_cursor": None,
-            "end_of_stream": last,
-        }
-        (folder / f"page_{n:04d}.json").write_bytes(orjson.dumps(body))
-    return len(pages)
-
-
-def customers(plan: Plan) -> int:
-    """How many distinct requesters the plan draws tickets from."""
-    return max(50, plan.tickets // 4)
-
-
-def write_zendesk_lookups(folder: Path, plan: Plan) -> None:
-    """``users.json`` (end-users, agents, an admin; names and e-mails are fake) and
-    ``ticket_fields.json`` (the custom fields' titles), in the Zendesk list APIs' shape."""
-    from supportflow.demo.history import agent_id
-
-    folder.mkdir(parents=True, exist_ok=True)
-    agents = [f"agent_{q}_{k}" for q in cat.QUEUES for k in range(8)]
-    users = [
-        {
-            "id": CUSTOMER_BASE + c,
-            "name": f"Customer {c}",
-            "email": f"customer{c}@example.com",
-            "role": "end-user",
-        }
-        for c in range(customers(plan))
-    ] + [
-        {
-            "id": agent_id(a),
-            "name": a.replace("_", " ").title(),
-            "email": f"{a}@nimbus.example",
-            "role": "admin" if i == 0 else "agent",
-        }
-        for i, a in enumerate(agents)
-    ]
-    (folder / "users.json").write_bytes(
-        orjson.dumps({"users": users, "next_page": None, "count": len(users)})
-    )
-    titles = {
-        "category": "Category",
-        "queue": "Queue",
-        "sentiment": "Sentiment",
-        "customer_tier": "Customer tier",
-    }
-    fields = [
-        {
-            "id": fid,
-            "type": "tagger",
-            "title": titles[name],
-            "raw_title": titles[name],
-            "active": True,
-        }
-        for name, fid in CUSTOM_FIELDS.items()
-    ]
-    (folder / "ticket_fields.json").write_bytes(orjson.dumps({"ticket_fields": fields}))

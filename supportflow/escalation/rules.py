@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 DEFAULT_RULES = Path(__file__).resolve().parent / "default_rules.yaml"
 PRIORITIES = ("low", "normal", "high", "urgent")
 
-# Every field a rule may use, with its type. The SQL for each lives in compile.FEATURES.
+# Every field a rule may use, with its type. The SQL for each is a column of
+# evaluate.FEATURES_SQL (tests/unit/test_escalation_rules.py pins the two to the same names).
 FIELDS: dict[str, str] = {
     # the ticket as loaded
     "channel": "str", "customer_tier": "str", "language": "str", "priority": "str",

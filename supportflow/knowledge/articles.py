@@ -6,14 +6,11 @@ reported with its reason and skipped; the rest of the run goes on.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import ClassVar
 
 import frontmatter
 import yaml
@@ -100,10 +97,12 @@ def read_source(
     if path.is_dir():
         result = _read_markdown_folder(path, max_bytes, defaults)
     elif path.suffix.lower() == ".json":
-        result = _read_zendesk_export(path, max_bytes)
+        from supportflow.knowledge.help_center_export import read_zendesk_export
+
+        result = read_zendesk_export(path, max_bytes)
     elif path.suffix.lower() == ".md":
         result = ReadResult(records_in=1)
-        _add(result, _read_markdown_file(path, path.name, max_bytes, defaults))
+        add_item(result, _read_markdown_file(path, path.name, max_bytes, defaults))
     else:
         raise ValueError(
             f"{path}: expected a folder of Markdown articles or a Zendesk Help Center .json export"
@@ -128,7 +127,8 @@ def empty_message(path: Path, result: ReadResult) -> str:
     return f"no articles in {where}: {len(result.problems)} {kind} skipped ({listed}{more})"
 
 
-def _add(result: ReadResult, item: Article | Problem) -> None:
+def add_item(result: ReadResult, item: Article | Problem) -> None:
+    """Append a read article, or the problem that kept one out, to ``result``."""
     (result.articles if isinstance(item, Article) else result.problems).append(item)
 
 
@@ -158,7 +158,7 @@ def _read_markdown_folder(folder: Path, max_bytes: int, defaults: Defaults) -> R
     result = ReadResult(records_in=len(files), other_files=len(every) - len(files))
     for file in files:
         name = file.relative_to(folder).as_posix()
-        _add(result, _read_markdown_file(file, name, max_bytes, defaults))
+        add_item(result, _read_markdown_file(file, name, max_bytes, defaults))
     return result
 
 
@@ -292,127 +292,3 @@ def _date(value) -> date | None:
 
 
 # --- Zendesk Help Center export ------------------------------------------------------------
-
-
-def _read_zendesk_export(file: Path, max_bytes: int) -> ReadResult:
-    """``{"articles": [...]}`` as the Help Center Articles API returns it (or a bare list).
-
-    Field mapping (Zendesk Help Center API reference, Articles):
-
-    - Zendesk has no audience field: ``user_segment_id`` null (visible to everyone) is public,
-      any segment (``user_segment_id`` or a non-empty ``user_segment_ids``) is internal, so a
-      restricted article is never shown to customers.
-    - status: ``archived`` → archived, ``draft`` → draft, a translation marked outdated
-      (``outdated: true`` or its locale in ``outdated_locales``) → outdated, else published.
-    - Translations share the article ``id``; each locale has its own body, URL and draft state,
-      so each is its own article: the source locale (``source_locale``, else the first locale
-      seen) is ``zd-<id>``, another locale ``zd-<id>@<locale>`` with ``translation_of`` set. The
-      same id and locale twice is a duplicate.
-    - owner ``zendesk-user:<author_id>``, product_area ``section:<section_id>``, url
-      ``html_url``, updated_at ``edited_at`` (else ``updated_at``), tags ``label_names``, body
-      HTML → text with Markdown headings.
-
-    ``max_bytes`` applies to each article body.
-    """
-    try:
-        data = json.loads(file.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{file}: not UTF-8 text (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{file}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    records = data.get("articles") if isinstance(data, dict) else data
-    if not isinstance(records, list):
-        raise ValueError(f"{file}: expected a JSON list or an object with an 'articles' list")
-    result = ReadResult(records_in=len(records))
-    first_locale: dict[str, str] = {}
-    for number, record in enumerate(records, start=1):
-        name = f"{file.name}#{number}"
-        if not isinstance(record, dict):
-            result.problems.append(Problem(name, None, "article record is not a JSON object"))
-            continue
-        html = record.get("body") or ""
-        if len(html.encode()) > max_bytes:
-            result.problems.append(
-                Problem(name, str(record.get("id")), f"body too large (limit {max_bytes:,} bytes)")
-            )
-            continue
-        locale = str(record.get("locale") or "en").lower()
-        article_id = translation_of = None
-        if record.get("id") is not None:
-            article_id = f"zd-{record['id']}"
-            source = str(record.get("source_locale") or first_locale.setdefault(article_id, locale))
-            if locale != source.lower():
-                article_id, translation_of = f"{article_id}@{locale}", article_id
-        outdated = record.get("outdated") is True or locale in {
-            str(loc).lower() for loc in record.get("outdated_locales") or []
-        }
-        segments = record.get("user_segment_ids") or []
-        meta = {
-            "id": article_id,
-            "title": record.get("title"),
-            "audience": "public"
-            if record.get("user_segment_id") is None and not segments
-            else "internal",
-            "status": "archived"
-            if record.get("archived")
-            else "draft"
-            if record.get("draft")
-            else "outdated"
-            if outdated
-            else "published",
-            "owner": f"zendesk-user:{record['author_id']}" if record.get("author_id") else None,
-            "product_area": f"section:{record['section_id']}" if record.get("section_id") else None,
-            "locale": locale,
-            "url": record.get("html_url"),
-            "updated_at": record.get("edited_at") or record.get("updated_at"),
-            "tags": record.get("label_names"),
-            "translation_of": translation_of,
-        }
-        _add(result, validate(meta, html_to_markdown(html), name))
-    return result
-
-
-class _HtmlText(HTMLParser):
-    """HTML → plain text that keeps headings as Markdown, so chunking can split on them."""
-
-    BLOCKS: ClassVar[set[str]] = {
-        "p",
-        "div",
-        "li",
-        "br",
-        "tr",
-        "ul",
-        "ol",
-        "table",
-        "blockquote",
-        "pre",
-    }
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag in {"h1", "h2", "h3", "h4", "h5", "h6"}:
-            self.parts.append("\n\n" + "#" * int(tag[1]) + " ")
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag):
-        if tag in {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "div"}:
-            self.parts.append("\n")
-
-    def handle_data(self, data):
-        self.parts.append(data)
-
-
-def html_to_markdown(html: str) -> str:
-    """Article body HTML → text (stdlib ``html.parser``): headings become Markdown ``#`` lines
-    so chunking can split on them, blocks and list items become lines, entities are decoded."""
-    parser = _HtmlText()
-    parser.feed(html)
-    lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
-    text = "\n".join(lines)
-    while "\n\n\n" in text:
-        text = text.replace("\n\n\n", "\n\n")
-    return text.strip()

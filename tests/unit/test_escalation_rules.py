@@ -122,3 +122,12 @@ def test_content_hash_ignores_layout_but_not_meaning():
     assert same.content_hash == load_rules().content_hash
     raw["rules"][1]["when"]["value"] = 3
     assert parse_rules(raw).content_hash != same.content_hash
+
+
+def test_every_rule_field_is_a_column_of_the_features_sql(con):
+    from supportflow.escalation.evaluate import FEATURES_SQL
+    from supportflow.escalation.rules import FIELDS
+
+    cursor = con.execute(FEATURES_SQL, ["2026-01-01", "2026-01-02"])
+    columns = [d[0] for d in cursor.description]
+    assert set(columns) - {"ticket_id", "created_at"} == set(FIELDS)

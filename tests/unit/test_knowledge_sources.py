@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from supportflow.knowledge.articles import Defaults, empty_message, html_to_markdown, read_source
+from supportflow.knowledge.articles import Defaults, empty_message, read_source
 from supportflow.knowledge.audit import contradiction, quantities
 from supportflow.knowledge.chunking import chunk_article, sections
 from supportflow.knowledge.config import IndexConfig
+from supportflow.knowledge.help_center_export import html_to_markdown
 
 HELP_CENTER = Path(__file__).resolve().parents[1] / "data" / "help_center"
 
