@@ -38,25 +38,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, Field, field_validator
 
-CANONICAL_FIELDS = (
-    "id",
-    "created_at",
-    "updated_at",
-    "channel",
-    "customer_id",
-    "customer_tier",
-    "language",
-    "subject",
-    "body",
-    "status",
-    "priority",
-    "category",
-    "queue",
-    "sentiment",
-    "tags",
-    "assignee_id",
-    "csat",
-)
+# The canonical fields a mapping names derive from the landing schema (kept importable here).
+from supportflow.ingest.landing_schema import CANONICAL_FIELDS
+
+__all__ = ["CANONICAL_FIELDS", "Mapping", "load_mapping", "suggest_builtin"]
 
 
 class Mapping(BaseModel):

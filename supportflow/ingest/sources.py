@@ -7,10 +7,7 @@ text as received, so the loader can quarantine it. A file it cannot read at all 
 
 from __future__ import annotations
 
-import csv
-import io
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -18,7 +15,9 @@ from pathlib import Path
 import ijson
 import orjson
 
-from supportflow.ingest.mapping import CANONICAL_FIELDS, Mapping, suggest_builtin
+from supportflow.ingest.csv_reader import canonical_header, read_csv
+from supportflow.ingest.mapping import Mapping
+from supportflow.ingest.raw import BATCH_BYTES, RawBatch, RawRecord, SourceError, batched
 from supportflow.ingest.zendesk import FlattenStats, Lookups
 from supportflow.ingest.zendesk_files import (
     Shape,
@@ -29,7 +28,22 @@ from supportflow.ingest.zendesk_files import (
     zendesk_records,
 )
 
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+__all__ = [  # the readers' types live in ``raw``, the CSV reader in ``csv_reader``
+    "BATCH_BYTES",
+    "READERS",
+    "Format",
+    "RawBatch",
+    "RawRecord",
+    "Reader",
+    "SourceError",
+    "canonical_header",
+    "check_readable",
+    "detect_format",
+    "read_batches",
+    "read_csv",
+    "read_jsonl_batches",
+    "read_zendesk",
+]
 
 
 class Format(StrEnum):
@@ -44,26 +58,6 @@ SUFFIX_FORMATS = {
     ".ndjson": Format.jsonl,
     ".json": Format.zendesk,
 }
-
-
-class SourceError(RuntimeError):
-    """The file as a whole cannot be read; nothing from it is loaded."""
-
-    def __init__(self, path: Path, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
-
-
-@dataclass(slots=True)
-class RawRecord:
-    """One record as received (``raw``), as JSON for validation (``doc``; None: raw is JSON),
-    or with the ``error`` that kept it from being read."""
-
-    record_no: int
-    raw: str
-    doc: str | None = None
-    error: str | None = None
 
 
 def detect_format(path: Path) -> Format:
@@ -90,35 +84,7 @@ def detect_format(path: Path) -> Format:
     return Format.jsonl
 
 
-@dataclass(slots=True)
-class RawBatch:
-    """Consecutive records as columns (what the loader hands to DuckDB in one go)."""
-
-    record_no: list[int]
-    raw: list[str]
-    doc: list[str | None]
-    error: list[str | None]
-
-    @classmethod
-    def of(cls, records: list[RawRecord]) -> RawBatch:
-        return cls(
-            [r.record_no for r in records],
-            [r.raw for r in records],
-            [r.doc for r in records],
-            [r.error for r in records],
-        )
-
-    def records(self) -> list[RawRecord]:
-        return [
-            RawRecord(*row)
-            for row in zip(self.record_no, self.raw, self.doc, self.error, strict=True)
-        ]
-
-
 BLOCK_BYTES = 8 << 20
-# A batch is also cut at this many characters: Zendesk tickets with their comments and audits
-# are ~10× the size of a flat row, and Python holds a batch three times (records, columns, Arrow).
-BATCH_BYTES = 64 << 20
 
 
 def read_jsonl_batches(path: Path) -> Iterator[RawBatch]:
@@ -168,125 +134,6 @@ def _jsonl_block(block: bytes, line_no: int) -> tuple[RawBatch, int]:
     return RawBatch(numbers, raws, [None] * len(numbers), errors), line_no + len(lines)
 
 
-def canonical_header(header: list[str], mapping: Mapping) -> list[str]:
-    """Header cells that name a canonical field in another case (``Subject``) become that
-    field, unless the mapping names a column for it or the header has it already."""
-    fields = {f for f in CANONICAL_FIELDS if f not in mapping.columns} - set(header)
-    return [h.lower() if h.lower() in fields else h for h in header]
-
-
-def read_csv(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
-    """CSV with a header row; ``mapping.columns`` names the columns for canonical fields.
-
-    Encoding and delimiter are decided once per file (``supportflow.ingest.csv_dialect``:
-    UTF-8 with or without BOM, else Windows-1252/Latin-1; ``,`` ``;`` TAB or ``|``) unless the
-    mapping sets ``encoding:`` / ``delimiter:``. A file read as anything but UTF-8 is logged as a
-    warning on ``supportflow.ingest`` naming the encoding. Cells escaped by spreadsheet tools
-    (``="00123"``, ``'=…``) reach validation unescaped; ``raw`` keeps them as received. A column
-    name that repeats (Jira's ``Labels``, ``Labels``) keeps its first place and joins the
-    non-empty values with ``", "``.
-    """
-    import logging
-
-    from supportflow.ingest.csv_dialect import detect_dialect, wrong_delimiter_hint
-
-    dialect = detect_dialect(path, encoding=mapping.encoding, delimiter=mapping.delimiter)
-    log = logging.getLogger("supportflow.ingest")
-    if not dialect.is_utf8:
-        how = "as the mapping says" if dialect.encoding_source == "mapping" else "detected"
-        log.warning(
-            "%s: not UTF-8; read as %s (%s, for the whole file; set `encoding:` in the mapping "
-            "to choose another)",
-            path,
-            dialect.encoding_label,
-            how,
-        )
-    if dialect.delimiter != ",":
-        log.info("%s: %r-delimited (%s)", path, dialect.delimiter, dialect.delimiter_source)
-    with open(path, encoding=dialect.encoding, errors="surrogateescape", newline="") as handle:
-        reader = csv.reader(handle, delimiter=dialect.delimiter)
-        try:
-            header = next(reader, None)
-        except csv.Error as exc:
-            raise SourceError(path, f"unreadable CSV header: {exc}") from exc
-        if header is None:
-            return
-        header = [h.strip().lstrip("\ufeff") for h in header]
-        builtin = None if mapping.columns else suggest_builtin(header)
-        header = canonical_header(header, mapping)
-        needed = {mapping.column_for("body"), mapping.column_for("subject")}
-        if builtin:
-            log.warning("%s looks like a %s export: use --mapping %s", path.name, builtin, builtin)
-        if not needed & set(header):
-            hint = wrong_delimiter_hint(header, dialect.delimiter)
-            shown = header[:20] + (["…"] if len(header) > 20 else [])
-            raise SourceError(
-                path,
-                f"no text column: {hint}"
-                if hint
-                else f"no text column: expected one of {sorted(needed)} in the header {shown}; "
-                + (
-                    f"it looks like a {builtin} export: use --mapping {builtin}"
-                    if builtin
-                    else "map yours with --mapping (see the README's mapping section)"
-                ),
-            )
-        repeats = len(set(header)) != len(header)
-        label = dialect.encoding_label
-        record_no = 0
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                raise SourceError(path, f"line {reader.line_num}: {exc}") from exc
-            record_no += 1
-            yield _csv_record(record_no, row, header, mapping, encoding=label, repeats=repeats)
-
-
-def _csv_record(
-    record_no: int,
-    row: list[str],
-    header: list[str],
-    mapping: Mapping,
-    *,
-    encoding: str = "UTF-8",
-    repeats: bool = False,
-) -> RawRecord:
-    """One CSV row as a record: ``raw`` as received (re-joined with commas), ``doc`` the JSON
-    object of header → cell (spreadsheet escapes undone, ``csv_dialect.unescape_cell``), or
-    ``error`` for bytes ``encoding`` cannot decode or a row of the wrong width."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(row)
-    raw = buffer.getvalue()
-    try:
-        raw.encode()
-    except UnicodeEncodeError:
-        return RawRecord(
-            record_no,
-            raw.encode(errors="surrogateescape").decode(errors="backslashreplace"),
-            error=f"not valid {encoding}",
-        )
-    if len(row) != len(header):
-        return RawRecord(record_no, raw, error=f"expected {len(header)} fields, got {len(row)}")
-    cells = row
-    if "=" in raw or "'" in raw:  # the only rows that can hold an escaped cell
-        from supportflow.ingest.csv_dialect import unescape_row
-
-        cells = unescape_row(row)
-    if not repeats:
-        doc = orjson.dumps(dict(zip(header, cells, strict=True))).decode()
-        return RawRecord(record_no, raw, doc)
-    joined: dict[str, str] = {}
-    for name, value in zip(header, cells, strict=True):
-        if name not in joined:
-            joined[name] = value
-        elif value:
-            joined[name] = f"{joined[name]}, {value}" if joined[name] else value
-    return RawRecord(record_no, raw, orjson.dumps(joined).decode())
-
-
 def read_zendesk(
     path: Path, mapping: Mapping, lookups: Lookups | None = None, stats: FlattenStats | None = None
 ) -> Iterator[RawRecord]:
@@ -321,7 +168,37 @@ def _short(exc: Exception) -> str:
     return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
 
 
-READERS = {Format.csv: read_csv, Format.zendesk: read_zendesk}
+ReadFn = Callable[[Path, Mapping, int, Lookups, FlattenStats], Iterator[RawBatch]]
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """How one format is read: ``read(path, mapping, batch size, lookups, stats)`` yields
+    batches; ``flattens``: its records already carry canonical field names (the reader applied
+    the mapping's columns itself, and counts the source keys it left unused in ``stats``)."""
+
+    read: ReadFn
+    flattens: bool = False
+
+
+def _csv_batches(path, mapping, size, _lookups, _stats) -> Iterator[RawBatch]:
+    return batched(read_csv(path, mapping), size)
+
+
+def _jsonl_batches(path, _mapping, _size, _lookups, _stats) -> Iterator[RawBatch]:
+    return read_jsonl_batches(path)
+
+
+def _zendesk_batches(path, mapping, size, lookups, stats) -> Iterator[RawBatch]:
+    return batched(read_zendesk(path, mapping, lookups, stats), size)
+
+
+# One entry per format (adding a format: a ``Format`` member, its suffixes, a reader here).
+READERS: dict[Format, Reader] = {
+    Format.csv: Reader(_csv_batches),
+    Format.jsonl: Reader(_jsonl_batches),
+    Format.zendesk: Reader(_zendesk_batches, flattens=True),
+}
 
 
 def check_readable(path: Path) -> None:
@@ -349,24 +226,9 @@ def read_batches(
 
     ``lookups`` and ``stats`` are for Zendesk files (users/ticket fields; what was inferred)."""
     check_readable(path)
+    lookups = lookups if lookups is not None else Lookups()
+    stats = stats if stats is not None else FlattenStats()
     try:
-        if fmt == Format.jsonl:
-            yield from read_jsonl_batches(path)
-            return
-        records = (
-            read_zendesk(path, mapping, lookups, stats)
-            if fmt == Format.zendesk
-            else READERS[fmt](path, mapping)
-        )
-        batch: list[RawRecord] = []
-        held = 0
-        for record in records:
-            batch.append(record)
-            held += len(record.raw) + len(record.doc or "")
-            if len(batch) >= size or held >= BATCH_BYTES:
-                yield RawBatch.of(batch)
-                batch, held = [], 0
-        if batch:
-            yield RawBatch.of(batch)
+        yield from READERS[fmt].read(path, mapping, size, lookups, stats)
     except PermissionError as exc:
         raise SourceError(path, f"permission denied: {exc}") from exc

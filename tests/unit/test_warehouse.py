@@ -1,10 +1,15 @@
 """Schema migrations are versioned and idempotent; a second writer gets a readable error."""
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from supportflow.ingest import staging
+from supportflow.ingest.landing_schema import CANONICAL_FIELDS, TICKET_COLUMNS
+from supportflow.ingest.mapping import CANONICAL_FIELDS as MAPPING_FIELDS
 from supportflow.warehouse import MIGRATIONS, WarehouseLockedError, apply_migrations, connect
 
 
@@ -27,6 +32,30 @@ def test_migrations_apply_once(settings):
         "kb_articles",
         "kb_chunks",
     } <= tables
+
+
+def test_landing_schema_declaration_matches_the_migrated_table(con):
+    """``landing_schema.TICKET_COLUMNS`` is the one Python statement of landing.tickets."""
+    described = {
+        name: (type_, null == "NO")
+        for name, type_, null, *_ in con.execute("DESCRIBE landing.tickets").fetchall()
+    }
+    declared = {c.name: (c.type, c.required) for c in TICKET_COLUMNS}
+    assert declared == described
+    assert MAPPING_FIELDS == CANONICAL_FIELDS
+    assert set(CANONICAL_FIELDS) <= {c.canonical for c in TICKET_COLUMNS}
+
+
+def test_stage_tables_are_named_only_in_staging():
+    """Every ``stage_*`` temp table is declared in ``ingest/staging.py`` and named nowhere else."""
+    names = {t.name for t in staging.ALL}
+    assert len(names) == len(staging.ALL)
+    ingest = Path(staging.__file__).parent
+    for path in ingest.glob("*.py"):
+        if path.name == "staging.py":
+            continue
+        found = set(re.findall(r"\bstage_[a-z_]+\b(?!\()", path.read_text()))
+        assert not found, f"{path.name} names stage tables {sorted(found)}: use staging.*"
 
 
 def test_batch_counts_must_balance(con):

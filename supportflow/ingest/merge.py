@@ -1,0 +1,206 @@
+"""The staged file onto landing: dedupe within the file, classify against landing, write the batch.
+
+``dedupe_within_file`` and ``classify`` only read landing and fill staging tables (``staging``);
+``write_batch`` is the only writer of ``landing.*`` and runs inside the caller's transaction
+(``with warehouse.transaction(con): write_batch(con, report)``), so a run killed at any point
+leaves either the whole batch or nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+
+from supportflow.ingest.batch import BatchReport, insert_batch
+from supportflow.ingest.landing_schema import HASHED, LANDING_COLUMNS
+from supportflow.ingest.redact import redaction_sql
+from supportflow.ingest.staging import (
+    CHECKED,
+    CLASSIFIED,
+    EVENT_RECORDS,
+    EVENTS,
+    QUARANTINE,
+    RAW,
+    SUPERSEDED,
+)
+
+# Quarantined JSON records keep their shape but not the people's ids (requester, assignee,
+# author… — Zendesk user ids are personal data): each such key's value becomes "[ID]".
+ID_KEYS = "requester|submitter|assignee|author|updater|user|customer|collaborator|follower|email_cc"
+ID_MASK_SQL = (
+    "regexp_replace(record, '\"((?:" + ID_KEYS + r")_ids?)\"\s*:\s*"
+    r"""(\[[^\]]*\]|\"[^\"]*\"|-?[0-9]+)', '"\1":"[ID]"', 'g')"""
+)
+REDACTED = ("subject", "body", "csat_raw")
+LOADING = "('loaded', 'updated')"  # the outcomes whose tickets are written
+
+
+@dataclass
+class Counts:
+    """What became of a file's records (``classify``); ``records_in`` is their sum."""
+
+    loaded: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def records_in(self) -> int:
+        return self.loaded + self.updated + self.unchanged + self.quarantined
+
+    def fill(self, report: BatchReport) -> None:
+        report.records_loaded = self.loaded
+        report.records_updated = self.updated
+        report.records_unchanged = self.unchanged
+        report.records_quarantined = self.quarantined
+        report.quarantine_reasons = self.quarantine_reasons
+        report.records_in = self.records_in
+
+
+def dedupe_within_file(con: duckdb.DuckDBPyConnection) -> None:
+    """Duplicate ids within the file: the latest updated_at (then the later record) wins; the
+    others go to ``SUPERSEDED`` and ``QUARANTINE``. Grouping ids first keeps the window to the
+    few duplicated ones."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {SUPERSEDED} AS
+        WITH dup_ids AS (
+            SELECT ticket_id FROM {CHECKED} WHERE reason IS NULL AND NOT events_only
+            GROUP BY ticket_id HAVING count(*) > 1
+        ), ranked AS (
+            SELECT c.record_no, c.external_id,
+                   row_number() OVER w AS rn, first_value(c.record_no) OVER w AS kept
+            FROM {CHECKED} c SEMI JOIN dup_ids d ON c.ticket_id = d.ticket_id
+            WHERE c.reason IS NULL AND NOT c.events_only
+            WINDOW w AS (PARTITION BY c.ticket_id ORDER BY c.updated_at DESC, c.record_no DESC)
+        )
+        SELECT record_no, 'duplicate id ' || external_id || ' in this file: record ' || kept
+                          || ' (latest updated_at) was kept' AS reason
+        FROM ranked WHERE rn > 1
+    """)
+    con.execute(f"""
+        INSERT INTO {QUARANTINE}
+        SELECT s.record_no, r.raw, s.reason
+        FROM {SUPERSEDED} s JOIN {RAW} r USING (record_no)
+    """)
+
+
+def _hash_sql() -> str:
+    parts = [
+        f"coalesce(array_to_string({c}, ','), '\\N')"
+        if c == "tags"
+        else f"coalesce(CAST({c} AS VARCHAR), '\\N')"
+        for c in HASHED
+    ]
+    return "md5(concat_ws(chr(31), " + ", ".join(parts) + "))"
+
+
+def classify(con: duckdb.DuckDBPyConnection) -> Counts:
+    """Redact and hash the clean tickets and tell each one's outcome against landing
+    (``CLASSIFIED``), likewise the event-only records (``EVENT_RECORDS``); count them all."""
+    select_cols = ", ".join(
+        f"{redaction_sql(c)} AS {c}" if c in REDACTED else c for c in LANDING_COLUMNS
+    )
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {CLASSIFIED} AS
+        WITH clean AS (
+            SELECT record_no, {select_cols} FROM {CHECKED}
+            ANTI JOIN {SUPERSEDED} USING (record_no)
+            WHERE reason IS NULL AND NOT events_only
+        ), hashed AS (
+            SELECT *, {_hash_sql()} AS content_hash FROM clean
+        )
+        SELECT s.*,
+               CASE WHEN t.ticket_id IS NULL THEN 'loaded'
+                    WHEN s.updated_at > t.updated_at AND s.content_hash <> t.content_hash
+                        THEN 'updated'
+                    ELSE 'unchanged' END AS outcome
+        FROM hashed s LEFT JOIN landing.tickets t USING (ticket_id)
+    """)
+    # Records that only carry events (audit or ticket-event exports): loaded when they bring
+    # an event not yet in the warehouse, else unchanged.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {EVENT_RECORDS} AS
+        SELECT c.record_no, CASE WHEN count(e.event_id) FILTER (WHERE x.event_id IS NULL) > 0
+                                 THEN 'loaded' ELSE 'unchanged' END AS outcome
+        FROM {CHECKED} c
+        LEFT JOIN {EVENTS} e ON e.record_no = c.record_no
+        LEFT JOIN landing.ticket_events x ON x.event_id = e.event_id
+        WHERE c.reason IS NULL AND c.events_only
+        GROUP BY c.record_no
+    """)
+    outcomes: Counter[str] = Counter()
+    for table in (CLASSIFIED, EVENT_RECORDS):
+        outcomes.update(
+            dict(con.execute(f"SELECT outcome, count(*) FROM {table} GROUP BY outcome").fetchall())
+        )
+    reasons = con.execute(
+        f"SELECT reason, count(*) FROM {QUARANTINE} GROUP BY reason ORDER BY 2 DESC"
+    ).fetchall()
+    return Counts(
+        loaded=outcomes.get("loaded", 0),
+        updated=outcomes.get("updated", 0),
+        unchanged=outcomes.get("unchanged", 0),
+        quarantined=sum(n for _, n in reasons),
+        quarantine_reasons=summarise_reasons(reasons),
+    )
+
+
+def summarise_reasons(reasons: list[tuple[str, int]], top: int = 10) -> dict[str, int]:
+    """Group reasons by their field prefix ("created_at: …") so a summary stays short."""
+    grouped: Counter[str] = Counter()
+    for reason, n in reasons:
+        head = reason.split(":", 1)[0] if ":" in reason else reason
+        grouped[head[:80]] += n
+    return dict(grouped.most_common(top))
+
+
+def write_batch(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
+    """Write the classified file into ``landing.*`` with its batch row; sets ``events_loaded``
+    and ``finished_at``. Call inside ``warehouse.transaction`` (it opens none itself)."""
+    columns = ", ".join(LANDING_COLUMNS)
+    params = {"batch": report.batch_id}
+    con.execute(f"""DELETE FROM landing.tickets WHERE ticket_id IN
+                    (SELECT ticket_id FROM {CLASSIFIED} WHERE outcome = 'updated')""")
+    con.execute(
+        f"""INSERT INTO landing.tickets ({columns}, content_hash, batch_id)
+                    SELECT {columns}, content_hash, $batch FROM {CLASSIFIED}
+                    WHERE outcome IN {LOADING}""",
+        params,
+    )
+    report.events_loaded = con.execute(
+        f"""
+        INSERT INTO landing.ticket_events
+        SELECT DISTINCT ON (e.event_id) e.event_id, e.ticket_id, e.created_at, e.author_role,
+               e.kind, e.public, {redaction_sql("e.body")}, CAST(e.detail AS JSON), $batch,
+               e.author_key, e.role_inferred
+        FROM {EVENTS} e
+        WHERE e.record_no IN (SELECT record_no FROM {CLASSIFIED} WHERE outcome IN {LOADING}
+                              UNION ALL SELECT record_no FROM {EVENT_RECORDS})
+          AND e.event_id NOT IN (SELECT event_id FROM landing.ticket_events)
+        ORDER BY e.event_id
+    """,
+        params,
+    ).fetchone()[0]
+    # Events that arrived before their ticket got "agent" for want of a customer key.
+    con.execute(f"""
+        UPDATE landing.ticket_events e
+        SET author_role = CASE WHEN e.author_key = t.customer_key THEN 'customer'
+                               ELSE 'agent' END
+        FROM landing.tickets t
+        WHERE e.role_inferred AND t.ticket_id = e.ticket_id
+          AND t.ticket_id IN (SELECT ticket_id FROM {CLASSIFIED} WHERE outcome IN {LOADING})
+          AND e.author_role <> CASE WHEN e.author_key = t.customer_key THEN 'customer'
+                                    ELSE 'agent' END
+    """)
+    con.execute(
+        f"""INSERT INTO landing.quarantine
+                    SELECT $batch, $file, record_no, {redaction_sql(ID_MASK_SQL)}, reason
+                    FROM {QUARANTINE} ORDER BY record_no""",
+        {**params, "file": report.file},
+    )
+    report.finished_at = datetime.now(UTC)
+    insert_batch(con, report)

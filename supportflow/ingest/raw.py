@@ -1,0 +1,72 @@
+"""What readers hand the loader: records as received (``RawRecord``), batches of them as
+columns (``RawBatch``), and ``SourceError`` for a file that cannot be read at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SourceError(RuntimeError):
+    """The file as a whole cannot be read; nothing from it is loaded."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class RawRecord:
+    """One record as received (``raw``), as JSON for validation (``doc``; None: raw is JSON),
+    or with the ``error`` that kept it from being read."""
+
+    record_no: int
+    raw: str
+    doc: str | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class RawBatch:
+    """Consecutive records as columns (what the loader hands to DuckDB in one go)."""
+
+    record_no: list[int]
+    raw: list[str]
+    doc: list[str | None]
+    error: list[str | None]
+
+    @classmethod
+    def of(cls, records: list[RawRecord]) -> RawBatch:
+        return cls(
+            [r.record_no for r in records],
+            [r.raw for r in records],
+            [r.doc for r in records],
+            [r.error for r in records],
+        )
+
+    def records(self) -> list[RawRecord]:
+        return [
+            RawRecord(*row)
+            for row in zip(self.record_no, self.raw, self.doc, self.error, strict=True)
+        ]
+
+
+# A batch is also cut at this many characters: Zendesk tickets with their comments and audits
+# are ~10× the size of a flat row, and Python holds a batch three times (records, columns, Arrow).
+BATCH_BYTES = 64 << 20
+
+
+def batched(records: Iterable[RawRecord], size: int) -> Iterator[RawBatch]:
+    """Records in batches of ``size`` records or ``BATCH_BYTES`` characters, whichever first."""
+    batch: list[RawRecord] = []
+    held = 0
+    for record in records:
+        batch.append(record)
+        held += len(record.raw) + len(record.doc or "")
+        if len(batch) >= size or held >= BATCH_BYTES:
+            yield RawBatch.of(batch)
+            batch, held = [], 0
+    if batch:
+        yield RawBatch.of(batch)
