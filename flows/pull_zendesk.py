@@ -12,7 +12,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
-from supportflow.ingest.pull import PullConfig, PullError, parse_start, pull_incremental
+from supportflow.ingest.pull import PullConfig, PullError, PullResult, parse_start, pull_incremental
 from supportflow.settings import Settings
 from supportflow.warehouse import WarehouseLockedError
 
@@ -61,12 +61,12 @@ def _worth_retrying(task, task_run, state) -> bool:
 
 
 @task(retries=2, retry_delay_seconds=60, retry_condition_fn=_worth_retrying, cache_policy=NO_CACHE)
-def pull_pages(params: PullZendeskParams) -> dict:
+def pull_pages(params: PullZendeskParams) -> PullResult:
     """Walk both exports from the stored cursors, loading and deleting each page in turn."""
-    return pull_incremental(params.config(), settings=Settings()).as_dict()
+    return pull_incremental(params.config(), settings=Settings())
 
 
 @flow(name="pull-zendesk")
-def pull_zendesk(params: PullZendeskParams) -> dict:
+def pull_zendesk(params: PullZendeskParams) -> PullResult:
     """Load every ticket and ticket event changed since the last pull; resumable at any point."""
     return pull_pages.with_options(retries=params.retries)(params)

@@ -68,7 +68,7 @@ def pull_zendesk_command(
     from pydantic import ValidationError
 
     from flows.pull_zendesk import PullZendeskParams, pull_zendesk
-    from supportflow.ingest.pull import PullError, StreamReport, describe
+    from supportflow.ingest.pull import PullError, describe
     from supportflow.warehouse import WarehouseLockedError
 
     try:
@@ -84,5 +84,5 @@ def pull_zendesk_command(
     except (PullError, WarehouseLockedError) as exc:
         _fail(str(exc))
     console = _console()
-    for stream in result["streams"]:
-        console.print(describe(StreamReport(**stream)), highlight=False)
+    for stream in result.streams:
+        console.print(describe(stream), highlight=False)
