@@ -21,6 +21,7 @@ select
     tickets.queue,
     tickets.status,
     tickets.assignee_key,
+    left(tickets.body, 60) as body_preview,  -- for listings (`supportflow status`)
     lifecycle.first_reply_at,
     date_diff('second', tickets.created_at, lifecycle.first_reply_at) / 60.0
         as first_reply_minutes,
