@@ -87,7 +87,11 @@ def contradiction(a: str, b: str) -> str | None:
 def metadata_findings(articles: list[dict], today: date, config: AuditConfig) -> list[Finding]:
     """Per-article findings from ``landing.kb_articles`` rows (article_id, status, owner,
     review_by, updated_at): stale (outdated translation, review date passed, or no review date
-    and not updated for ``stale_after_days``), missing_owner, draft. Archived ones are skipped."""
+    and not updated for ``stale_after_days``), missing_owner, draft. Archived ones are skipped.
+
+    These rows are the audit's record in ``ops.kb_findings`` (written before dbt runs). The
+    metrics read dbt's ``marts.fct_kb_health``, which applies the same rules to
+    ``stg_landing__kb_articles`` (dbt var ``stale_after_days``); a test keeps the two equal."""
     out = []
     horizon = today - timedelta(days=config.stale_after_days)
     for art in articles:

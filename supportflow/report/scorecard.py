@@ -21,20 +21,20 @@ def _rows(con, sql: str) -> list[dict]:
 
 
 def scorecard_data(settings: Settings) -> dict:
+    """Everything the scorecard shows, as rows of the marts (the decisions are made in dbt)."""
     with connect(settings) as con:
         data = {
             "weekly": _rows(con, "SELECT * FROM marts.fct_support_weekly ORDER BY week_start"),
-            "targets": _rows(con, "SELECT * FROM marts.dim_metric_targets ORDER BY metric"),
+            "headlines": _rows(con, "SELECT * FROM marts.fct_scorecard_headlines"
+                               " ORDER BY metric"),
             "models": _rows(con, "SELECT model_name, model_version, phase, label_field,"
                             " scored_tickets, agreement, coverage, override_rate, drifted"
                             " FROM marts.fct_model_quality ORDER BY 1, 2, 3, 4"),
             "escalation": _rows(con, "SELECT rules_version, rule_id, tickets_fired,"
                                 " escalation_precision, escalation_recall, median_lead_hours"
                                 " FROM marts.fct_escalation_accuracy ORDER BY 1 DESC, 2"),
-            "kb": _rows(con, "SELECT count(*) AS articles, count(*) FILTER (WHERE is_stale)"
-                        " AS stale, count(*) FILTER (WHERE is_missing_owner) AS ownerless,"
-                        " count(*) FILTER (WHERE conflicts > 0) AS in_conflict,"
-                        " count(*) FILTER (WHERE is_draft) AS drafts FROM marts.fct_kb_health"),
+            "kb": _rows(con, "SELECT articles, stale, ownerless, in_conflict, drafts"
+                        " FROM marts.fct_kb_health_summary"),
             "themes": _rows(con, "SELECT theme, tickets, previous_week_tickets, is_rising,"
                             " spike_days FROM marts.fct_voc_themes WHERE week_start ="
                             " (SELECT max(week_start) FROM marts.fct_voc_themes)"
@@ -69,6 +69,13 @@ def sparkline(values: list[float | None], target: float | None, width=260, heigh
     return "".join(svg)
 
 
+def _fmt_metric(value: float | None, fmt: str) -> str:
+    """A headline value or target as its mart row's ``format`` says (percent or a number)."""
+    if value is None:
+        return "–"
+    return f"{value:.1%}" if fmt == "percent" else f"{value:,.1f}"
+
+
 def _fmt(value, metric: str = "") -> str:
     if value is None:
         return "–"
@@ -92,20 +99,18 @@ def _table(rows: list[dict], title: str) -> str:
 
 
 def render_html(data: dict) -> str:
+    """The scorecard page: one card per fct_scorecard_headlines row, tables for the rest."""
     weekly = data["weekly"]
     cards = []
-    for t in data["targets"]:
-        values = [w.get(t["metric"]) for w in weekly]
-        latest = next((v for v in reversed(values) if v is not None), None)
-        ok = latest is not None and (
-            latest >= t["target"] if t["direction"] == "above" else latest <= t["target"]
-        )
+    for h in data["headlines"]:
+        values = [w.get(h["metric"]) for w in weekly]
+        ok, fmt = h["is_on_target"], h["format"]
         status = "on target" if ok else "off target"
         cards.append(
-            f"<div class='card {'ok' if ok else 'off'}'><h3>{html.escape(t['label'])}</h3>"
-            f"<p class='value'>{_fmt(latest, t['metric'])}</p>"
-            f"<p class='target'>target {t['direction']} {_fmt(t['target'], t['metric'])}"
-            f" — {status}</p>{sparkline(values, t['target'])}</div>"
+            f"<div class='card {'ok' if ok else 'off'}'><h3>{html.escape(h['label'])}</h3>"
+            f"<p class='value'>{_fmt_metric(h['latest_value'], fmt)}</p>"
+            f"<p class='target'>target {h['direction']} {_fmt_metric(h['target'], fmt)}"
+            f" — {status}</p>{sparkline(values, h['target'])}</div>"
         )
     volume = sparkline([float(w["tickets"]) for w in weekly], None)
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -138,6 +143,7 @@ th {{ background: #f3f4f6; }} .empty {{ color: #6b7280; }}
 
 
 def write_scorecard(settings: Settings, out: Path | None = None) -> Path:
+    """Write the scorecard HTML (default ``<home>/reports/scorecard.html``); return its path."""
     out = out or settings.home.resolve() / "reports" / "scorecard.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_html(scorecard_data(settings)), encoding="utf-8")

@@ -35,10 +35,10 @@ def warehouse_status(settings: Settings) -> dict:
         staged = (
             con.execute("""
             SELECT ticket_id, strftime(created_at, '%Y-%m-%d %H:%M'), priority, category,
-                   left(body, 60)
-            FROM staging.stg_landing__tickets ORDER BY created_at DESC LIMIT 5
+                   body_preview
+            FROM marts.fct_tickets ORDER BY created_at DESC LIMIT 5
         """).fetchall()
-            if _has_view(con, "staging", "stg_landing__tickets")
+            if _has_view(con, "marts", "fct_tickets")
             else []
         )
     return {
@@ -60,6 +60,7 @@ def _has_view(con, schema: str, name: str) -> bool:
 
 
 def render_status(settings: Settings, console: Console) -> None:
+    """Print the warehouse summary and the model-quality table to ``console``."""
     s = warehouse_status(settings)
     console.print(f"[bold]Warehouse[/] {s['warehouse']}")
     console.print("  " + ", ".join(f"{k}: {v:,}" for k, v in s["counts"].items()))
@@ -78,7 +79,7 @@ def render_status(settings: Settings, console: Console) -> None:
     if s["reasons"]:
         console.print("Quarantine reasons: " + ", ".join(f"{r} ×{n}" for r, n in s["reasons"]))
     if s["staged"]:
-        table = Table(title="Latest staged tickets (staging.stg_landing__tickets)")
+        table = Table(title="Latest tickets (marts.fct_tickets)")
         for col in ("ticket_id", "created (UTC)", "priority", "category"):
             table.add_column(col, no_wrap=True)
         table.add_column("body", no_wrap=True, overflow="ellipsis", max_width=60)
@@ -100,6 +101,7 @@ def model_quality(settings: Settings) -> list[tuple]:
 
 
 def render_model_quality(settings: Settings, console: Console) -> None:
+    """Print marts.fct_model_quality as a table, or say that there is none yet."""
     rows = model_quality(settings)
     if not rows:
         console.print("No model quality yet (score tickets, then build metrics).")

@@ -143,6 +143,28 @@ def test_scorecard_is_one_offline_html_file_with_charts(marts, tmp_path):
     assert "First-contact resolution" in page and "None" not in page
 
 
+def test_scorecard_headlines_decide_target_and_format_in_the_mart(marts, tmp_path):
+    from supportflow.report.scorecard import write_scorecard
+
+    with connect(Settings()) as con:
+        heads = {r[0]: r[1:] for r in con.execute(
+            "SELECT metric, direction, target, latest_value, is_on_target, format"
+            " FROM marts.fct_scorecard_headlines").fetchall()}  # fmt: skip
+        weekly = con.execute("SELECT * FROM marts.fct_support_weekly ORDER BY week_start")
+        names = [d[0] for d in weekly.description]
+        weeks = [dict(zip(names, r, strict=True)) for r in weekly.fetchall()]
+    assert heads["median_first_reply_business_minutes"][4] == "minutes"
+    assert heads["fcr_rate"][4] == heads["reopen_rate"][4] == "percent"
+    page = write_scorecard(Settings(), tmp_path / "scorecard.html").read_text()
+    for metric, (direction, target, latest, on_target, fmt) in heads.items():
+        want = next(w[metric] for w in reversed(weeks) if w[metric] is not None)
+        assert latest == want, metric
+        assert on_target == (latest >= target if direction == "above" else latest <= target)
+        shown = f"{latest:.1%}" if fmt == "percent" else f"{latest:,.1f}"
+        assert f"<p class='value'>{shown}</p>" in page, metric
+    assert {h[3] for h in heads.values()} == {True, False}  # the demo has both kinds of card
+
+
 CHROMEDRIVER = shutil.which("chromedriver")
 
 

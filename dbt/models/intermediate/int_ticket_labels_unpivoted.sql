@@ -1,5 +1,6 @@
--- The final human value of each label field on settled tickets (solved or closed): the
--- "final value at close" that model predictions are compared with. One row per ticket × field.
+-- The final human value of each label field (var label_fields) on settled tickets (solved or
+-- closed): the "final value at close" that model predictions are compared with. One row per
+-- ticket × field.
 with tickets as (
     select * from {{ ref('stg_landing__tickets') }}
 ),
@@ -7,17 +8,14 @@ with tickets as (
 settled as (
     select
         ticket_id,
-        category,
-        priority,
-        queue,
-        sentiment
+        {{ var('label_fields') | join(',\n        ') }}
     from tickets
-    where status in ('solved', 'closed')
+    where is_settled
 ),
 
 unpivoted as (
     unpivot settled
-    on category, priority, queue, sentiment
+    on {{ var('label_fields') | join(', ') }}
     into name label_field value final_label
 )
 

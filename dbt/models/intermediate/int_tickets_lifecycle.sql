@@ -9,7 +9,7 @@ tickets as (
         created_at,
         -- an export without status events (no audits) still says a ticket is solved: its last
         -- update is then the best-known resolution time
-        case when status in ('solved', 'closed') then updated_at end as solved_updated_at
+        case when is_settled then updated_at end as solved_updated_at
     from {{ ref('stg_landing__tickets') }}
 ),
 
@@ -23,10 +23,10 @@ per_ticket as (
             where event_kind = 'comment' and author_role = 'agent' and is_public
         ) as agent_public_replies,
         min(created_at) filter (
-            where event_kind = 'status' and detail ->> 'value' in ('solved', 'closed')
+            where event_kind = 'status' and {{ is_settled_status("detail ->> 'value'") }}
         ) as first_resolved_at,
         max(created_at) filter (
-            where event_kind = 'status' and detail ->> 'value' in ('solved', 'closed')
+            where event_kind = 'status' and {{ is_settled_status("detail ->> 'value'") }}
         ) as last_resolved_at,
         count(*) filter (where event_kind = 'reopen') as reopen_count,
         min(created_at) filter (where event_kind = 'escalate') as escalated_at,

@@ -1,9 +1,28 @@
+-- Per article: stale, missing owner and draft from the article's own fields (as of today, UTC);
+-- near-duplicates and conflicts from the latest KB audit (they need the passage vectors).
+-- Archived articles are never flagged.
 with articles as (
     select * from {{ ref('stg_landing__kb_articles') }}
 ),
 
 findings as (
     select * from {{ ref('stg_ops__kb_findings') }}
+),
+
+flagged as (
+    select
+        *,
+        article_status != 'archived' and (
+            article_status = 'outdated'  -- a translation behind its source article
+            or review_by < current_date
+            or (
+                review_by is null
+                and updated_at::date < current_date - {{ var('stale_after_days') }}
+            )
+        ) as is_stale,
+        article_status != 'archived' and coalesce(owner, '') = '' as is_missing_owner,
+        article_status = 'draft' as is_draft
+    from articles
 ),
 
 -- a pair finding concerns both of its articles
@@ -22,12 +41,9 @@ per_article as (
     where other_article_id is not null
 ),
 
-flags as (
+pairs as (
     select
         article_id,
-        bool_or(finding_kind = 'stale') as is_stale,
-        bool_or(finding_kind = 'missing_owner') as is_missing_owner,
-        bool_or(finding_kind = 'draft') as is_draft,
         count(*) filter (where finding_kind = 'near_duplicate') as near_duplicates,
         count(*) filter (where finding_kind = 'conflict') as conflicts,
         string_agg(detail, '; ') filter (where finding_kind = 'conflict') as conflict_details
@@ -36,22 +52,22 @@ flags as (
 )
 
 select
-    articles.article_id,
-    articles.title,
-    articles.audience,
-    articles.article_status,
-    articles.owner,
-    articles.locale,
-    articles.url,
-    articles.updated_at,
-    articles.review_by,
-    coalesce(flags.is_stale, false) as is_stale,
-    coalesce(flags.is_missing_owner, false) as is_missing_owner,
-    coalesce(flags.is_draft, false) as is_draft,
-    coalesce(flags.near_duplicates, 0) as near_duplicates,
-    coalesce(flags.conflicts, 0) as conflicts,
-    flags.conflict_details,
-    coalesce(flags.is_stale or flags.is_missing_owner or flags.conflicts > 0, false)
+    flagged.article_id,
+    flagged.title,
+    flagged.audience,
+    flagged.article_status,
+    flagged.owner,
+    flagged.locale,
+    flagged.url,
+    flagged.updated_at,
+    flagged.review_by,
+    coalesce(flagged.is_stale, false) as is_stale,
+    coalesce(flagged.is_missing_owner, false) as is_missing_owner,
+    coalesce(flagged.is_draft, false) as is_draft,
+    coalesce(pairs.near_duplicates, 0) as near_duplicates,
+    coalesce(pairs.conflicts, 0) as conflicts,
+    pairs.conflict_details,
+    coalesce(flagged.is_stale or flagged.is_missing_owner or pairs.conflicts > 0, false)
         as needs_attention
-from articles
-left join flags on articles.article_id = flags.article_id
+from flagged
+left join pairs on flagged.article_id = pairs.article_id

@@ -21,6 +21,7 @@ select
     tickets.queue,
     tickets.status,
     tickets.assignee_key,
+    left(tickets.body, 60) as body_preview,  -- for listings (`supportflow status`)
     lifecycle.first_reply_at,
     date_diff('second', tickets.created_at, lifecycle.first_reply_at) / 60.0
         as first_reply_minutes,
@@ -30,26 +31,26 @@ select
     end
         as first_reply_business_minutes,
     lifecycle.first_resolved_at,
-    case when tickets.status in ('solved', 'closed') then lifecycle.last_resolved_at end
+    case when tickets.is_settled then lifecycle.last_resolved_at end
         as resolved_at,
     date_diff('second', tickets.created_at, lifecycle.first_resolved_at) / 3600.0
         as first_resolution_hours,
     case
-        when tickets.status in ('solved', 'closed')
+        when tickets.is_settled
             then date_diff('second', tickets.created_at, lifecycle.last_resolved_at) / 3600.0
     end
         as full_resolution_hours,
     case
-        when tickets.status in ('solved', 'closed') and lifecycle.last_resolved_at is not null
+        when tickets.is_settled and lifecycle.last_resolved_at is not null
             then coalesce(business.resolution_business_minutes, 0) / 60.0
     end
         as full_resolution_business_hours,
     lifecycle.reopen_count,
     lifecycle.agent_public_replies,
     lifecycle.customer_followups,
-    tickets.status in ('solved', 'closed') and lifecycle.agent_public_replies = 1
+    tickets.is_settled and lifecycle.agent_public_replies = 1
         as is_one_touch,
-    tickets.status in ('solved', 'closed') and lifecycle.agent_public_replies > 0
+    tickets.is_settled and lifecycle.agent_public_replies > 0
     and lifecycle.customer_followups = 0 and lifecycle.reopen_count = 0
         as is_first_contact_resolution,
     lifecycle.escalated_at is not null as is_escalated,

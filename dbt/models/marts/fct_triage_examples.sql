@@ -1,5 +1,6 @@
 -- Tickets whose labels are settled (solved or closed): the team's own labelled examples for the
--- triage model. Text is subject + body, already PII-redacted at ingestion.
+-- triage model, with the label fields of var label_fields. Text is stg_landing__tickets'
+-- ticket_text (subject + body), already PII-redacted at ingestion.
 with tickets as (
     select * from {{ ref('stg_landing__tickets') }}
 ),
@@ -11,13 +12,10 @@ settled as (
         language,
         channel,
         customer_tier,
-        category,
-        priority,
-        queue,
-        sentiment,
-        concat_ws(E'\n', subject, body) as text  -- noqa: RF04
+        {{ var('label_fields') | join(',\n        ') }},
+        ticket_text as text  -- noqa: RF04
     from tickets
-    where status in ('solved', 'closed')
+    where is_settled
 )
 
 select * from settled

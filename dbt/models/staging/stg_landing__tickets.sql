@@ -31,6 +31,18 @@ renamed as (
         content_hash,
         batch_id
     from source
+),
+
+-- Facts derived from one ticket's own fields, defined here once for every model downstream
+with_text as (
+    select
+        *,
+        concat_ws(E'\n', subject, body) as ticket_text,
+        {{ is_settled_status('status') }} as is_settled
+    from renamed
 )
 
-select * from renamed
+select
+    *,
+    regexp_matches(ticket_text, '\S') as has_text
+from with_text
