@@ -373,7 +373,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         "one definition of the derived ticket facts for the steps that run before dbt",
         r"""
         -- The same expressions as dbt's staging.stg_landing__tickets (ticket_text, has_text,
-        -- is_settled); tests/unit/test_ticket_texts.py pins the two to the same result.
+        -- is_settled); tests/flows/test_support_metrics.py pins the two to the same result.
         -- Every landing.tickets column plus the three facts (a view re-binds, so later columns
         -- appear here too).
         CREATE OR REPLACE VIEW landing.ticket_texts AS

@@ -81,7 +81,15 @@ def marts(tmp_path_factory, demo_export):
             deleted = con.execute(
                 "SELECT count(*) FROM landing.tickets WHERE is_deleted"
             ).fetchall()[0][0]
-        yield {"tickets": tickets, "daily": daily, "deleted": deleted}
+            # the derived facts, as Python (landing view) and dbt (staging) say them
+            facts = con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE l.ticket_text IS NOT DISTINCT FROM"
+                " s.ticket_text AND l.has_text IS NOT DISTINCT FROM s.has_text"
+                " AND l.is_settled IS NOT DISTINCT FROM s.is_settled),"
+                " count(*) FILTER (WHERE s.is_settled), count(*) FILTER (WHERE NOT s.has_text)"
+                " FROM staging.stg_landing__tickets s JOIN landing.ticket_texts l USING (ticket_id)"
+            ).fetchall()[0]
+        yield {"tickets": tickets, "daily": daily, "deleted": deleted, "facts": facts}
 
 
 def test_fct_tickets_matches_the_export(marts, demo_export):
@@ -96,6 +104,14 @@ def test_fct_tickets_matches_the_export(marts, demo_export):
         assert row["is_first_contact_resolution"] == want["is_fcr"], ticket_id
     assert any(t["is_first_contact_resolution"] for t in got.values())
     assert any(t["reopen_count"] for t in got.values())
+
+
+def test_ticket_facts_are_the_same_before_and_after_dbt(marts):
+    """landing.ticket_texts (for scoring, knowledge, escalation, assist, which run before dbt)
+    and staging.stg_landing__tickets say ticket_text, has_text and is_settled alike."""
+    rows, same, settled, empty = marts["facts"]
+    assert rows == len(marts["tickets"]) and same == rows
+    assert 0 < settled < rows and empty >= 0  # both values of is_settled occur
 
 
 def test_business_minutes_never_exceed_calendar_minutes(marts):
