@@ -38,7 +38,14 @@ def progress(verb: str):
 @task(**IO_TASK)
 def reindex_source(params: ReindexParams) -> ReindexSummary:
     config = load_knowledge_config(params.config)
-    return runner.reindex_articles(Settings(), params.path, config, progress("embedded passages"))
+    embedded = progress("embedded passages")
+    summary = runner.reindex_articles(Settings(), params.path, config, embedded)
+    logger = get_run_logger()
+    for problem in summary.problems:
+        logger.warning("skipped %s: %s", problem.article_id or problem.source_file, problem.reason)
+    if summary.empty:
+        logger.warning(summary.empty)
+    return summary
 
 
 @task(cache_policy=NO_CACHE)
@@ -49,13 +56,19 @@ def embed_tickets(config_path: Path | None) -> int:
 
 @task(cache_policy=NO_CACHE)
 def audit_knowledge(config_path: Path | None) -> AuditSummary:
-    return runner.audit_knowledge(Settings(), load_knowledge_config(config_path))
+    audit = runner.audit_knowledge(Settings(), load_knowledge_config(config_path))
+    if audit.skipped:
+        get_run_logger().warning("KB audit skipped: %s", audit.skipped)
+    return audit
 
 
 @task(cache_policy=NO_CACHE)
 def suggest_articles(config_path: Path | None) -> SuggestSummary:
     config = load_knowledge_config(config_path)
-    return runner.refresh_suggestions(Settings(), config, progress("suggested articles for"))
+    done = runner.refresh_suggestions(Settings(), config, progress("suggested articles for"))
+    if done.skipped:
+        get_run_logger().info("suggestions skipped: %s", done.skipped)
+    return done
 
 
 @flow(name="reindex-knowledge")

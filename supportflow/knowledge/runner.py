@@ -3,7 +3,6 @@ itself (one writer at a time) and returns a typed summary. Flows and the CLI cal
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +17,6 @@ from supportflow.knowledge.suggest import suggest_new_tickets
 from supportflow.settings import Settings
 from supportflow.warehouse import connect
 
-log = logging.getLogger("supportflow.knowledge")
 Progress = Callable[[int, int], None] | None
 
 
@@ -55,14 +53,9 @@ def reindex_articles(
     settings: Settings, path: Path, config: KnowledgeConfig, on_progress: Progress = None
 ) -> ReindexSummary:
     """Bring the index up to date with the articles at ``path`` (``knowledge.index.reindex``);
-    skipped files and an empty source are logged as warnings, never raised."""
+    skipped files (``problems``) and an empty source (``empty``) are in the summary, not raised."""
     with connect(settings) as con:
-        summary = reindex(con, path, config.index, on_progress)
-    for problem in summary.problems:
-        log.warning("skipped %s: %s", problem.article_id or problem.source_file, problem.reason)
-    if summary.empty:
-        log.warning(summary.empty)
-    return summary
+        return reindex(con, path, config.index, on_progress)
 
 
 def embed_tickets(settings: Settings, config: KnowledgeConfig, on_progress: Progress = None) -> int:
@@ -79,7 +72,6 @@ def audit_knowledge(settings: Settings, config: KnowledgeConfig) -> AuditSummary
         try:
             index = KnowledgeIndex.load(con, config.index.encoder)
         except EmptyIndexError as exc:
-            log.warning("KB audit skipped: %s", exc)
             return AuditSummary(audit_id=None, skipped=str(exc))
         result = run_audit(con, index, config.audit)
     kinds = Counter(finding.kind for finding in result.findings)
@@ -95,7 +87,6 @@ def refresh_suggestions(
         try:
             index = KnowledgeIndex.load(con, config.index.encoder)
         except EmptyIndexError as exc:
-            log.info("suggestions skipped: %s", exc)
             return SuggestSummary(skipped=str(exc))
         return SuggestSummary(
             suggest_new_tickets(con, index, config.search, on_progress=on_progress)
