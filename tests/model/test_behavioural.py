@@ -46,24 +46,30 @@ def test_minimum_functionality(predictor, category, text):
     assert predict_one(predictor, text)["category"].label == category
 
 
-INVARIANCE_TEXTS = [
+PLAIN_TEXTS = [
     MINIMUM_FUNCTIONALITY["billing_dispute"],
     MINIMUM_FUNCTIONALITY["account_access"],
     MINIMUM_FUNCTIONALITY["feature_request"],
+]
+TEXTS_WITH_NUMBERS = [
     "Order 48213 was billed 2 times, 59 EUR each, please fix invoice 7731.",
+    "The API returns 401 for every call to /v2/boards since 09:30 today.",
 ]
 PERTURBATIONS = {"names": swap_names, "numbers": change_numbers, "typos": add_typos}
+INVARIANCE_CASES = [
+    *[(p, t) for p in ("names", "typos") for t in PLAIN_TEXTS],
+    *[("numbers", t) for t in TEXTS_WITH_NUMBERS],
+]
 
 
-@pytest.mark.parametrize("text", INVARIANCE_TEXTS)
-@pytest.mark.parametrize("perturbation", sorted(PERTURBATIONS))
+@pytest.mark.parametrize(("perturbation", "text"), INVARIANCE_CASES)
 @pytest.mark.parametrize("field", ["category", "priority"])
 def test_invariance(predictor, field, perturbation, text):
     """A signature, other numbers or two typos do not change the predicted label."""
     if not labels_of(predictor, field):
         pytest.skip(f"the trained model has no {field!r} field")
     changed = PERTURBATIONS[perturbation](text, random.Random(7))
-    assert changed != text or perturbation == "numbers"  # numbers: only texts with digits
+    assert changed != text
     before, after = predictor.predict([text, changed])
     assert after[field].label == before[field].label, changed
 
