@@ -14,9 +14,10 @@ import numpy as np
 
 from models.triage.config import TrainConfig
 from models.triage.data import Split
+from models.triage.finetune import label_maps
 from models.triage.modeling import META_FILE, HeadMeta, TriageMeta
 from models.triage.tfidf import baseline_logits, fit_tfidf
-from models.triage.train import TrainResult, finish, label_maps
+from models.triage.train import TrainResult, finish
 
 BASELINE_FILE = "baseline.joblib"
 

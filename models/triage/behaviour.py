@@ -37,15 +37,20 @@ Predict = Callable[[list[str]], list[dict]]
 
 
 def swap_names(text: str, rng: random.Random) -> str:
+    """Sign the text with a random first name."""
     return f"{text} Regards, {rng.choice(NAMES)}"
 
 
 def change_numbers(text: str, rng: random.Random) -> str:
+    """Replace each number with a random one of at most as many digits."""
     return re.sub(r"\d+", lambda m: str(rng.randint(1, 10 ** len(m.group()))), text)
 
 
 def add_typos(text: str, rng: random.Random) -> str:
+    """Swap two pairs of adjacent letters (texts under two characters come back unchanged)."""
     chars = list(text)
+    if len(chars) < 2:
+        return text
     for _ in range(2):
         i = rng.randrange(max(1, len(chars) - 1))
         if chars[i].isalpha() and chars[i + 1].isalpha():
@@ -60,7 +65,11 @@ def invariance_rate(
     perturb: Callable[[str, random.Random], str],
     seed: int = 0,
 ) -> float:
-    """Share of texts whose predicted ``field`` label survives the perturbation."""
+    """Share (0–1) of texts whose predicted ``field`` label survives the perturbation.
+
+    Raises ValueError for no texts."""
+    if not texts:
+        raise ValueError("invariance needs at least one text")
     rng = random.Random(seed)
     before = predict(texts)
     after = predict([perturb(t, rng) for t in texts])
@@ -69,7 +78,10 @@ def invariance_rate(
 
 
 def priority_direction_violations(predict: Predict, texts: list[str]) -> float:
-    """Share of texts whose priority goes down when an outage sentence is added."""
+    """Share (0–1) of texts whose priority goes down when an outage sentence is added
+    (priorities ranked by ``PRIORITY_ORDER``). Raises ValueError for no texts."""
+    if not texts:
+        raise ValueError("the direction check needs at least one text")
     before = predict(texts)
     after = predict([t + OUTAGE_SENTENCE for t in texts])
     lower = sum(
@@ -80,15 +92,22 @@ def priority_direction_violations(predict: Predict, texts: list[str]) -> float:
 
 
 def minimum_functionality(predict: Predict, categories: list[str]) -> dict[str, bool]:
+    """{category: predicted right} for the plain tickets of the model's ``categories`` that
+    ``MINIMUM_FUNCTIONALITY`` has; empty (nothing predicted) when it has none of them."""
     known = {c: t for c, t in MINIMUM_FUNCTIONALITY.items() if c in categories}
+    if not known:
+        return {}
     predictions = predict(list(known.values()))
     return {c: p["category"].label == c for c, p in zip(known, predictions, strict=True)}
 
 
 def behaviour_metrics(predict: Predict, texts: list[str], fields: dict[str, list[str]]) -> dict:
-    """All checks that apply to the model's fields, as flat MLflow metrics."""
+    """All checks that apply to the model's fields ({field: labels}), as flat MLflow metrics
+    (rates, 0–1). Checks that do not apply are left out: invariance and direction without texts,
+    direction unless every priority label is in ``PRIORITY_ORDER``, minimum functionality for
+    categories outside the demo vocabulary."""
     out: dict[str, float] = {}
-    for field in fields:
+    for field in fields if texts else ():
         for name, perturb in (
             ("names", swap_names),
             ("numbers", change_numbers),
@@ -97,7 +116,8 @@ def behaviour_metrics(predict: Predict, texts: list[str], fields: dict[str, list
             out[f"behaviour_{field}_invariance_{name}"] = invariance_rate(
                 predict, texts, field, perturb
             )
-    if "priority" in fields:
+    priorities = fields.get("priority")
+    if texts and priorities and set(priorities) <= set(PRIORITY_ORDER):
         out["behaviour_priority_direction_violations"] = priority_direction_violations(
             predict, texts
         )

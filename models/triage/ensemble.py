@@ -19,56 +19,45 @@ import numpy as np
 
 from models.triage.calibrate import fit_temperature
 from models.triage.data import Examples
-from models.triage.embedding import Embedder
 from models.triage.evaluate import target_indices
-from models.triage.tfidf import baseline_logits, fit_per_field, fit_tfidf
+from models.triage.members import MEMBERS, Logits, Member
 
 log = logging.getLogger("supportflow.train")
 MEMBERS_FILE = "members.joblib"
-BASE_ENCODER = "base_encoder"
 TRANSFORMER = "transformer"
 ACCURACY_TIE = 0.002  # validation accuracies this close count as equal (≈ 2 of 1,000 examples)
-Logits = dict[str, np.ndarray]
 
 
 class Members:
-    """The non-transformer members, their per-field weights, and the frozen encoder they use."""
+    """The non-transformer members (``members.MEMBERS``), their per-field weights and
+    temperatures; saved as ``members.joblib`` plus each member's side files."""
 
-    def __init__(self, bundle: dict, embedder: Embedder | None):
-        self.bundle = bundle
-        self.embedder = embedder
-
-    @property
-    def names(self) -> list[str]:
-        return list(self.bundle["members"])
+    def __init__(
+        self,
+        names: list[str],
+        fitted: dict[str, Member],
+        weights: dict[str, dict[str, float]] | None = None,
+        temperatures: dict[str, dict[str, float]] | None = None,
+    ):
+        self.names = list(names)
+        self.fitted = fitted  # in MEMBERS order, which is the mixture's order
+        self.weights: dict[str, dict[str, float]] = {} if weights is None else weights
+        self.temperatures = temperatures  # None until choose_weights (then {field: {member: T}})
 
     @classmethod
     def fit(
         cls, names: list[str], train: Examples, maps: dict[str, list[str]], encoder_dir: Path
     ) -> Members:
-        bundle: dict = {"members": list(names), "weights": {}}
-        embedder = None
-        if "tfidf" in names:
-            log.info("ensemble: fitting the TF-IDF member")
-            bundle["tfidf"] = fit_tfidf(train, maps)
-        if "embedding" in names:
-            log.info("ensemble: embedding %d texts with the frozen encoder", len(train))
-            embedder = Embedder(encoder_dir)
-            bundle["embedding"] = fit_per_field(embedder.embed(train.texts), train, maps)
-        return cls(bundle, embedder)
+        """Fit each named member on ``train``. Raises ValueError for a name not in MEMBERS."""
+        unknown = sorted(set(names) - set(MEMBERS))
+        if unknown:
+            raise ValueError(f"unknown ensemble members {unknown}; known: {list(MEMBERS)}")
+        fitted = {n: m.fit(train, maps, encoder_dir) for n, m in MEMBERS.items() if n in names}
+        return cls(names, fitted)
 
     def member_logits(self, texts: list[str]) -> dict[str, Logits]:
-        """Log-probabilities per member and field."""
-        out: dict[str, Logits] = {}
-        if "tfidf" in self.bundle:
-            out["tfidf"] = baseline_logits(self.bundle["tfidf"], texts)
-        if "embedding" in self.bundle:
-            features = self.embedder.embed(texts)
-            out["embedding"] = {
-                name: np.log(np.clip(model.predict_proba(features), 1e-12, 1.0))
-                for name, model in self.bundle["embedding"].items()
-            }
-        return out
+        """Log-probabilities per member and field: {member: {field: (n, labels)}}."""
+        return {name: member.logits(texts) for name, member in self.fitted.items()}
 
     def choose_weights(
         self, transformer: Logits, texts: list[str], labels: dict[str, list], maps, step: float
@@ -79,14 +68,14 @@ class Members:
         (TF-IDF), which costs accuracy (STACK_NOTES: the plain three-way mean is worth +1.3 pt)."""
         members = {TRANSFORMER: _log_softmax(transformer), **self.member_logits(texts)}
         names = list(members)
-        self.bundle["temperatures"] = {}
+        self.temperatures = {}
         for field, classes in maps.items():
             targets = target_indices(labels[field], classes)
             keep = targets >= 0
             temperatures = {
                 n: fit_temperature(members[n][field][keep], targets[keep]) for n in names
             }
-            self.bundle["temperatures"][field] = temperatures
+            self.temperatures[field] = temperatures
             stacked = np.stack([_scaled(members[n][field][keep], temperatures[n]) for n in names])
             scored = []
             for w in simplex(len(names), step):
@@ -97,17 +86,17 @@ class Members:
             _, _, best = min(
                 (s for s in scored if s[0] >= best_accuracy - ACCURACY_TIE), key=lambda s: s[1]
             )
-            self.bundle["weights"][field] = dict(zip(names, map(float, best), strict=True))
-            log.info("ensemble weights for %s: %s", field, self.bundle["weights"][field])
-        return self.bundle["weights"]
+            self.weights[field] = dict(zip(names, map(float, best), strict=True))
+            log.info("ensemble weights for %s: %s", field, self.weights[field])
+        return self.weights
 
     def combine(self, transformer: Logits, texts: list[str]) -> Logits:
         """The weighted probability mixture, as log-probabilities (the calibrated 'logits')."""
         members = {TRANSFORMER: _log_softmax(transformer), **self.member_logits(texts)}
         out = {}
-        for field, weights in self.bundle["weights"].items():
+        for field, weights in self.weights.items():
             names = list(weights)
-            temperatures = self.bundle.get("temperatures", {}).get(field, {})
+            temperatures = (self.temperatures or {}).get(field, {})
             stacked = np.stack(
                 [_scaled(members[n][field], temperatures.get(n, 1.0)) for n in names]
             )
@@ -130,9 +119,13 @@ class Members:
         return out
 
     def save(self, folder: Path) -> None:
-        joblib.dump(self.bundle, folder / MEMBERS_FILE)
-        if self.embedder is not None:
-            self.embedder.save(folder / BASE_ENCODER)
+        """``members.joblib`` ({"members", "weights", <each member's state>, "temperatures"}) and
+        the members' side files (the embedding member's ``base_encoder/``)."""
+        bundle: dict = {"members": self.names, "weights": self.weights}
+        bundle.update({name: member.save(folder) for name, member in self.fitted.items()})
+        if self.temperatures is not None:
+            bundle["temperatures"] = self.temperatures
+        joblib.dump(bundle, folder / MEMBERS_FILE)
 
     @classmethod
     def load(cls, folder: Path) -> Members | None:
@@ -140,8 +133,8 @@ class Members:
         if not (folder / MEMBERS_FILE).exists():
             return None
         bundle = joblib.load(folder / MEMBERS_FILE)
-        embedder = Embedder(folder / BASE_ENCODER) if "embedding" in bundle else None
-        return cls(bundle, embedder)
+        fitted = {n: m.load(bundle[n], folder) for n, m in MEMBERS.items() if n in bundle}
+        return cls(bundle["members"], fitted, bundle["weights"], bundle.get("temperatures"))
 
 
 def simplex(n: int, step: float) -> list[np.ndarray]:

@@ -9,6 +9,7 @@ validation split; otherwise the predictor keeps torch fp32. ``make bench-scoring
 from __future__ import annotations
 
 import logging
+from copy import deepcopy
 from pathlib import Path
 
 import numpy as np
@@ -35,18 +36,35 @@ class _Logits(torch.nn.Module):
 
 def export(folder: Path) -> tuple[Path, Path]:
     """Export the saved model folder to ONNX fp32, then quantise weights to int8."""
-    from onnxruntime.quantization import quantize_dynamic
     from transformers import AutoModel
 
     from models.triage.modeling import META_FILE, TriageMeta, TriageModel
 
     meta = TriageMeta.from_json((folder / META_FILE).read_text())
-    fields = list(meta.heads)
     # eager attention exports to plain ONNX ops (SDPA does not), STACK_NOTES
     encoder = AutoModel.from_pretrained(str(folder / "encoder"), attn_implementation="eager")
     model = TriageModel(encoder, {f: h.labels for f, h in meta.heads.items()})
     model.heads.load_state_dict(torch.load(folder / "heads.pt", weights_only=True))
+    return export_model(model, folder)
+
+
+def eager_copy(model) -> torch.nn.Module:
+    """An eval-mode copy of an in-memory ``TriageModel`` with eager attention, ready to export
+    (the original keeps its attention implementation and train/eval mode)."""
+    copy = deepcopy(model)
+    copy.encoder.set_attn_implementation("eager")
+    return copy.eval()
+
+
+def export_model(model, folder: Path) -> tuple[Path, Path]:
+    """Export a ``TriageModel`` (eager attention, see ``eager_copy``) to ``folder/ONNX_FP32``,
+    then quantise its weights to ``folder/ONNX_INT8``; returns both paths. Outputs are the
+    heads' logits in head order, inputs ``input_ids`` and ``attention_mask`` (batch, tokens)."""
+    from onnxruntime.quantization import quantize_dynamic
+
     model.eval()
+    folder.mkdir(parents=True, exist_ok=True)
+    fields = list(model.heads)
     ids = torch.ones((2, 8), dtype=torch.long)
     fp32, int8 = folder / ONNX_FP32, folder / ONNX_INT8
     axes = {0: "batch", 1: "tokens"}
@@ -64,7 +82,7 @@ def export(folder: Path) -> tuple[Path, Path]:
         opset_version=17,
         dynamo=False,
     )
-    graph, options = fuse(fp32, encoder.config)
+    graph, options = fuse(fp32, model.encoder.config)
     quantize_dynamic(str(graph), str(int8), **options)
     return fp32, int8
 
@@ -130,7 +148,7 @@ def accuracy_delta(fast: dict, reference: dict, targets: dict[str, np.ndarray]) 
 
 
 def choose(
-    folder: Path,
+    graphs: tuple[Path, Path],
     ids: list[list[int]],
     pad_id: int,
     reference: dict,
@@ -138,14 +156,17 @@ def choose(
     max_loss: float,
     finalise=lambda logits: logits,
 ) -> dict:
-    """Export, measure int8 against fp32 on validation, keep int8 only if it loses ≤ max_loss.
+    """Measure the exported int8 graph against fp32 on validation; keep it only if it loses
+    ≤ ``max_loss`` accuracy on every field (a fraction, 0.005 = half a point).
 
-    ``reference`` are the model's final fp32 logits; ``finalise`` turns the transformer's logits
-    into final ones (the ensemble mixture), so the delta is the one users would see.
-    Returns what goes into the model's metadata (``extra["fast_path"]``).
+    ``graphs`` is ``export``'s (fp32, int8) pair: the fp32 graphs are deleted (only int8 ships;
+    fp32 is torch), and int8 too when refused. ``reference`` are the model's final fp32 logits
+    per field, (n, labels); ``targets`` the label indices (−1 = unlabelled); ``finalise`` turns
+    the transformer's logits into final ones (the ensemble mixture), so the delta is the one
+    users would see. Returns what goes into the model's metadata (``extra["fast_path"]``).
     """
     fields = list(reference)
-    fp32, int8 = export(folder)
+    fp32, int8 = graphs
     for graph in (fp32, fp32.with_suffix(".fused.onnx")):  # only int8 ships; fp32 is torch
         graph.unlink(missing_ok=True)
     fast = finalise(OnnxLogits(int8, fields)(ids, pad_id))

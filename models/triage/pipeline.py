@@ -12,9 +12,9 @@ from models.triage import registry
 from models.triage.baseline import train_baseline
 from models.triage.behaviour import behaviour_metrics
 from models.triage.config import TrainConfig
-from models.triage.data import check_minimum, fingerprint, load_examples, split
+from models.triage.data import Split, check_minimum, fingerprint, load_examples, split
 from models.triage.predict import Predictor
-from models.triage.train import train_model
+from models.triage.train import TrainResult, train_model
 
 log = logging.getLogger("supportflow.train")
 
@@ -71,8 +71,9 @@ def run_training(
     return info
 
 
-def check_behaviour(result, parts, sample: int = 200) -> dict[str, float]:
-    """Behavioural checks on held-out texts (test, else validation) with the saved model."""
+def check_behaviour(result: TrainResult, parts: Split, sample: int = 200) -> dict[str, float]:
+    """Behavioural metrics (behaviour.py) on up to ``sample`` held-out texts (test, else
+    validation) with the saved model; checks that do not fit the label set are left out."""
     side = parts.test if len(parts.test) else parts.validation
     predictor = Predictor(result.folder)
     fields = {f: h.labels for f, h in result.meta.heads.items()}

@@ -1,33 +1,37 @@
-"""Fine-tune the encoder with one head per label field; early-stop on validation macro-F1;
-calibrate each head on validation; save a self-contained model folder."""
+"""Train a transformer triage model by stages, each its own function:
+
+``fine_tune`` (finetune.py) → ``fit_members`` → ``finish`` (calibrate, report) →
+``export_fast_path`` → ``save``; ``train_model`` composes them. The model's metadata is complete
+before ``save``, which writes the self-contained folder once.
+"""
 
 from __future__ import annotations
 
-import copy
 import logging
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from models.triage import batching, drift, fastpath
+from models.triage import drift, fastpath, modeling
 from models.triage.calibrate import fit_temperature, softmax, threshold_for_precision
-from models.triage.config import TrainConfig, encoder_path
-from models.triage.data import DataError, Examples, Split
+from models.triage.config import ServingConfig, TrainConfig
+from models.triage.data import Examples, Split
 from models.triage.ensemble import Members
-from models.triage.evaluate import FieldReport, collect_logits, field_report, target_indices
-from models.triage.modeling import META_FILE, HeadMeta, TriageMeta, TriageModel, save
+from models.triage.evaluate import FieldReport, field_report, target_indices
+from models.triage.finetune import FittedModel, fine_tune
+from models.triage.modeling import TriageMeta
 
 log = logging.getLogger("supportflow.train")
-IGNORE = -100
+LogitsOf = Callable[[Examples], dict[str, np.ndarray]]
 
 
 @dataclass
 class TrainResult:
+    """What a training run produced: the saved folder, its metadata, history and reports."""
+
     folder: Path
     meta: TriageMeta
     history: list[dict[str, float]] = field(default_factory=list)
@@ -39,165 +43,94 @@ class TrainResult:
     member_accuracy: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-def label_maps(split: Split) -> dict[str, list[str]]:
-    """Sorted label vocabulary per field from the training side; unseen eval labels are errors."""
-    maps = {
-        f: sorted({v for v in values if v is not None}) for f, values in split.train.labels.items()
-    }
-    for side in ("validation", "test"):
-        for name, values in getattr(split, side).labels.items():
-            unseen = sorted({v for v in values if v is not None} - set(maps[name]))
-            if unseen:
-                raise DataError(f"{side} has {name} labels never seen in training: {unseen}")
-    return maps
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def _targets(values: list[str | None], labels: list[str]) -> torch.Tensor:
-    index = target_indices(values, labels)
-    index[index < 0] = IGNORE
-    return torch.tensor(index)
-
-
-def mean_macro_f1(model, ids, pad_id, split_side, meta: TriageMeta) -> float:
-    logits = collect_logits(model, ids, pad_id)
-    scores = [
-        field_report(logits[f], target_indices(split_side.labels[f], h.labels), h).macro_f1
-        for f, h in meta.heads.items()
-    ]
-    return float(np.mean(scores))
-
-
 def train_model(
     config: TrainConfig,
     split: Split,
     out_dir: Path,
     on_epoch: Callable[[int, dict], None] | None = None,
 ) -> TrainResult:
-    """Fine-tune, early-stop, calibrate and save to ``out_dir``; returns history and reports."""
-    from tqdm.auto import tqdm
-    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
-
-    opt = config.optim
-    seed_everything(opt.seed)
-    torch.set_num_threads(opt.threads)
-    maps = label_maps(split)
-    encoder_dir = encoder_path(config.encoder)
-    tokenizer = AutoTokenizer.from_pretrained(str(encoder_dir))
-    model = TriageModel.from_encoder(encoder_dir, maps)
-    if opt.freeze_embeddings:
-        for p in model.encoder.embeddings.parameters():
-            p.requires_grad = False
-    meta = TriageMeta(
-        heads={f: HeadMeta(labels=v) for f, v in maps.items()},
-        max_length=opt.max_length,
-        extra={"encoder": config.encoder},
+    """Fine-tune, early-stop, combine, calibrate, export and save to ``out_dir``; returns the
+    history and the validation/test reports. ``on_epoch(epoch, row)`` sees each history row."""
+    fitted = fine_tune(config, split, on_epoch)
+    members = fit_members(config, split, fitted)
+    result = TrainResult(
+        folder=out_dir,
+        meta=fitted.meta,
+        history=fitted.history,
+        best_epoch=fitted.best_epoch,
+        steps=fitted.steps,
+        train_seconds=time.perf_counter() - fitted.started,
     )
-    pad = tokenizer.pad_token_id
-    train_ids = batching.encode(tokenizer, split.train.texts, opt.max_length)
-    val_ids = batching.encode(tokenizer, split.validation.texts, opt.max_length)
-    targets = {f: _targets(split.train.labels[f], maps[f]) for f in maps}
-    steps_per_epoch = -(-len(train_ids) // opt.batch_size)
-    total = min(opt.epochs * steps_per_epoch, opt.max_steps or 10**9)
-    optimiser = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad],
-        lr=opt.learning_rate,
-        weight_decay=opt.weight_decay,
-    )
-    schedule = get_linear_schedule_with_warmup(optimiser, int(opt.warmup_ratio * total), total)
-    result = TrainResult(folder=out_dir, meta=meta)
-    best, best_state, stale, step = -1.0, None, 0, 0
-    started = time.perf_counter()
-    model.train()
-    for epoch in range(1, opt.epochs + 1):
-        losses = []
-        batches = batching.iterate(
-            train_ids, opt.batch_size, pad, shuffle=True, seed=opt.seed + epoch
-        )
-        for index, batch in tqdm(
-            batches, total=steps_per_epoch, desc=f"epoch {epoch}", leave=False, disable=None
-        ):
-            logits = model(**batch)
-            loss = sum(
-                torch.nn.functional.cross_entropy(logits[f], targets[f][index], ignore_index=IGNORE)
-                for f in maps
-                if (targets[f][index] != IGNORE).any()
-            )
-            optimiser.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimiser.step()
-            schedule.step()
-            losses.append(float(loss.detach()))
-            step += 1
-            if step >= total:
-                break
-        val_f1 = mean_macro_f1(model, val_ids, pad, split.validation, meta)
-        row = {"epoch": epoch, "train_loss": float(np.mean(losses)), "val_macro_f1": val_f1}
-        result.history.append(row)
-        log.info("epoch %d: loss %.4f, validation macro-F1 %.4f", epoch, row["train_loss"], val_f1)
-        if on_epoch:
-            on_epoch(epoch, row)
-        if val_f1 > best:
-            best, best_state, stale, result.best_epoch = (
-                val_f1,
-                copy.deepcopy(model.state_dict()),
-                0,
-                epoch,
-            )
-        else:
-            stale += 1
-        if stale >= opt.patience or step >= total:
-            break
-    result.steps = step
-    model.load_state_dict(best_state)
-
-    def transformer_logits(side: Examples) -> dict[str, np.ndarray]:
-        return collect_logits(model, batching.encode(tokenizer, side.texts, opt.max_length), pad)
-
-    logits_of, members = transformer_logits, None
-    if config.combine.members:
-        members = Members.fit(config.combine.members, split.train, maps, encoder_dir)
-        members.choose_weights(
-            transformer_logits(split.validation),
-            split.validation.texts,
-            split.validation.labels,
-            maps,
-            config.combine.weight_step,
-        )
-        meta.extra["ensemble"] = {"members": members.names, "weights": members.bundle["weights"]}
-
-        def logits_of(side: Examples) -> dict[str, np.ndarray]:
-            return members.combine(transformer_logits(side), side.texts)
-
-    result.train_seconds = time.perf_counter() - started
+    logits_of = final_logits(fitted, members)
     finish(result, split, config, logits_of)
     if members is not None and len(split.test):
         result.member_accuracy = members.accuracy_alone(
-            transformer_logits(split.test), split.test, maps
+            fitted.logits(split.test), split.test, fitted.maps
         )
-    save(out_dir, model, tokenizer, meta)
-    if members is not None:
-        members.save(out_dir)
     if config.serving.fast_path == "onnx_int8":
-        val = split.validation
-        finalise = (lambda lg: members.combine(lg, val.texts)) if members else (lambda lg: lg)
-        meta.extra["fast_path"] = fastpath.choose(
-            out_dir,
-            batching.encode(tokenizer, val.texts, opt.max_length),
-            pad,
-            logits_of(val),
-            {f: target_indices(val.labels[f], maps[f]) for f in maps},
-            config.serving.max_accuracy_loss,
-            finalise,
+        fitted.meta.extra["fast_path"] = export_fast_path(
+            fitted, members, split.validation, config.serving, out_dir
         )
-        (out_dir / META_FILE).write_text(meta.to_json())
+    save(out_dir, fitted, members)
     return result
+
+
+def fit_members(config: TrainConfig, split: Split, fitted: FittedModel) -> Members | None:
+    """The ``combine.members`` fitted on the training side, their weights per field chosen on
+    validation and recorded in ``fitted.meta.extra["ensemble"]``; None without members."""
+    if not config.combine.members:
+        return None
+    members = Members.fit(config.combine.members, split.train, fitted.maps, fitted.encoder_dir)
+    members.choose_weights(
+        fitted.logits(split.validation),
+        split.validation.texts,
+        split.validation.labels,
+        fitted.maps,
+        config.combine.weight_step,
+    )
+    fitted.meta.extra["ensemble"] = {"members": members.names, "weights": members.weights}
+    return members
+
+
+def final_logits(fitted: FittedModel, members: Members | None) -> LogitsOf:
+    """What the saved model predicts from: the transformer's logits, or the members' mixture
+    (log-probabilities) around them."""
+    if members is None:
+        return fitted.logits
+    return lambda side: members.combine(fitted.logits(side), side.texts)
+
+
+def export_fast_path(
+    fitted: FittedModel,
+    members: Members | None,
+    side: Examples,
+    serving: ServingConfig,
+    folder: Path,
+) -> dict:
+    """Export the in-memory model to int8 ONNX in ``folder`` and keep it only if the final
+    (mixed, for an ensemble) accuracy on ``side`` (validation) drops by at most
+    ``serving.max_accuracy_loss`` against fp32. Returns the ``meta.extra["fast_path"]`` entry,
+    which ``save`` writes with the rest of the metadata."""
+    graphs = fastpath.export_model(fastpath.eager_copy(fitted.model), folder)
+    finalise = (lambda lg: members.combine(lg, side.texts)) if members else (lambda lg: lg)
+    return fastpath.choose(
+        graphs,
+        fitted.encode(side.texts),
+        fitted.pad_id,
+        final_logits(fitted, members)(side),
+        {f: target_indices(side.labels[f], labels) for f, labels in fitted.maps.items()},
+        serving.max_accuracy_loss,
+        finalise,
+    )
+
+
+def save(folder: Path, fitted: FittedModel, members: Members | None) -> Path:
+    """The self-contained model folder: ``encoder/``, ``heads.pt``, ``triage.json`` (written
+    once, complete) and, for an ensemble, ``members.joblib`` and the members' side files."""
+    modeling.save(folder, fitted.model, fitted.tokenizer, fitted.meta)
+    if members is not None:
+        members.save(folder)
+    return folder
 
 
 def calibrate(
@@ -226,18 +159,14 @@ def calibrate(
 def reports(
     logits: dict[str, np.ndarray], side: Examples, meta: TriageMeta
 ) -> dict[str, FieldReport]:
+    """One ``FieldReport`` per head of ``logits`` (per field, (n, labels)) against ``side``."""
     return {
         f: field_report(logits[f], target_indices(side.labels[f], h.labels), h)
         for f, h in meta.heads.items()
     }
 
 
-def finish(
-    result: TrainResult,
-    split: Split,
-    config: TrainConfig,
-    logits_of: Callable[[Examples], dict[str, np.ndarray]],
-) -> None:
+def finish(result: TrainResult, split: Split, config: TrainConfig, logits_of: LogitsOf) -> None:
     """Calibrate on validation, then report validation and test (shared by every model kind)."""
     val_logits = logits_of(split.validation)
     calibrate(val_logits, split.validation, result.meta, config)

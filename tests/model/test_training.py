@@ -7,45 +7,11 @@ import sys
 
 import pytest
 
-from models.triage.config import TrainConfig
 from models.triage.data import DataError
 from models.triage.pipeline import last_run_status, run_training
+from tests.model.conftest import tiny_config as config
 
 pytestmark = pytest.mark.slow
-
-
-def config(csv_path, **optim) -> TrainConfig:
-    return TrainConfig.model_validate(
-        {
-            "name": "tiny",
-            "data": {
-                "source": "csv",
-                "csv_path": str(csv_path),
-                "text_column": "text",
-                "label_fields": ["category", "priority"],
-                "min_examples": 100,
-                "min_per_class": 3,
-            },
-            "optim": {
-                "epochs": 3,
-                "batch_size": 16,
-                "max_length": 48,
-                "max_steps": 36,
-                "learning_rate": 3e-4,
-                **optim,
-            },
-        }
-    )
-
-
-@pytest.fixture(scope="module")
-def trained(labelled_csv, tmp_path_factory):
-    home = tmp_path_factory.mktemp("mlflow")
-    uri = f"sqlite:///{home}/mlflow.db"
-    info = run_training(
-        config(labelled_csv), warehouse=None, tracking_uri=uri, artifact_root=home / "artifacts"
-    )
-    return info, uri, home
 
 
 def test_training_learns_and_registers_a_version(trained):
@@ -203,7 +169,7 @@ def test_predict_command_writes_labels_confidences_and_abstentions(trained, tmp_
 
 def test_labels_unseen_in_training_are_a_clear_error():
     from models.triage.data import Examples, Split
-    from models.triage.train import label_maps
+    from models.triage.finetune import label_maps
 
     train = Examples(["1", "2"], ["a", "b"], {"category": ["x", "y"]})
     val = Examples(["3"], ["c"], {"category": ["z"]})
