@@ -338,14 +338,14 @@ def demo_run(
     render_status(settings, console)
     if train:
         from flows.retrain_weekly import RetrainParams, retrain_weekly
-        from supportflow.settings import REPO_ROOT
+        from supportflow.yaml_config import config_file, shipped_dir
 
-        experiment = REPO_ROOT / "experiments" / "demo_quick.yaml"
+        experiment = shipped_dir("experiments") / "demo_quick.yaml"
         console.print(
             f"[bold]Retraining a quick triage model[/] ({experiment.name}; MLflow at "
             f"{settings.mlflow_tracking_uri}), then shadow if the offline gates pass"
         )
-        gates = REPO_ROOT / "experiments" / "rollout_demo.yaml"  # looser ECE: ~200 test tickets
+        gates = config_file("rollout_demo.yaml")  # rollout.yaml, looser ECE: ~200 test tickets
         info = retrain_weekly(RetrainParams(experiment=experiment, rollout_config=gates))
         _print_training(info)
         cli_rollout.score_shadow(settings, info)
