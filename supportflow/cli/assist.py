@@ -11,7 +11,7 @@ import typer
 from supportflow.cli.common import _console, _fail, _setup, app
 
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="Assist YAML (default: experiments/assist.yaml).")
+    Path | None, typer.Option("--config", help="Overlay on the default assist.yaml.")
 ]
 
 

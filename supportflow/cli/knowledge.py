@@ -10,7 +10,7 @@ import typer
 from supportflow.cli.common import _console, _fail, _setup, app
 
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="Knowledge YAML (default: experiments/).")
+    Path | None, typer.Option("--config", help="Overlay on the default knowledge.yaml.")
 ]
 
 

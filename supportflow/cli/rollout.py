@@ -11,7 +11,7 @@ from supportflow.cli.common import _console, _fail, _setup, app
 
 ModelName = Annotated[str, typer.Argument(help="Registered model name.")]
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="Rollout YAML (default: experiments/rollout.yaml).")
+    Path | None, typer.Option("--config", help="Overlay on the default rollout.yaml.")
 ]
 
 

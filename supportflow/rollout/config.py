@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from supportflow.yaml_config import StrictModel as Strict
 from supportflow.yaml_config import load_yaml_config
 
 PHASES = ("shadow", "assist", "auto_route")
 PREVIOUS_PHASE = {"assist": "shadow", "auto_route": "assist"}  # where a phase is measured
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "experiments" / "rollout.yaml"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+DEFAULT_CONFIG = "rollout.yaml"  # in the config home (supportflow/yaml_config.py)
 
 
 class OfflineGates(Strict):
@@ -46,4 +43,4 @@ class RolloutConfig(Strict):
 
 
 def load_rollout_config(path: Path | None = None) -> RolloutConfig:
-    return load_yaml_config(path or DEFAULT_CONFIG, RolloutConfig, "rollout")
+    return load_yaml_config(path, RolloutConfig, "rollout", default=DEFAULT_CONFIG)

@@ -1,0 +1,95 @@
+"""The config home: explicit file → Settings.config_dir → packaged default, each an overlay."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from supportflow.assist.config import load_assist_config
+from supportflow.escalation.rules import DEFAULT_RULES, RuleError, load_rules
+from supportflow.rollout import load_rollout_config
+from supportflow.yaml_config import CONFIG_HOME, config_file, deep_merge
+
+
+@pytest.fixture
+def config_dir(tmp_path, monkeypatch):
+    path = tmp_path / "my-config"
+    path.mkdir()
+    monkeypatch.setenv("SUPPORTFLOW_CONFIG_DIR", str(path))
+    return path
+
+
+def test_deep_merge_merges_mappings_and_replaces_the_rest():
+    base = {"a": {"x": 1, "y": [1, 2]}, "b": 1}
+    assert deep_merge(base, {"a": {"y": [3]}, "c": None}) == {
+        "a": {"x": 1, "y": [3]}, "b": 1, "c": None,
+    }  # fmt: skip
+    assert base == {"a": {"x": 1, "y": [1, 2]}, "b": 1}
+
+
+def test_the_demo_gates_are_a_one_key_overlay_on_the_defaults():
+    raw = yaml.safe_load((CONFIG_HOME / "rollout_demo.yaml").read_text())
+    assert raw == {"offline": {"max_ece": 0.15}}
+    default, demo = load_rollout_config(), load_rollout_config(CONFIG_HOME / "rollout_demo.yaml")
+    assert default.offline.max_ece == 0.08 and demo.offline.max_ece == 0.15
+    assert demo.model_copy(update={"offline": default.offline}) == default
+
+
+def test_a_user_file_overlays_the_default_and_a_full_file_still_works(tmp_path):
+    partial = tmp_path / "gates.yaml"
+    partial.write_text("online:\n  auto_route: {min_tickets: 42}\n")
+    config = load_rollout_config(partial)
+    assert config.online["auto_route"].min_tickets == 42
+    assert config.online["auto_route"].min_agreement == 0.85  # the packaged file's, not 0.80
+    assert config.online["assist"] == load_rollout_config().online["assist"]
+    full = tmp_path / "full.yaml"
+    full.write_text((CONFIG_HOME / "rollout.yaml").read_text().replace("0.08", "0.09"))
+    assert load_rollout_config(full) == load_rollout_config().model_copy(
+        update={"offline": load_rollout_config().offline.model_copy(update={"max_ece": 0.09})}
+    )
+
+
+def test_base_none_stands_alone_with_the_model_defaults(tmp_path):
+    alone = tmp_path / "alone.yaml"
+    alone.write_text("base: none\nonline:\n  auto_route: {min_tickets: 42}\n")
+    config = load_rollout_config(alone)
+    assert config.online == {"auto_route": config.online["auto_route"]}
+    assert config.online["auto_route"].min_agreement == 0.80  # OnlineGates' default
+    alone.write_text("base: elsewhere.yaml\n")
+    with pytest.raises(ValueError, match="base must be"):
+        load_rollout_config(alone)
+
+
+def test_settings_config_dir_overlays_the_packaged_defaults(config_dir, tmp_path):
+    (config_dir / "rollout.yaml").write_text("scoring: {partition_size: 7}\n")
+    assert load_rollout_config().scoring.partition_size == 7
+    assert load_rollout_config().offline.max_ece == 0.08
+    # an explicit file overlays the user's folder, which overlays the package
+    demo = load_rollout_config(config_file("rollout_demo.yaml"))
+    assert (demo.scoring.partition_size, demo.offline.max_ece) == (7, 0.15)
+    # a typo names the user's file
+    (config_dir / "rollout.yaml").write_text("scoring: {partition_sise: 7}\n")
+    with pytest.raises(ValueError, match=r"(?s)my-config/rollout\.yaml.*partition_sise"):
+        load_rollout_config()
+
+
+def test_relative_paths_follow_the_file_that_names_them(config_dir, tmp_path):
+    assert load_assist_config().macros == CONFIG_HOME / "macros.yaml"
+    (config_dir / "macros.yaml").write_text("macros: []\n")
+    assert load_assist_config().macros == config_dir / "macros.yaml"  # the config home, user first
+    mine = tmp_path / "team" / "assist.yaml"
+    mine.parent.mkdir()
+    mine.write_text("macros: team_macros.json\n")
+    assert load_assist_config(mine).macros == mine.parent / "team_macros.json"
+
+
+def test_escalation_rules_are_taken_whole_from_the_highest_layer(config_dir, tmp_path):
+    assert load_rules().content_hash == load_rules(DEFAULT_RULES).content_hash
+    raw = yaml.safe_load(DEFAULT_RULES.read_text())
+    raw["version"], raw["rules"] = "mine.1", raw["rules"][:1]
+    (config_dir / "escalation_rules.yaml").write_text(yaml.safe_dump(raw))
+    assert (load_rules().version, len(load_rules().rules)) == ("mine.1", 1)
+    partial = tmp_path / "partial.yaml"
+    partial.write_text("rules: []\n")  # not merged with the default: no version, no rules
+    with pytest.raises(RuleError, match=r"partial\.yaml"):
+        load_rules(partial)
