@@ -6,8 +6,10 @@ their connections before building (see ARCHITECTURE §3).
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from supportflow.settings import Settings
 
@@ -69,11 +71,28 @@ def run_dbt(command: list[str], settings: Settings | None = None) -> DbtRunSumma
     return summary
 
 
-def build(settings: Settings, select: str | None = None) -> DbtRunSummary:
+def project_vars(knowledge_config: Path | None = None) -> dict:
+    """The dbt vars that restate a Python fact, from its one definition: the label fields
+    (``models.triage.config.LABEL_FIELDS``) and the KB staleness threshold (knowledge config
+    ``audit.stale_after_days``). ``dbt_project.yml`` holds the same values as the fallback for a
+    hand-run dbt; a unit test pins them together."""
+    from models.triage.config import LABEL_FIELDS
+    from supportflow.knowledge.config import load_knowledge_config
+
+    audit = load_knowledge_config(knowledge_config).audit
+    return {"label_fields": list(LABEL_FIELDS), "stale_after_days": audit.stale_after_days}
+
+
+def build(
+    settings: Settings, select: str | None = None, knowledge_config: Path | None = None
+) -> DbtRunSummary:
     """``dbt build`` (models and data tests; ``select`` a node selection such as ``staging``)
-    on a migrated warehouse; raises ``DbtBuildError`` when any model or test fails."""
+    on a migrated warehouse, with ``project_vars``; raises ``DbtBuildError`` when any model or
+    test fails."""
     from supportflow.warehouse import connect
 
     with connect(settings):  # the sources must exist: a fresh warehouse gets its migrations
         pass
-    return run_dbt(["build", *(["--select", select] if select else [])], settings)
+    selection = ["--select", select] if select else []
+    dbt_vars = json.dumps(project_vars(knowledge_config))
+    return run_dbt(["build", *selection, "--vars", dbt_vars], settings)

@@ -77,3 +77,13 @@ def test_second_writer_gets_a_clear_error(settings):
     assert proc.returncode != 0
     assert WarehouseLockedError.__name__ in proc.stderr
     assert "one writer per file" in proc.stderr
+
+
+def test_dbt_project_var_fallbacks_equal_their_python_definitions():
+    import yaml
+
+    from supportflow.dbt_runner import project_vars
+    from supportflow.settings import Settings
+
+    project = yaml.safe_load((Settings().dbt_project_dir / "dbt_project.yml").read_text())
+    assert project["vars"] == project_vars()
