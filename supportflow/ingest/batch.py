@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,29 +14,17 @@ from supportflow.ingest.mapping import Mapping
 from supportflow.ingest.sources import Format
 
 
-@dataclass
-class BatchReport:
-    """What one file contributed; ``records_in`` always equals the sum of the four outcomes."""
+@dataclass(kw_only=True)
+class LoadCounts:
+    """Records in and what the loader made of them (one file, or a pull stream's pages);
+    ``records_in`` always equals the sum of the four outcomes."""
 
-    batch_id: str
-    source: str
-    format: str
-    file: str
-    file_sha256: str
     records_in: int = 0
     records_loaded: int = 0
     records_updated: int = 0
     records_unchanged: int = 0
     records_quarantined: int = 0
     events_loaded: int = 0
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    finished_at: datetime | None = None
-    skipped_as_duplicate: bool = False
-    quarantine_reasons: dict[str, int] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    # Nothing silently dropped: source fields no mapping used, values coerced to NULL per
-    # field, unknown vocabulary values, skipped events, flags (see ``load.collect_notes``).
-    notes: dict[str, dict] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -46,6 +34,30 @@ class BatchReport:
             + self.records_unchanged
             + self.records_quarantined
         )
+
+    def add_counts(self, other: LoadCounts) -> None:
+        """Add ``other``'s counts to these."""
+        for f in fields(LoadCounts):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+@dataclass
+class BatchReport(LoadCounts):
+    """What one file contributed."""
+
+    batch_id: str
+    source: str
+    format: str
+    file: str
+    file_sha256: str
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+    skipped_as_duplicate: bool = False
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    # Nothing silently dropped: source fields no mapping used, values coerced to NULL per
+    # field, unknown vocabulary values, skipped events, flags (see ``load.collect_notes``).
+    notes: dict[str, dict] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         out = asdict(self)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from supportflow.ingest.load import BatchReport, ingest_file
+from supportflow.ingest.batch import BatchReport, LoadCounts
+from supportflow.ingest.load import ingest_file
 from supportflow.ingest.pull_api import ZendeskApi
 from supportflow.ingest.pull_config import SOURCE, PullConfig, PullError
 from supportflow.ingest.sources import Format, SourceError
@@ -32,18 +33,12 @@ START_PREFIX = "start_time:"
 
 
 @dataclass
-class StreamReport:
+class StreamReport(LoadCounts):
     """One stream of one run: pages and records served, and what the loader made of them."""
 
     stream: str
     pages: int = 0
     received: int = 0
-    records_in: int = 0
-    records_loaded: int = 0
-    records_updated: int = 0
-    records_unchanged: int = 0
-    records_quarantined: int = 0
-    events_loaded: int = 0
     pages_already_loaded: int = 0
     started_from: str = ""
     position: str | None = None
@@ -51,12 +46,7 @@ class StreamReport:
 
     def add(self, report: BatchReport) -> None:
         """Count one loaded page."""
-        self.records_in += report.records_in
-        self.records_loaded += report.records_loaded
-        self.records_updated += report.records_updated
-        self.records_unchanged += report.records_unchanged
-        self.records_quarantined += report.records_quarantined
-        self.events_loaded += report.events_loaded
+        self.add_counts(report)
         self.pages_already_loaded += int(report.skipped_as_duplicate)
 
 
