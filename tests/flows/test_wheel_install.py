@@ -31,7 +31,7 @@ from supportflow.assist.config import load_assist_config
 from supportflow.assist.macros import load_macros
 from supportflow.escalation.rules import load_rules
 from supportflow.knowledge.config import load_knowledge_config
-from supportflow.rollout import load_rollout_config
+from supportflow.rollout.config import load_rollout_config
 from supportflow.settings import Settings
 from supportflow.yaml_config import config_file, shipped_dir
 

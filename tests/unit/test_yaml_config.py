@@ -7,7 +7,7 @@ import yaml
 
 from supportflow.assist.config import load_assist_config
 from supportflow.escalation.rules import DEFAULT_RULES, RuleError, load_rules
-from supportflow.rollout import load_rollout_config
+from supportflow.rollout.config import load_rollout_config
 from supportflow.yaml_config import CONFIG_HOME, config_file, deep_merge
 
 
