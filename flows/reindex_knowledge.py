@@ -63,7 +63,7 @@ def audit_knowledge(config_path: Path | None) -> AuditSummary:
 
 
 @task(cache_policy=NO_CACHE)
-def suggest_articles(config_path: Path | None) -> SuggestSummary:
+def suggest_for_new_tickets(config_path: Path | None) -> SuggestSummary:
     config = load_knowledge_config(config_path)
     done = runner.refresh_suggestions(Settings(), config, progress("suggested articles for"))
     if done.skipped:
@@ -81,5 +81,5 @@ def reindex_knowledge(params: ReindexParams) -> KnowledgeRefresh:
     if params.audit:
         out.audit = audit_knowledge(params.config)
     if params.suggest:
-        out.suggestions = suggest_articles(params.config)
+        out.suggestions = suggest_for_new_tickets(params.config)
     return out

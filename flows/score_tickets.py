@@ -45,7 +45,7 @@ def score_tickets(params: ScoreParams) -> list[RunSummary]:
             return scoring.compute_in_process(parts, config)
         return [f.result() for f in compute_partition.map(parts, config=unmapped(config))]
 
-    return scoring.score_deployed(
+    summaries = scoring.score_deployed(
         Settings(),
         params.model_name,
         config,
@@ -54,6 +54,9 @@ def score_tickets(params: ScoreParams) -> list[RunSummary]:
         window=max(params.dask_workers, 1) * 2 if params.dask_workers else 1,
         on_progress=lambda done, total: logger.info("scored %d of %d", done, total),
     )
+    if not summaries:
+        logger.info("scoring skipped: no version of %s holds a rollout phase", params.model_name)
+    return summaries
 
 
 def run_scoring(params: ScoreParams) -> list[RunSummary]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from flows.reindex_knowledge import suggest_articles as suggest_task
+from flows.reindex_knowledge import suggest_for_new_tickets
 from supportflow.knowledge.runner import KnowledgeRefresh
 
 
@@ -19,4 +19,4 @@ class SuggestParams(BaseModel):
 def suggest_articles(params: SuggestParams) -> KnowledgeRefresh:
     """Suggestions only (the nightly step when no help-center source is given); the result's
     ``suggestions.skipped`` says why there were none while the index is empty."""
-    return KnowledgeRefresh(suggestions=suggest_task(params.config))
+    return KnowledgeRefresh(suggestions=suggest_for_new_tickets(params.config))

@@ -264,10 +264,9 @@ def score_deployed(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[RunSummary]:
     """Score new tickets with every version of ``model_name`` holding a rollout phase, one
-    ``RunSummary`` per version; an empty list (logged) when no version holds one."""
+    ``RunSummary`` per version; an empty list when no version holds one."""
     mlc = client(settings.mlflow_tracking_uri)
     if not deployed(mlc, model_name):
-        log.info("scoring skipped: no version of %s holds a rollout phase", model_name)
         return []
     targets = scoring_targets(mlc, model_name)
     with connect(settings) as con:

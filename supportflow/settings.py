@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     )
     ingest_chunk_rows: int = Field(default=50_000, ge=1)
     escalation_rules: Path | None = Field(
-        default=None, description="Escalation rules YAML; default: the package's rule set."
+        default=None,
+        description="Escalation rules YAML; default: escalation_rules.yaml in config_dir, else "
+        "the packaged rule set (supportflow/config/).",
     )
 
     @property

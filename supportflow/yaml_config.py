@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CONFIG_HOME = PACKAGE_DIR / "config"
@@ -114,6 +114,31 @@ def _resolve_paths(raw: dict[str, Any], layer: Path, keys: Iterable[str]) -> Non
             raw[key] = str((layer.parent / value).resolve())
 
 
+def read_layers(
+    path: Path | None,
+    what: str,
+    *,
+    default: str | None = None,
+    overlay: bool = True,
+    path_keys: Iterable[str] = (),
+) -> list[tuple[Path, dict[str, Any]]]:
+    """Each file that takes part, highest first, with its raw mapping (``base:`` removed)."""
+    layers = config_layers(default, path)
+    if not overlay or default is None:
+        layers = layers[-1:]
+    read: list[tuple[Path, dict[str, Any]]] = []
+    for layer in reversed(layers):
+        raw = _read(layer, what)
+        base = raw.pop(BASE_KEY, "default") if overlay and default is not None else "default"
+        if base not in ("default", "none", None):
+            raise ValueError(f"{layer}: base must be 'default' or 'none', not {base!r}")
+        _resolve_paths(raw, layer, path_keys)
+        read.append((layer, raw))
+        if base in ("none", None):
+            break
+    return read
+
+
 def read_yaml_config(
     path: Path | None,
     what: str,
@@ -123,24 +148,32 @@ def read_yaml_config(
     path_keys: Iterable[str] = (),
 ) -> tuple[dict[str, Any], Path]:
     """The merged raw mapping and the file that names it (the highest layer)."""
-    layers = config_layers(default, path)
-    if not overlay or default is None:
-        layers = layers[-1:]
-    top = layers[-1]
-    read: list[dict[str, Any]] = []
-    for layer in reversed(layers):
-        raw = _read(layer, what)
-        base = raw.pop(BASE_KEY, "default") if overlay and default is not None else "default"
-        if base not in ("default", "none", None):
-            raise ValueError(f"{layer}: base must be 'default' or 'none', not {base!r}")
-        _resolve_paths(raw, layer, path_keys)
-        read.append(raw)
-        if base in ("none", None):
-            break
+    read = read_layers(path, what, default=default, overlay=overlay, path_keys=path_keys)
     merged: dict[str, Any] = {}
-    for raw in reversed(read):
+    for _, raw in reversed(read):
         merged = deep_merge(merged, raw)
-    return merged, top
+    return merged, read[0][0]
+
+
+def _blame(read: list[tuple[Path, dict[str, Any]]], loc: tuple) -> Path:
+    """The highest file that sets the key at ``loc`` (else the highest file)."""
+    for layer, raw in read:
+        node: Any = raw
+        for part in loc:
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            return layer
+    return read[0][0]
+
+
+def explain(exc: ValidationError, read: list[tuple[Path, dict[str, Any]]]) -> str:
+    """One line per problem: ``file: dotted.key: message``, naming the file that set the key."""
+    return "; ".join(
+        f"{_blame(read, e['loc'])}: {'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}"
+        for e in exc.errors()
+    )
 
 
 def load_yaml_config(
@@ -158,10 +191,13 @@ def load_yaml_config(
     ``fill``: values for keys no layer sets (a training config's ``name`` is its file stem).
     A missing file or a bad field says which file.
     """
-    raw, top = read_yaml_config(path, what, default=default, overlay=overlay, path_keys=path_keys)
+    read = read_layers(path, what, default=default, overlay=overlay, path_keys=path_keys)
+    raw: dict[str, Any] = {}
+    for _, layer in reversed(read):
+        raw = deep_merge(raw, layer)
     for key, value in (fill or {}).items():
         raw.setdefault(key, value)
     try:
         return model.model_validate(raw)
-    except ValueError as exc:
-        raise ValueError(f"{top}: {exc}") from exc
+    except ValidationError as exc:
+        raise ValueError(explain(exc, read)) from None

@@ -57,9 +57,9 @@ def load_context(con, ticket_ids: list[str]) -> dict[str, dict]:
         tickets = _rows(
             con,
             """
-            SELECT t.ticket_id, t.subject, t.body, t.status, t.created_at, t.customer_key,
-                   coalesce(t.category, p.label) AS category
-            FROM landing.tickets t JOIN wanted USING (ticket_id)
+            SELECT t.ticket_id, t.subject, t.body, t.status, t.is_settled, t.created_at,
+                   t.customer_key, t.ticket_text, coalesce(t.category, p.label) AS category
+            FROM landing.ticket_texts t JOIN wanted USING (ticket_id)
             LEFT JOIN (SELECT ticket_id, arg_max(label, model_version) AS label
                        FROM ml.predictions WHERE field = 'category' GROUP BY ticket_id) p
               USING (ticket_id)
@@ -87,7 +87,7 @@ def load_context(con, ticket_ids: list[str]) -> dict[str, dict]:
         con.unregister("wanted")
     out = {}
     for t in tickets:
-        text = "\n".join(x for x in (t["subject"], t["body"]) if x)
+        text = t["ticket_text"]  # subject and body (landing.ticket_texts)
         out[t["ticket_id"]] = {"ticket": t, "events": [], "history": [], "text": text,
                                "customer_text": text}  # fmt: skip
     for e in sorted(events, key=lambda e: (e["ticket_id"], e["created_at"])):

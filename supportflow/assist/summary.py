@@ -49,7 +49,8 @@ def sentences(text: str | None) -> list[str]:
 
 
 def summarise(ticket: dict, events: list[dict], history: list[dict] | None = None) -> Summary:
-    """``ticket``: subject, body, status, category; ``events``: the ticket's comments in time
+    """``ticket``: subject, body, status, is_settled, category (a ``landing.ticket_texts`` row);
+    ``events``: the ticket's comments in time
     order (author_role, kind, public, body); ``history``: the customer's other tickets."""
     body = sentences(ticket.get("body"))
     problem = " ".join(body[:2]) or (ticket.get("subject") or "").strip()
@@ -70,7 +71,7 @@ def summarise(ticket: dict, events: list[dict], history: list[dict] | None = Non
     if public:
         last = public[-1]
         state += f"; last public message from the {last['author_role']}"
-        if status not in ("solved", "closed"):
+        if not ticket.get("is_settled"):
             state += f" ({WAITING_ON.get(last['author_role'], 'waiting')})"
     else:
         state += "; no reply yet"

@@ -28,6 +28,9 @@ def _setup(verbose: bool = False):
     log.handlers[:] = [handler]
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
     log.propagate = False
+    # MLflow's SQLite store announces its table setup and migrations at INFO on every fresh home.
+    for name in ("mlflow.store.db.utils", "alembic.runtime.migration"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     return settings
 
 
@@ -41,7 +44,10 @@ def _console():
 
 
 def _fail(message: str) -> None:
-    _console().print(f"[bold red]error:[/] {message}")
+    """Print ``error: message`` (one line, the message shown as written) and exit 1."""
+    from rich.markup import escape
+
+    _console().print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(1)
 
 

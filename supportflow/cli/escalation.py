@@ -12,7 +12,11 @@ from supportflow.cli.common import _console, _fail, _setup, app
 
 RulesOption = Annotated[
     Path | None,
-    typer.Option("--rules", help="Rules YAML (default: SUPPORTFLOW_ESCALATION_RULES or built-in)."),
+    typer.Option(
+        "--rules",
+        help="Rules YAML (default: SUPPORTFLOW_ESCALATION_RULES, else escalation_rules.yaml in "
+        "SUPPORTFLOW_CONFIG_DIR, else the packaged rules).",
+    ),
 ]
 
 

@@ -7,21 +7,22 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli.common import _console, _fail, _setup, app
+from supportflow.cli.common import _console, _fail, _quiet_prefect_failures, _setup, app
 
 
 @app.command("build-metrics")
 def build_metrics_command(
     select: Annotated[str | None, typer.Option(help="dbt node selection, e.g. 'staging'.")] = None,
 ) -> None:
-    """Run ``dbt build`` (models and data tests) on the warehouse."""
+    """Run dbt build (models and data tests) on the warehouse."""
     _setup()
     from flows.build_metrics import build_metrics
     from supportflow.dbt_runner import DbtBuildError
 
     try:
-        result = build_metrics(select)
-    except DbtBuildError as exc:
+        with _quiet_prefect_failures():
+            result = build_metrics(select)
+    except (DbtBuildError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     _console().print(
         f"dbt build: {result.passed} passed, {result.failed} failed, {result.skipped} skipped"

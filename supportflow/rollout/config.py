@@ -27,6 +27,14 @@ class OnlineGates(Strict):
     max_override_rate: float = Field(default=0.20, ge=0, le=1)
 
 
+class AutoRouteGates(OnlineGates):
+    """Entering auto_route (measured while in assist) asks more: changes are applied unseen."""
+
+    min_tickets: int = Field(default=500, ge=1)
+    min_agreement: float = Field(default=0.85, ge=0, le=1)
+    max_override_rate: float = Field(default=0.10, ge=0, le=1)
+
+
 class ScoringConfig(Strict):
     partition_size: int = Field(default=5_000, ge=1)
     drift_psi: float = Field(default=0.25, gt=0, description="PSI above this marks drift.")
@@ -34,11 +42,23 @@ class ScoringConfig(Strict):
     auto_route_fields: list[str] = Field(default_factory=lambda: ["queue", "priority"])
 
 
+class OnlineByPhase(Strict):
+    """The online gates for entering each phase that has a previous one (``PREVIOUS_PHASE``);
+    a misspelt phase is an error, like any other key."""
+
+    assist: OnlineGates = Field(default_factory=OnlineGates)
+    auto_route: AutoRouteGates = Field(default_factory=AutoRouteGates)
+
+    def for_phase(self, phase: str) -> OnlineGates:
+        """The gates for entering ``phase`` (one of ``PREVIOUS_PHASE``)."""
+        return getattr(self, phase)
+
+
 class RolloutConfig(Strict):
+    """``rollout.yaml``; the defaults here equal the packaged file (a unit test pins them)."""
+
     offline: OfflineGates = Field(default_factory=OfflineGates)
-    online: dict[str, OnlineGates] = Field(
-        default_factory=lambda: {"assist": OnlineGates(), "auto_route": OnlineGates()}
-    )
+    online: OnlineByPhase = Field(default_factory=OnlineByPhase)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
 
 

@@ -80,7 +80,7 @@ def promote(
     if to_phase in PREVIOUS_PHASE:
         measured_in = PREVIOUS_PHASE[to_phase]
         quality = online_quality(con, model_name, version, measured_in)
-        gates += online_gates(quality, fields, measured_in, config.online[to_phase])
+        gates += online_gates(quality, fields, measured_in, config.online.for_phase(to_phase))
     passed = all(g.passed for g in gates)
     decision = Decision(
         model_name=model_name,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import yaml
 
@@ -39,9 +41,9 @@ def test_a_user_file_overlays_the_default_and_a_full_file_still_works(tmp_path):
     partial = tmp_path / "gates.yaml"
     partial.write_text("online:\n  auto_route: {min_tickets: 42}\n")
     config = load_rollout_config(partial)
-    assert config.online["auto_route"].min_tickets == 42
-    assert config.online["auto_route"].min_agreement == 0.85  # the packaged file's, not 0.80
-    assert config.online["assist"] == load_rollout_config().online["assist"]
+    assert config.online.auto_route.min_tickets == 42
+    assert config.online.auto_route.min_agreement == 0.85  # the packaged file's
+    assert config.online.assist == load_rollout_config().online.assist
     full = tmp_path / "full.yaml"
     full.write_text((CONFIG_HOME / "rollout.yaml").read_text().replace("0.08", "0.09"))
     assert load_rollout_config(full) == load_rollout_config().model_copy(
@@ -53,8 +55,11 @@ def test_base_none_stands_alone_with_the_model_defaults(tmp_path):
     alone = tmp_path / "alone.yaml"
     alone.write_text("base: none\nonline:\n  auto_route: {min_tickets: 42}\n")
     config = load_rollout_config(alone)
-    assert config.online == {"auto_route": config.online["auto_route"]}
-    assert config.online["auto_route"].min_agreement == 0.80  # OnlineGates' default
+    assert config.online.auto_route.min_tickets == 42
+    assert config.online.auto_route.min_agreement == 0.85  # the model's default = the file's
+    alone.write_text("online:\n  auto_rout: {min_tickets: 5000}\n")  # a misspelt phase
+    with pytest.raises(ValueError, match="auto_rout"):
+        load_rollout_config(alone)
     alone.write_text("base: elsewhere.yaml\n")
     with pytest.raises(ValueError, match="base must be"):
         load_rollout_config(alone)
@@ -93,3 +98,50 @@ def test_escalation_rules_are_taken_whole_from_the_highest_layer(config_dir, tmp
     partial.write_text("rules: []\n")  # not merged with the default: no version, no rules
     with pytest.raises(RuleError, match=r"partial\.yaml"):
         load_rules(partial)
+
+
+# Lists of team data with no sensible code default: the packaged file holds them, the model
+# defaults to none (a `base: none` file that omits them has none, as it says).
+DATA_ONLY = {"assist.yaml": ("guardrails.policies", "required_fields", "macros")}
+
+
+def without(tree: dict, dotted_keys) -> dict:
+    """``tree`` less the keys named ``a.b.c`` (a copy)."""
+    out = copy.deepcopy(tree)
+    for dotted in dotted_keys:
+        *parents, leaf = dotted.split(".")
+        node = out
+        for part in parents:
+            node = node[part]
+        node.pop(leaf)
+    return out
+
+
+@pytest.mark.parametrize("name", ["rollout.yaml", "knowledge.yaml", "assist.yaml"])
+def test_model_defaults_equal_the_packaged_file(name):
+    """One source of each default: the config model's and the packaged YAML's agree."""
+    from supportflow.assist.config import AssistConfig
+    from supportflow.knowledge.config import KnowledgeConfig
+    from supportflow.rollout.config import RolloutConfig
+
+    model = {"rollout.yaml": RolloutConfig, "knowledge.yaml": KnowledgeConfig,
+             "assist.yaml": AssistConfig}[name]  # fmt: skip
+    raw = yaml.safe_load((CONFIG_HOME / name).read_text())
+    packaged = model.model_validate(raw).model_dump(mode="json")
+    defaults = model().model_dump(mode="json")
+    skip = DATA_ONLY.get(name, ())
+    assert without(packaged, skip) == without(defaults, skip)
+
+
+def test_a_bad_key_is_one_line_naming_the_file_that_set_it(tmp_path, config_dir):
+    (config_dir / "knowledge.yaml").write_text("audit:\n  stale_after_dayz: 90\n")
+    good = tmp_path / "knowledge.yaml"
+    good.write_text("audit:\n  stale_after_days: 30\n")
+    from supportflow.knowledge.config import load_knowledge_config
+
+    with pytest.raises(ValueError) as caught:
+        load_knowledge_config(good)
+    message = str(caught.value)
+    assert message == (
+        f"{config_dir / 'knowledge.yaml'}: audit.stale_after_dayz: Extra inputs are not permitted"
+    )
