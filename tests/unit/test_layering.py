@@ -27,6 +27,7 @@ LIBRARY = sorted(
     for folder in ("supportflow", "models")
     for p in (ROOT / folder).rglob("*.py")
     if "cli" not in p.relative_to(ROOT).parts[:2]
+    and p.relative_to(ROOT).as_posix() != "supportflow/__main__.py"  # `python -m supportflow`
 )
 
 
