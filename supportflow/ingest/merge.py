@@ -47,6 +47,10 @@ class Counts:
     unchanged: int = 0
     quarantined: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    # Content that differs from the stored version but was not simply newer: reported, never
+    # dropped without a word (``same_updated_at_new_content``: the later batch won;
+    # ``older_than_stored``: the stored version is newer and was kept).
+    flags: dict[str, int] = field(default_factory=dict)
 
     @property
     def records_in(self) -> int:
@@ -59,6 +63,8 @@ class Counts:
         report.records_quarantined = self.quarantined
         report.quarantine_reasons = self.quarantine_reasons
         report.records_in = self.records_in
+        if self.flags:
+            report.notes.setdefault("flags", {}).update(self.flags)
 
 
 def dedupe_within_file(con: duckdb.DuckDBPyConnection) -> None:
@@ -114,10 +120,17 @@ def classify(con: duckdb.DuckDBPyConnection) -> Counts:
             SELECT *, {_hash_sql()} AS content_hash FROM clean
         )
         SELECT s.*,
+               -- Only identical content is unchanged. A newer updated_at wins; so does the
+               -- later batch when the timestamps are equal (exports without a real updated_at,
+               -- or one that does not move on edits); an older version never replaces a newer.
                CASE WHEN t.ticket_id IS NULL THEN 'loaded'
-                    WHEN s.updated_at > t.updated_at AND s.content_hash <> t.content_hash
-                        THEN 'updated'
-                    ELSE 'unchanged' END AS outcome
+                    WHEN s.content_hash = t.content_hash THEN 'unchanged'
+                    WHEN s.updated_at >= t.updated_at THEN 'updated'
+                    ELSE 'unchanged' END AS outcome,
+               CASE WHEN t.ticket_id IS NULL OR s.content_hash = t.content_hash THEN NULL
+                    WHEN s.updated_at = t.updated_at THEN 'same_updated_at_new_content'
+                    WHEN s.updated_at < t.updated_at THEN 'older_than_stored'
+               END AS flag
         FROM hashed s LEFT JOIN landing.tickets t USING (ticket_id)
     """)
     # Records that only carry events (audit or ticket-event exports): loaded when they bring
@@ -140,7 +153,11 @@ def classify(con: duckdb.DuckDBPyConnection) -> Counts:
     reasons = con.execute(
         f"SELECT reason, count(*) FROM {QUARANTINE} GROUP BY reason ORDER BY 2 DESC"
     ).fetchall()
+    flags = con.execute(
+        f"SELECT flag, count(*) FROM {CLASSIFIED} WHERE flag IS NOT NULL GROUP BY flag ORDER BY 1"
+    ).fetchall()
     return Counts(
+        flags=dict(flags),
         loaded=outcomes.get("loaded", 0),
         updated=outcomes.get("updated", 0),
         unchanged=outcomes.get("unchanged", 0),
