@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from supportflow.ingest.batch import BatchReport, insert_batch
-from supportflow.ingest.landing_schema import HASHED, LANDING_COLUMNS
+from supportflow.ingest.landing_schema import FREE_TEXT, HASHED, LANDING_COLUMNS, TICKET_COLUMNS
 from supportflow.ingest.redact import redaction_sql
 from supportflow.ingest.staging import (
     CHECKED,
@@ -34,7 +34,25 @@ ID_MASK_SQL = (
     "regexp_replace(record, '\"((?:" + ID_KEYS + r")_ids?)\"\s*:\s*"
     r"""(\[[^\]]*\]|\"[^\"]*\"|-?[0-9]+)', '"\1":"[ID]"', 'g')"""
 )
-REDACTED = ("subject", "body", "csat_raw")
+LISTS = {c.name for c in TICKET_COLUMNS if c.type.endswith("[]")}
+
+
+def redacted_json(expr: str) -> str:
+    """The SQL that stores the JSON text ``expr`` with its personal data redacted: the
+    placeholders sit inside JSON strings; should one land outside a string (a number that
+    looks like a card), the whole value is kept as one redacted JSON string instead."""
+    text = redaction_sql(f"CAST({expr} AS VARCHAR)")
+    kept = "CASE WHEN json_valid(r) THEN CAST(r AS JSON) ELSE to_json(r) END"
+    return f"(SELECT {kept} FROM (SELECT {text} AS r))"
+
+
+def redacted(column: str) -> str:
+    """The SQL that stores ``column`` redacted (each element of a list column)."""
+    if column in LISTS:
+        return f"list_transform({column}, lambda x: {redaction_sql('x')})"
+    return redaction_sql(column)
+
+
 LOADING = "('loaded', 'updated')"  # the outcomes whose tickets are written
 
 
@@ -108,7 +126,7 @@ def classify(con: duckdb.DuckDBPyConnection) -> Counts:
     """Redact and hash the clean tickets and tell each one's outcome against landing
     (``CLASSIFIED``), likewise the event-only records (``EVENT_RECORDS``); count them all."""
     select_cols = ", ".join(
-        f"{redaction_sql(c)} AS {c}" if c in REDACTED else c for c in LANDING_COLUMNS
+        f"{redacted(c)} AS {c}" if c in FREE_TEXT else c for c in LANDING_COLUMNS
     )
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {CLASSIFIED} AS
@@ -151,7 +169,8 @@ def classify(con: duckdb.DuckDBPyConnection) -> Counts:
             dict(con.execute(f"SELECT outcome, count(*) FROM {table} GROUP BY outcome").fetchall())
         )
     reasons = con.execute(
-        f"SELECT reason, count(*) FROM {QUARANTINE} GROUP BY reason ORDER BY 2 DESC"
+        f"SELECT {redaction_sql('reason')} AS reason, count(*) FROM {QUARANTINE}"
+        " GROUP BY 1 ORDER BY 2 DESC, 1"
     ).fetchall()
     flags = con.execute(
         f"SELECT flag, count(*) FROM {CLASSIFIED} WHERE flag IS NOT NULL GROUP BY flag ORDER BY 1"
@@ -192,7 +211,7 @@ def write_batch(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
         f"""
         INSERT INTO landing.ticket_events
         SELECT DISTINCT ON (e.event_id) e.event_id, e.ticket_id, e.created_at, e.author_role,
-               e.kind, e.public, {redaction_sql("e.body")}, CAST(e.detail AS JSON), $batch,
+               e.kind, e.public, {redaction_sql("e.body")}, {redacted_json("e.detail")}, $batch,
                e.author_key, e.role_inferred
         FROM {EVENTS} e
         WHERE e.record_no IN (SELECT record_no FROM {CLASSIFIED} WHERE outcome IN {LOADING}
@@ -215,7 +234,8 @@ def write_batch(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
     """)
     con.execute(
         f"""INSERT INTO landing.quarantine
-                    SELECT $batch, $file, record_no, {redaction_sql(ID_MASK_SQL)}, reason
+                    SELECT $batch, $file, record_no, {redaction_sql(ID_MASK_SQL)},
+                           {redaction_sql("reason")}
                     FROM {QUARANTINE} ORDER BY record_no""",
         {**params, "file": report.file},
     )

@@ -249,3 +249,49 @@ def test_demo_incremental_pages_repeat_the_account_export(con, settings, demo_ex
     assert sum(r.records_loaded for r in first) == 600
     assert sum(r.records_in for r in again) > 0
     assert all(r.records_unchanged == r.records_in and r.balanced for r in again)
+
+
+CSAT_COMMENT = "mail kim@example.com, +1 415 555 0142"
+PII_IN_ANY_FIELD = [
+    row(1, status="jo.doe@example.org", tags=["vip", "ann.lee@example.net"]),
+    row(2, category="call +49 30 1234 5678", queue="max.mu@example.de", priority="urgent"),
+    row(3, created_at="ring 0171 2345678 now"),  # quarantined: the reason quotes the value
+    row(4, events=[{"id": "e1", "created_at": "2026-03-01T11:00:00Z", "author_role": "customer",
+                    "kind": "csat", "detail": {"score": "bad", "comment": CSAT_COMMENT}}]),
+]  # fmt: skip
+PII_VALUES = ["jo.doe@example.org", "ann.lee@example.net", "+49 30 1234 5678", "max.mu@example.de",
+              "0171 2345678", "kim@example.com", "+1 415 555 0142"]  # fmt: skip
+
+
+def test_personal_data_in_any_free_text_field_is_redacted_before_it_is_stored(
+    con, settings, tmp_path
+):
+    """Not only subject and body: status, category, queue, tags, event details and quarantine
+    reasons that quote a value (../shared/cases/22)."""
+    r = ingest_file(con, write_jsonl(tmp_path / "pii.jsonl", PII_IN_ANY_FIELD), settings=settings)
+    assert (r.records_loaded, r.records_quarantined) == (3, 1)
+    stored = " ".join(
+        str(con.execute(f"SELECT * FROM landing.{t}").fetchall())
+        for t in ("tickets", "ticket_events", "quarantine", "ingest_batches")
+    )
+    assert not [v for v in PII_VALUES if v in stored]
+    assert "[EMAIL]" in stored and "[PHONE]" in stored
+    detail = con.execute("SELECT detail->>'score' FROM landing.ticket_events").fetchone()[0]
+    assert detail == "bad"  # the JSON keeps its shape
+
+
+CASE_22 = CASE_21.parent / "22-pii-outside-subject-and-body"
+
+
+@pytest.mark.skipif(not CASE_22.exists(), reason="../shared/cases/22 is not on this machine")
+def test_case_22_no_raw_personal_data_in_any_landing_table(con, settings):
+    import re
+
+    raw = (CASE_22 / "tickets.jsonl").read_text()
+    values = set(re.findall(r"[\w.]+@[\w.]+\.\w+|\+\d[\d ]{8,}\d|\b(?:\d{4} ){3}\d{4}\b", raw))
+    ingest_file(con, CASE_22 / "tickets.jsonl", settings=settings)
+    stored = " ".join(
+        str(con.execute(f"SELECT * FROM landing.{t}").fetchall())
+        for t in ("tickets", "ticket_events", "quarantine", "ingest_batches")
+    )
+    assert values and not [v for v in values if v in stored]
