@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from supportflow.safe_yaml import describe, load_yaml
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 CONFIG_HOME = PACKAGE_DIR / "config"
 BASE_KEY = "base"
@@ -91,11 +93,11 @@ def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str,
 
 def _read(path: Path, what: str) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = load_yaml(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FileNotFoundError(f"{what} config {path} does not exist") from None
     except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML ({exc})") from None
+        raise ValueError(f"{path}: not valid YAML ({describe(exc)})") from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):

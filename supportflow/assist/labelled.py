@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from supportflow.assist.config import GuardrailConfig
 from supportflow.assist.guardrails import check_reply
+from supportflow.safe_yaml import load_yaml
 
 CHECKS = ("unsupported_promise", "private_data", "over_apology", "missing_next_step",
           "readability", "policy_reminder")  # fmt: skip
 
 
 def load_cases(path: Path) -> list[dict]:
-    raw = yaml.safe_load(Path(path).read_text())
+    raw = load_yaml(Path(path).read_text())
     defaults = raw.get("defaults", {})
     return [{**defaults, "labels": [], **case} for case in raw["cases"]]
 

@@ -28,6 +28,8 @@ import yaml
 from liquid import Environment
 from liquid.exceptions import LiquidError
 
+from supportflow.safe_yaml import describe, load_yaml
+
 PLACEHOLDERS = {
     "customer_name": "the customer's first name (or 'there')",
     "agent_name": "the agent's name",
@@ -289,10 +291,11 @@ def load_macros(path: Path) -> MacroLibrary:
     except FileNotFoundError:
         raise MacroLibraryError(f"macro library {path} does not exist") from None
     try:
-        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        raw = json.loads(text) if path.suffix == ".json" else load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         kind = "JSON" if path.suffix == ".json" else "YAML"
-        raise MacroLibraryError(f"{path}: not valid {kind}: {exc}") from None
+        why = describe(exc) if isinstance(exc, yaml.YAMLError) else str(exc)
+        raise MacroLibraryError(f"{path}: not valid {kind}: {why}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("macros"), list):
         raise MacroLibraryError(f"{path}: expected a top-level 'macros' list")
     macros, skipped = _from_zendesk(raw) if path.suffix == ".json" else _from_yaml(raw)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli.common import _console, _fail, _setup, app
+from supportflow.cli.common import _console, _fail, _quiet_prefect_failures, _setup, app
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Overlay on the default assist.yaml.")
@@ -38,7 +38,8 @@ def assist(
     if not found[0][0]:
         _fail(f"ticket {ticket_id} has no subject or body text: nothing to assist")
     try:
-        assist_tickets(AssistParams(config=config, ticket_ids=[ticket_id]))
+        with _quiet_prefect_failures():
+            assist_tickets(AssistParams(config=config, ticket_ids=[ticket_id]))
     except (MacroLibraryError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     with connect(settings) as con:  # read-write: dbt may hold this file open in-process
@@ -84,7 +85,8 @@ def assist_batch(config: ConfigOption = None) -> None:
     from supportflow.assist.macros import MacroLibraryError
 
     try:
-        out = assist_tickets(AssistParams(config=config))
+        with _quiet_prefect_failures():
+            out = assist_tickets(AssistParams(config=config))
     except (MacroLibraryError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     if not out.assisted:

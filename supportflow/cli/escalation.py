@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli.common import _console, _fail, _setup, app
+from supportflow.cli.common import _console, _fail, _quiet_prefect_failures, _setup, app
 
 RulesOption = Annotated[
     Path | None,
@@ -35,7 +35,8 @@ def escalate(rules: RulesOption = None) -> None:
     from supportflow.escalation.rules import RuleError
 
     try:
-        out = escalate_tickets(EscalateParams(rules=rules))
+        with _quiet_prefect_failures():
+            out = escalate_tickets(EscalateParams(rules=rules))
     except RuleError as exc:
         _fail(str(exc))
     _console().print(f"rules {out.rules_version}: decided {out.decided:,} new tickets")
@@ -67,7 +68,8 @@ def backfill_escalations_command(
         dry_run=dry_run, against=against, replace=replace,
     )  # fmt: skip
     try:
-        out = backfill_escalations(params)
+        with _quiet_prefect_failures():
+            out = backfill_escalations(params)
     except (RuleError, BackfillError) as exc:
         _fail(str(exc))
     console = _console()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli.common import _console, _fail, _setup, app
+from supportflow.cli.common import _console, _fail, _quiet_prefect_failures, _setup, app
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Overlay on the default knowledge.yaml.")
@@ -28,9 +28,10 @@ def reindex(
     if not path.exists():
         _fail(f"{path} does not exist")
     try:
-        out = reindex_knowledge(
-            ReindexParams(path=path, config=config, audit=audit, suggest=suggest)
-        )
+        with _quiet_prefect_failures():
+            out = reindex_knowledge(
+                ReindexParams(path=path, config=config, audit=audit, suggest=suggest)
+            )
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     if out.reindex.empty:  # e.g. "no articles in kb/: 12 files skipped (…)"
@@ -168,7 +169,8 @@ def suggest(config: ConfigOption = None) -> None:
     from flows.suggest_articles import SuggestParams, suggest_articles
 
     try:
-        done = suggest_articles(SuggestParams(config=config)).suggestions
+        with _quiet_prefect_failures():
+            done = suggest_articles(SuggestParams(config=config)).suggestions
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     if done.skipped:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli.common import _console, _fail, _setup, app
+from supportflow.cli.common import _console, _fail, _quiet_prefect_failures, _setup, app
 
 ModelName = Annotated[str, typer.Argument(help="Registered model name.")]
 ConfigOption = Annotated[
@@ -32,9 +32,10 @@ def score(
     from supportflow.scoring import ScoringError
 
     try:
-        summaries = run_scoring(
-            ScoreParams(model_name=model_name, config=config, dask_workers=dask_workers)
-        )
+        with _quiet_prefect_failures():
+            summaries = run_scoring(
+                ScoreParams(model_name=model_name, config=config, dask_workers=dask_workers)
+            )
     except (RolloutError, ScoringError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     if not summaries:

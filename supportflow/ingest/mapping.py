@@ -36,10 +36,13 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from supportflow.ingest.landing_schema import CANONICAL_FIELDS
 
 # The canonical fields a mapping names derive from the landing schema (kept importable here).
-from supportflow.ingest.landing_schema import CANONICAL_FIELDS
+from supportflow.safe_yaml import describe, load_yaml
+from supportflow.yaml_config import explain
 
 __all__ = ["CANONICAL_FIELDS", "Mapping", "load_mapping", "suggest_builtin"]
 
@@ -140,8 +143,15 @@ def load_mapping(name_or_path: str | Path | None) -> Mapping:
             raise FileNotFoundError(
                 f"mapping {name_or_path!r} is neither a file nor a built-in mapping ({known})"
             )
-        return Mapping.model_validate(yaml.safe_load(builtin.read_text()) or {})
-    return Mapping.model_validate(yaml.safe_load(path.read_text()) or {})
+        path = builtin
+    try:
+        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"mapping {path}: not valid YAML ({describe(exc)})") from None
+    try:
+        return Mapping.model_validate(raw)
+    except ValidationError as exc:
+        raise ValueError(f"mapping {explain(exc, [(path, raw)])}") from None
 
 
 def suggest_builtin(header: list[str]) -> str | None:
@@ -150,7 +160,7 @@ def suggest_builtin(header: list[str]) -> str | None:
     for item in sorted(BUILTIN_DIR.iterdir(), key=lambda p: p.name):
         if not item.name.endswith(".yaml"):
             continue
-        columns = set((yaml.safe_load(item.read_text()) or {}).get("columns", {}).values())
+        columns = set((load_yaml(item.read_text()) or {}).get("columns", {}).values())
         share = len(columns & set(header)) / len(columns) if columns else 0
         if share >= best_share:
             best, best_share = item.name.removesuffix(".yaml"), share

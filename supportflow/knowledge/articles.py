@@ -14,6 +14,9 @@ from pathlib import Path
 
 import frontmatter
 import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from supportflow.safe_yaml import describe, load_yaml
 
 AUDIENCES = ("public", "internal")
 # outdated: a translation whose source article changed since (Zendesk's outdated_locales); it is
@@ -127,6 +130,13 @@ def empty_message(path: Path, result: ReadResult) -> str:
     return f"no articles in {where}: {len(result.problems)} {kind} skipped ({listed}{more})"
 
 
+class BoundedYAMLHandler(YAMLHandler):
+    """python-frontmatter's YAML handler through the one bounded loader (no aliases)."""
+
+    def load(self, fm: str, **kwargs: object):
+        return load_yaml(fm)
+
+
 def add_item(result: ReadResult, item: Article | Problem) -> None:
     """Append a read article, or the problem that kept one out, to ``result``."""
     (result.articles if isinstance(item, Article) else result.problems).append(item)
@@ -177,10 +187,9 @@ def _read_markdown_file(
     except UnicodeDecodeError as exc:
         return Problem(name, None, f"not UTF-8 text (byte {exc.start}: {exc.reason})")
     try:
-        post = frontmatter.loads(text)
+        post = frontmatter.loads(text, handler=BoundedYAMLHandler())
     except yaml.YAMLError as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return Problem(name, None, f"malformed front matter: {first_line}")
+        return Problem(name, None, f"malformed front matter: {describe(exc)}")
     meta = dict(post.metadata)
     if not meta:
         return validate(_plain_markdown(file, name, post.content, defaults), post.content, name)
