@@ -11,8 +11,10 @@ language (all / any / not over field comparisons) — parsed and validated here,
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -49,9 +51,13 @@ OPERATORS = {
     "contains_any": {"str", "list"},
     "matches": {"str"},
 }
-# Python's re and DuckDB's RE2 must agree: no lookarounds or backreferences (RE2 lacks them), no
-# \w \b \d classes (Unicode in Python, ASCII in RE2) — write [a-z0-9] and spaces instead.
-UNSUPPORTED_REGEX = re.compile(r"\(\?[=!<]|\\[1-9wWbBdD]")
+# The regex dialect a rule may use: what Python's re (the Python evaluator) and DuckDB's RE2 (the
+# SQL evaluator) both accept AND read alike. Refused: lookarounds and backreferences (RE2 lacks
+# them); \w \b \d \s and their negations (Unicode in Python, ASCII in RE2) — write [a-z0-9] and
+# [ \t\r\n] instead; \Z (Python only; $ is the end of the text in both, as ingest trims it);
+# {,n} (a repeat in Python, literal text in RE2) — write {0,n}. Each pattern is then compiled by
+# both engines (``_check_regex``).
+UNSUPPORTED_REGEX = re.compile(r"\(\?[=!<P]|\\[1-9wWbBdDsSZ]|\{,")
 
 
 class RuleError(ValueError):
@@ -136,13 +142,39 @@ def _check_value(field: str, kind: str, op: str, value: Any) -> None:
         if not isinstance(value, str) or not value:
             fail("a regular expression")
         if UNSUPPORTED_REGEX.search(value):
-            fail("a regular expression without lookarounds, backreferences or \\w \\b \\d")
-        try:
-            re.compile(value)
-        except re.error as exc:
-            fail(f"a valid regular expression ({exc})")
+            fail(
+                "a regular expression without lookarounds, backreferences, \\w \\b \\d \\s, "
+                "\\Z or {,n} (both evaluators must read it alike)"
+            )
+        if (problem := _check_regex(value)) is not None:
+            fail(f"a regular expression both Python and DuckDB (RE2) accept ({problem})")
     elif (isinstance(value, bool) and kind != "bool") or not isinstance(value, scalar[kind]):
         fail(kind)
+    elif isinstance(value, float) and not math.isfinite(value):
+        fail(f"a finite {kind}")
+
+
+@functools.cache
+def _re2():
+    """An in-memory DuckDB connection: its RE2 is the SQL evaluator's."""
+    import duckdb
+
+    return duckdb.connect()
+
+
+def _check_regex(pattern: str) -> str | None:
+    """Why Python's re or DuckDB's RE2 refuses ``pattern`` (None: both compile it)."""
+    try:
+        re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        return f"Python: {exc}"
+    import duckdb
+
+    try:
+        _re2().execute("SELECT regexp_matches('', ?, 'i')", [pattern]).fetchall()
+    except duckdb.Error as exc:
+        return f"RE2: {str(exc).splitlines()[0]}"
+    return None
 
 
 def load_rules(path: Path | None = None) -> RuleSet:

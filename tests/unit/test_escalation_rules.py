@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from supportflow.escalation.evaluate import decide, holds
 from supportflow.escalation.rules import DEFAULT_RULES, RuleError, load_rules, parse_rules
@@ -91,7 +94,7 @@ def raw_rules() -> dict:
         (lambda r: r["rules"][7]["when"].update(op="gte"), "operator 'gte' does not apply to 'customer_tier'"),
         (lambda r: r["rules"].append(copy.deepcopy(r["rules"][0])), "duplicate rule id 'asks_for_human'"),
         (lambda r: r["rules"][0]["when"].update(op="matches", value="(?=human)"), "lookarounds"),
-        (lambda r: r["rules"][0]["when"].update(op="matches", value="(unclosed"), "valid regular expression"),
+        (lambda r: r["rules"][0]["when"].update(op="matches", value="(unclosed"), "Python and DuckDB"),
         (lambda r: r["rules"][0]["when"].update(op="like"), "'asks_for_human'"),
         (lambda r: r["rules"][0]["action"].update(raise_priority="asap"), "'asks_for_human'"),
         (lambda r: r.pop("version"), "version"),
@@ -131,3 +134,82 @@ def test_every_rule_field_is_a_column_of_the_features_sql(con):
     cursor = con.execute(FEATURES_SQL, ["2026-01-01", "2026-01-02"])
     columns = [d[0] for d in cursor.description]
     assert set(columns) - {"ticket_id", "created_at"} == set(FIELDS)
+
+
+CASE_23 = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "cases"
+    / "23-rules-valid-in-python-not-in-duckdb"
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        (r"refund\Z", r"\\Z"),  # Python only
+        ("a++", "RE2"),  # possessive: RE2 refuses it
+        ("(?P<x>a)(?P=x)", "backreferences"),
+        ("a{,3}", "{,n}"),  # a repeat in Python, literal text in RE2
+        (r"refund\s+now", r"\\s"),  # Unicode whitespace in Python, ASCII in RE2
+    ],
+)
+def test_patterns_the_two_evaluators_read_differently_are_refused(value, why):
+    raw = {"version": "v1", "rules": [{"id": "r", "description": "d", "action": {"escalate_to": "q"},
+                                       "when": {"field": "subject", "op": "matches", "value": value}}]}  # fmt: skip
+    with pytest.raises(RuleError, match=f"rule 'r'.*{why}"):
+        parse_rules(raw)
+
+
+@pytest.mark.parametrize("number", [float("inf"), float("-inf"), float("nan")])
+def test_thresholds_must_be_finite(number):
+    raw = {"version": "v1", "rules": [{"id": "r", "description": "d", "action": {"escalate_to": "q"},
+                                       "when": {"field": "kb_public_similarity", "op": "lte",
+                                                "value": number}}]}  # fmt: skip
+    with pytest.raises(RuleError, match="finite"):
+        parse_rules(raw)
+
+
+@pytest.mark.skipif(not CASE_23.exists(), reason="../shared/cases/23 is not on this machine")
+@pytest.mark.parametrize("name", ["rules_re2.yaml", "rules_inf.yaml"])
+def test_case_23_refused_before_any_work_naming_the_rule(name):
+    with pytest.raises(RuleError, match=r"rule '\w+': \w+ (matches|lte)"):
+        load_rules(CASE_23 / name)
+
+
+ATOMS = st.sampled_from(["a", "b", "x", " ", ".", "[a-c]", "[^a]", "[0-9]", "(a|b)", "\\.", "ab"])
+PATTERNS = st.builds(
+    lambda parts, anchor_start, anchor_end: (
+        ("^" if anchor_start else "") + "".join(parts) + ("$" if anchor_end else "")
+    ),
+    st.lists(
+        st.tuples(ATOMS, st.sampled_from(["", "*", "+", "?", "{1,2}", "{0,3}"])).map("".join),
+        min_size=1,
+        max_size=4,
+    ),
+    st.booleans(),
+    st.booleans(),
+)
+TEXTS = st.text(alphabet="abcxAB .0129\t", max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pattern=PATTERNS, texts=st.lists(TEXTS, min_size=1, max_size=5))
+def test_python_and_sql_evaluators_agree_on_every_accepted_pattern(pattern, texts):
+    """The dialect a rule may use reads the same in both evaluators: for each generated pattern
+    the rules accept, Python's ``holds`` and DuckDB's ``regexp_matches`` agree on every text."""
+    import duckdb
+
+    from supportflow.escalation.evaluate import holds
+    from supportflow.escalation.rules import Comparison
+
+    try:
+        cond = Comparison(field="subject", op="matches", value=pattern)
+    except ValueError:
+        return  # refused: outside the dialect
+    with duckdb.connect() as con:
+        sql = con.execute(
+            "SELECT regexp_matches(t, ?, 'i') FROM unnest(?::VARCHAR[]) AS u(t)",
+            [pattern, texts],
+        ).fetchall()
+    assert [r[0] for r in sql] == [holds(cond, {"subject": t}) for t in texts], pattern
