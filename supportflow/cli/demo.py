@@ -74,7 +74,7 @@ def print_demo(settings, result) -> None:
     from supportflow.cli.ingest import print_batches
     from supportflow.cli.knowledge import print_reindex
     from supportflow.cli.training import print_training
-    from supportflow.report.status import render_model_quality, render_status
+    from supportflow.report.status import render_status
 
     console = _console()
     night = result.nightly
@@ -91,7 +91,6 @@ def print_demo(settings, result) -> None:
             + ", ".join(f"{k} {v}" for k, v in assisted.qa_samples.items())
         )
     console.print(f"dbt build: {night.dbt.passed} passed, {night.dbt.failed} failed")
-    render_status(settings, console)
     if result.retrain is not None:
         print_training(result.retrain.training)
         shadow = result.retrain.shadow
@@ -103,7 +102,7 @@ def print_demo(settings, result) -> None:
             console.print(f"[bold]{name} v{version} holds shadow[/] (offline gates passed)")
             for s in result.scored:
                 console.print(f"v{s.version} ({s.phase}): scored {s.scored:,} tickets")
-            render_model_quality(settings, console)
+    render_status(settings, console)  # the warehouse at the end, with the model's quality
     console.print(f"[bold]Scorecard[/]: {result.scorecard.html}")
     if result.scorecard.png is not None:
         console.print(f"[bold]Screenshot[/]: {result.scorecard.png}")
