@@ -39,7 +39,11 @@ class Settings(BaseSettings):
         default=None,
         description="Salt for customer/agent key hashes; generated once into <home>/pii_salt.",
     )
-    duckdb_memory_limit: str = Field(default="1GB", description="Caps DuckDB's buffer pool.")
+    duckdb_memory_limit: str = Field(
+        default="1GB",
+        pattern=r"^[0-9]+(\.[0-9]+)? ?([KMGT]i?B|B)$",
+        description="Caps DuckDB's buffer pool: a size such as 1GB, 512MB or 2.5GiB.",
+    )
     duckdb_threads: int = Field(default=2, ge=1)
     max_body_chars: int = Field(
         default=200_000, ge=1, description="Longer ticket bodies are quarantined, not truncated."

@@ -62,7 +62,8 @@ def open_warehouse(path: Path, *, read_only: bool = False, settings: Settings | 
     settings.duckdb_temp_dir.mkdir(parents=True, exist_ok=True)
     con.execute(f"SET memory_limit = '{settings.duckdb_memory_limit}'")
     con.execute(f"SET threads = {settings.duckdb_threads}")
-    con.execute(f"SET temp_directory = '{settings.duckdb_temp_dir}'")
+    temp_dir = str(settings.duckdb_temp_dir).replace("'", "''")  # a path is data, never SQL
+    con.execute(f"SET temp_directory = '{temp_dir}'")
     con.execute("SET TimeZone = 'UTC'")
     # DuckDB draws its own progress bar on long statements in a terminal; ours report progress.
     con.execute("SET enable_progress_bar = false")

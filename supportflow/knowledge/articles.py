@@ -166,8 +166,12 @@ def _read_markdown_folder(folder: Path, max_bytes: int, defaults: Defaults) -> R
     every = [p for p in folder.rglob("*") if p.is_file() and not _hidden(p, folder)]
     files = sorted(p for p in every if p.suffix.lower() == ".md")
     result = ReadResult(records_in=len(files), other_files=len(every) - len(files))
+    root = folder.resolve()
     for file in files:
         name = file.relative_to(folder).as_posix()
+        if not file.resolve().is_relative_to(root):  # a link pointing out of the folder
+            add_item(result, Problem(name, None, "links to a file outside the knowledge folder"))
+            continue
         add_item(result, _read_markdown_file(file, name, max_bytes, defaults))
     return result
 
@@ -257,12 +261,19 @@ def validate(meta: dict, body: str, source_file: str) -> Article | Problem:
         owner=(str(meta["owner"]).strip() or None) if meta.get("owner") else None,
         product_area=str(meta["product_area"]) if meta.get("product_area") else None,
         locale=str(meta.get("locale") or "en").lower(),
-        url=str(meta["url"]) if meta.get("url") else None,
+        url=_web_url(meta.get("url")),
         updated_at=updated_at,
         review_by=review_by,
         tags=_tags(meta.get("tags")),
         translation_of=meta.get("translation_of"),
     )
+
+
+def _web_url(value) -> str | None:
+    """The article's address when it is an http(s) URL; anything else (``javascript:``,
+    ``file:``, a bare word) is left out, so a suggestion never links to it."""
+    url = str(value).strip() if value else ""
+    return url if url.lower().startswith(("https://", "http://")) else None
 
 
 def _tags(value) -> tuple[str, ...]:

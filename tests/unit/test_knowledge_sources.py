@@ -260,3 +260,27 @@ def test_empty_sources_say_why_in_one_line(tmp_path):
     )
     hc = write(tmp_path, "hc.json", json.dumps({"articles": []}))
     assert empty_message(hc, read_source(hc)) == f"no articles in {hc}: it holds no article records"
+
+
+def test_links_out_of_the_folder_and_non_web_urls_are_not_served(tmp_path):
+    """A symlink to a file outside the knowledge folder is skipped with its reason; an article
+    URL that is not http(s) (``javascript:``) is left out."""
+    outside = tmp_path / "secret.md"
+    outside.write_text("# Secret\nNot for customers.\n")
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "leak.md").symlink_to(outside)
+    (kb / "ok.md").write_text(
+        "---\nid: ok\ntitle: OK\naudience: public\nstatus: published\n"
+        "url: 'javascript:alert(1)'\n---\nFine.\n"
+    )
+    (kb / "web.md").write_text(
+        "---\nid: web\ntitle: Web\naudience: public\nstatus: published\n"
+        "url: https://help.example.com/web\n---\nFine.\n"
+    )
+    read = read_source(kb)
+    urls = {a.article_id: a.url for a in read.articles}
+    assert urls == {"ok": None, "web": "https://help.example.com/web"}
+    assert [(p.source_file, p.reason) for p in read.problems] == [
+        ("leak.md", "links to a file outside the knowledge folder")
+    ]

@@ -87,3 +87,14 @@ def test_dbt_project_var_fallbacks_equal_their_python_definitions():
 
     project = yaml.safe_load((Settings().dbt_project_dir / "dbt_project.yml").read_text())
     assert project["vars"] == project_vars()
+
+
+@pytest.mark.parametrize("limit", ["1GB; DROP TABLE x", "1GB' ; SELECT 1 --", "lots"])
+def test_memory_limit_is_a_size_never_sql(limit, monkeypatch):
+    from pydantic import ValidationError
+
+    from supportflow.settings import Settings
+
+    monkeypatch.setenv("SUPPORTFLOW_DUCKDB_MEMORY_LIMIT", limit)
+    with pytest.raises(ValidationError, match="duckdb_memory_limit"):
+        Settings()
