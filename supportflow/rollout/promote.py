@@ -16,6 +16,7 @@ from supportflow.rollout.decisions import Decision, holder_history, now, record,
 from supportflow.rollout.gates import offline_gates, online_gates
 from supportflow.rollout.registry import (
     RolloutError,
+    check_exists,
     client,
     phase_holders,
     run_metrics,
@@ -123,6 +124,8 @@ def rollback(
         raise RolloutError(f"nothing holds {phase} for {model_name}; nothing to roll back")
     history = holder_history(rollout_events(con, model_name), phase)
     restored = history[-2] if len(history) >= 2 else None
+    if restored is not None:
+        check_exists(mlc, model_name, restored)  # before anything is recorded
     decision = Decision(
         model_name=model_name,
         version=restored,

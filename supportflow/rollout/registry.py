@@ -50,6 +50,19 @@ def version_phase(holders: dict[str, int], version: int) -> str | None:
     return held[-1] if held else None
 
 
+def check_exists(mlc: mlflow.MlflowClient, model_name: str, version: int) -> None:
+    """Raise ``RolloutError`` when ``version`` is not (or no longer) in the registry, before
+    anything about it is recorded."""
+    try:
+        mlc.get_model_version(model_name, str(version))
+    except MlflowException as exc:
+        raise RolloutError(
+            f"{model_name} v{version} is not in the registry (deleted?); nothing was changed. "
+            f"Give the phase to a version that exists: supportflow promote {model_name} "
+            "--version N --to <phase>"
+        ) from exc
+
+
 def run_metrics(mlc: mlflow.MlflowClient, model_name: str, version: int) -> tuple[dict, list]:
     """The training run's metrics and the version's label fields."""
     try:

@@ -309,3 +309,23 @@ def test_a_model_with_fields_the_warehouse_lacks_is_refused(tmp_path):
     target = Target(MODEL, 9, "shadow", tmp_path)
     with pytest.raises(scoring.ScoringError, match=r"\['mood'\]"):
         scoring.check_fields(["category", "mood"], target)
+
+
+def test_rollback_to_a_deleted_version_changes_and_records_nothing(settings, tmp_path):
+    """Registry operations check their target exists before anything is recorded."""
+    from supportflow.rollout.decisions import Decision, record
+
+    mlc = registry.client(settings.mlflow_tracking_uri)
+    mlc.create_registered_model("probe")
+    for _ in range(2):
+        mlc.create_model_version("probe", source=str(tmp_path))
+    with connect(settings) as con:
+        for version in (1, 2):  # v1 then v2 held assist
+            record(con, Decision("probe", version, "shadow", "assist", "promote", [], True,
+                                 False, None, "test", None, now()))  # fmt: skip
+        mlc.set_registered_model_alias("probe", "assist", "2")
+        mlc.delete_model_version("probe", "1")
+        with pytest.raises(registry.RolloutError, match=r"probe v1 is not in the registry"):
+            promote.rollback(con, mlc, "probe", "assist", reason="test", actor="test")
+        events = con.execute("SELECT count(*) FROM ops.rollout_events").fetchone()[0]
+    assert events == 2 and registry.phase_holders(mlc, "probe") == {"assist": 2}
