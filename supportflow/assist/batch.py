@@ -22,7 +22,7 @@ from supportflow.assist import store
 from supportflow.assist.config import AssistConfig
 from supportflow.assist.drafts import Draft, compose, passage_body
 from supportflow.assist.generator import Generator, GeneratorError
-from supportflow.assist.guardrails import check_reply
+from supportflow.assist.guardrails import check_reply, internal_grams
 from supportflow.assist.macros import MacroLibrary
 from supportflow.assist.missing_info import missing_fields, request_line
 from supportflow.assist.related import find_incidents, related_tickets
@@ -45,6 +45,8 @@ class AssistResult:
     incident_tickets: int = 0
     generator_fallbacks: int = 0
     qa_samples: dict[str, int] = field(default_factory=dict)  # QA samples added, per kind
+    # drafts re-assisted because an article they cited was retracted (internal, unpublished, gone)
+    retracted_citations: int = 0
 
 
 def assist_version(config: AssistConfig, library: MacroLibrary, index: KnowledgeIndex) -> str:
@@ -56,15 +58,35 @@ def assist_version(config: AssistConfig, library: MacroLibrary, index: Knowledge
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+# Stored drafts citing an article customers may no longer see: deleted from the index, not
+# published, or not public (a draft is customer-facing text).
+RETRACTED_CITATIONS = """
+    SELECT a.ticket_id FROM ml.assist_outputs a,
+        unnest(CAST(json_extract_string(a.citations, '$[*].article_id') AS VARCHAR[])) c(article_id)
+    WHERE c.article_id NOT IN (SELECT article_id FROM landing.kb_articles
+                               WHERE audience = 'public' AND status = 'published')"""
+
+
+def count_retracted(con, ticket_ids: list[str] | None = None) -> int:
+    """Stored drafts (of ``ticket_ids``, or all) that cite an article customers may not see."""
+    return con.execute(
+        f"SELECT count(DISTINCT ticket_id) FROM ({RETRACTED_CITATIONS})"
+        " WHERE $ids IS NULL OR list_contains($ids, ticket_id)",
+        {"ids": ticket_ids},
+    ).fetchone()[0]
+
+
 def pending(con, version: str, ticket_ids: list[str] | None = None) -> tuple[list[str], list[str]]:
-    """(ticket ids to assist, ticket ids without text)."""
+    """(ticket ids to assist, ticket ids without text): no output yet, an output of another
+    assist version, an output older than the ticket, or a draft citing a retracted article."""
     rows = con.execute(
-        """
+        f"""
+        WITH retracted AS ({RETRACTED_CITATIONS})
         SELECT t.ticket_id, t.has_text
         FROM landing.ticket_texts t LEFT JOIN ml.assist_outputs a USING (ticket_id)
         WHERE ($ids IS NULL OR list_contains($ids, t.ticket_id))
           AND (a.ticket_id IS NULL OR a.assist_version <> $version
-               OR a.created_at < t.updated_at)
+               OR a.created_at < t.updated_at OR a.ticket_id IN (SELECT ticket_id FROM retracted))
         ORDER BY t.created_at, t.ticket_id
         """,
         {"version": version, "ids": ticket_ids},
@@ -116,6 +138,7 @@ def run_assist(
     running over all tickets."""
     version = assist_version(config, library, index)
     result = AssistResult(version)
+    result.retracted_citations = count_retracted(con, ticket_ids)
     todo, result.no_text = pending(con, version, ticket_ids)
     for ticket_id in result.no_text:
         log.warning("ticket %s has no subject or body text: not assisted", ticket_id)
@@ -139,8 +162,17 @@ def run_assist(
     return result
 
 
+def _internal(index: KnowledgeIndex) -> frozenset:
+    """The internal-only passages' word runs, for the copied-from-internal guardrail."""
+    rows = index.rows
+    return internal_grams(
+        t for t, a in zip(rows["text"], rows["audience"], strict=True) if a != "public"
+    )
+
+
 def _assist_batch(con, ids, config, knowledge, index, library, related, generator, result):
     context = store.load_context(con, ids)
+    internal = _internal(index)
     vectors = ticket_vectors.load(con, index.encoder, ids)
     texts = [context[i]["text"] for i in ids]
     hits = index.search_many(texts, 1, audience="public", published_only=True,
@@ -157,7 +189,8 @@ def _assist_batch(con, ids, config, knowledge, index, library, related, generato
         if generator is not None:
             draft = _generate(generator, draft, ctx["text"], sources, result)
         draft.findings = check_reply(draft.text, category=ticket.get("category"),
-                                     sources=sources, config=config.guardrails)  # fmt: skip
+                                     sources=sources, config=config.guardrails,
+                                     internal_texts=internal)  # fmt: skip
         summary = summarise(ticket, ctx["events"], ctx["history"])
         near = related.get(ticket_id)
         rows.append(_row(ticket_id, summary.as_dict(), draft, [f.name for f in missing], near))

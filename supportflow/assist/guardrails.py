@@ -164,18 +164,35 @@ def private_data(reply: str, sources: str, internal_texts: Iterable[str] = ()) -
     return out
 
 
-def _copied_from_internal(reply: str, internal_texts: Iterable[str], n: int = 8) -> list[Finding]:
-    """Eight words in a row that also appear in an internal-only article."""
-    words = [(m.group(0).lower(), m.start(), m.end()) for m in re.finditer(r"\w+", reply)]
-    grams = {tuple(w for w, *_ in words[i : i + n]): i for i in range(len(words) - n + 1)}
-    for text in internal_texts:
+COPY_WORDS = 8  # this many words in a row shared with an internal article count as a copy
+
+
+def internal_grams(texts: Iterable[str], n: int = COPY_WORDS) -> frozenset[tuple[str, ...]]:
+    """Every run of ``n`` words in the internal-only texts (lower case), built once per run and
+    passed to ``check_reply`` as ``internal_texts`` for each reply."""
+    grams: set[tuple[str, ...]] = set()
+    for text in texts:
         tokens = re.findall(r"\w+", text.lower())
-        for i in range(len(tokens) - n + 1):
-            hit = grams.get(tuple(tokens[i : i + n]))
-            if hit is not None:
-                start, end = words[hit][1], words[hit + n - 1][2]
-                message = "text copied from an internal-only article"
-                return [Finding("private_data", message, start, end, True)]
+        grams.update(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    return frozenset(grams)
+
+
+def _copied_from_internal(
+    reply: str, internal_texts: Iterable[str] | frozenset, n: int = COPY_WORDS
+) -> list[Finding]:
+    """Eight words in a row that also appear in an internal-only article (``internal_texts``:
+    the texts, or their ``internal_grams``)."""
+    known = (
+        internal_texts
+        if isinstance(internal_texts, frozenset)
+        else internal_grams(internal_texts, n)
+    )
+    words = [(m.group(0).lower(), m.start(), m.end()) for m in re.finditer(r"\w+", reply)]
+    for i in range(len(words) - n + 1):
+        if tuple(w for w, *_ in words[i : i + n]) in known:
+            start, end = words[i][1], words[i + n - 1][2]
+            message = "text copied from an internal-only article"
+            return [Finding("private_data", message, start, end, True)]
     return []
 
 

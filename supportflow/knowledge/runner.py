@@ -13,7 +13,7 @@ from supportflow.knowledge.audit import CoverageGap, run_audit
 from supportflow.knowledge.config import KnowledgeConfig
 from supportflow.knowledge.index import ReindexSummary, reindex
 from supportflow.knowledge.search import EmptyIndexError, KnowledgeIndex
-from supportflow.knowledge.suggest import suggest_new_tickets
+from supportflow.knowledge.suggest import drop_retracted, suggest_new_tickets
 from supportflow.settings import Settings
 from supportflow.warehouse import connect
 
@@ -37,6 +37,7 @@ class SuggestSummary:
 
     suggested: int = 0
     skipped: str | None = None
+    retracted: int = 0  # tickets whose suggestions cited a retracted article (re-suggested)
 
 
 @dataclass
@@ -81,13 +82,14 @@ def audit_knowledge(settings: Settings, config: KnowledgeConfig) -> AuditSummary
 def refresh_suggestions(
     settings: Settings, config: KnowledgeConfig, on_progress: Progress = None
 ) -> SuggestSummary:
-    """Cited article suggestions for every ticket with text that has none yet; skipped, with its
-    reason, while nothing is indexed."""
+    """Cited article suggestions for every ticket with text that has none yet, after dropping
+    those that cite a retracted article (deleted, unpublished, or moved between audiences: the
+    ticket is suggested for afresh); skipped, with its reason, while nothing is indexed."""
     with connect(settings) as con:
+        retracted = drop_retracted(con)
         try:
             index = KnowledgeIndex.load(con, config.index.encoder)
         except EmptyIndexError as exc:
-            return SuggestSummary(skipped=str(exc))
-        return SuggestSummary(
-            suggest_new_tickets(con, index, config.search, on_progress=on_progress)
-        )
+            return SuggestSummary(skipped=str(exc), retracted=retracted)
+        done = suggest_new_tickets(con, index, config.search, on_progress=on_progress)
+    return SuggestSummary(done, retracted=retracted)

@@ -29,6 +29,24 @@ def count_pending(con) -> int:
     ][0]
 
 
+# Suggestions that cite an article no longer as it was: deleted from the index, no longer
+# published, or moved between audiences since (``audience`` is stored with the suggestion).
+RETRACTED = """
+    SELECT DISTINCT s.ticket_id FROM ml.article_suggestions s
+    LEFT JOIN landing.kb_articles a USING (article_id)
+    WHERE a.article_id IS NULL OR a.status <> 'published' OR a.audience <> s.audience"""
+
+
+def drop_retracted(con) -> int:
+    """Delete every suggestion of the tickets that have one citing a retracted article, so the
+    next pass suggests for them afresh from the index as it is; returns how many tickets."""
+    with transaction(con):
+        tickets = con.execute(f"SELECT count(*) FROM ({RETRACTED})").fetchone()[0]
+        if tickets:
+            con.execute(f"DELETE FROM ml.article_suggestions WHERE ticket_id IN ({RETRACTED})")
+    return tickets
+
+
 def suggest_new_tickets(
     con,
     index: KnowledgeIndex,

@@ -5,6 +5,7 @@ the optional generator against a real local HTTP server."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +178,34 @@ def test_a_broken_generator_falls_back_to_the_extractive_draft_with_a_warning(wo
         logger.removeHandler(caplog.handler)
     assert result.generator_fallbacks == 3 and all(g == "macro" for g, _, _ in rows)
     assert "using the extractive draft instead" in caplog.text
+
+
+def test_retracting_a_cited_article_reassists_its_drafts_and_resuggests(world):
+    """An article made internal (a metadata-only edit: same index version) is no longer cited by
+    any stored draft or left in a suggestion with its old audience, in the next run
+    (../shared/cases/25). Runs last: it changes the world's help center."""
+    article, source, source_file, citing = query(
+        """SELECT c.article_id, a.source, a.source_file, count(*) FROM ml.assist_outputs o,
+               unnest(CAST(json_extract_string(o.citations, '$[*].article_id') AS VARCHAR[]))
+                   c(article_id)
+           JOIN landing.kb_articles a ON a.article_id = c.article_id
+           GROUP BY ALL ORDER BY 4 DESC LIMIT 1"""
+    )[0]
+    file = Path(source) / source_file
+    file.write_text(file.read_text().replace("audience: public", "audience: internal", 1))
+    out = reindex_knowledge(ReindexParams(path=Path(source), audit=False, suggest=True))
+    assert out.reindex.articles_metadata == 1 and out.suggestions.retracted > 0
+    again = assist_tickets(AssistParams())
+    assert again.retracted_citations == citing and again.assisted >= citing
+    cited_internal = query(
+        """SELECT count(*) FROM ml.assist_outputs o,
+               unnest(CAST(json_extract_string(o.citations, '$[*].article_id') AS VARCHAR[]))
+                   c(article_id)
+           WHERE c.article_id = ?""",
+        [article],
+    )
+    stale = query(
+        "SELECT count(*) FROM ml.article_suggestions WHERE article_id = ? AND audience = 'public'",
+        [article],
+    )
+    assert cited_internal == [(0,)] and stale == [(0,)]
