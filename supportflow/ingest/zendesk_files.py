@@ -198,16 +198,29 @@ def zendesk_records(
         if error is not None:
             yield n, item, None, error
             continue
-        raw = orjson.dumps(item).decode()
+        try:
+            raw = orjson.dumps(item).decode()
+        except (TypeError, RecursionError):  # orjson stops at 255 levels: quarantine, go on
+            yield n, _stub(item), None, TOO_DEEP
+            continue
         if not isinstance(item, dict):
             yield n, raw, None, "expected an object"
             continue
         try:
-            doc = _flatten(item, shape, lookups, stats, columns, custom_fields)
-        except RecursionError:
-            yield n, raw[:2000], None, "unexpected structure: nested too deeply"
+            doc = orjson.dumps(_flatten(item, shape, lookups, stats, columns, custom_fields))
+        except (TypeError, RecursionError):
+            yield n, raw[:2000], None, TOO_DEEP
             continue
-        yield n, raw, orjson.dumps(doc).decode(), None
+        yield n, raw, doc.decode(), None
+
+
+TOO_DEEP = "unexpected structure: nested too deeply"
+
+
+def _stub(item: object) -> str:
+    """What a quarantine row keeps of a record too deep to serialise: its id, when it has one."""
+    record_id = item.get("id") if isinstance(item, dict) else None
+    return orjson.dumps({"id": record_id if isinstance(record_id, int | str) else None}).decode()
 
 
 def _array_key(path: Path, shape: Shape) -> str:

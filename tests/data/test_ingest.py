@@ -295,3 +295,20 @@ def test_case_22_no_raw_personal_data_in_any_landing_table(con, settings):
         for t in ("tickets", "ticket_events", "quarantine", "ingest_batches")
     )
     assert values and not [v for v in values if v in stored]
+
+
+def test_a_record_nested_too_deeply_is_quarantined_and_the_rest_loads(con, settings, tmp_path):
+    """orjson stops at 255 levels; one such record (a custom field value nested 300 deep, in an
+    Incremental Ticket Export page) is quarantined with its reason, not the run's end."""
+    deep: object = "x"
+    for _ in range(300):
+        deep = {"a": deep}
+    at = "2026-10-20T10:00:00Z"
+    good = {"id": 1, "created_at": at, "updated_at": at, "subject": "Hi",
+            "description": "Help please", "status": "open", "requester_id": 5}  # fmt: skip
+    bad = dict(good, id=2, custom_fields=[{"id": 9, "value": deep}])
+    page = tmp_path / "page.json"
+    page.write_text(json.dumps({"tickets": [good, bad], "end_of_stream": True}))
+    r = ingest_file(con, page, fmt=Format.zendesk, settings=settings)
+    assert (r.records_in, r.records_loaded, r.records_quarantined) == (2, 1, 1)
+    assert r.quarantine_reasons == {"unexpected structure": 1}
