@@ -163,7 +163,9 @@ def _drop_duplicates(result: ReadResult) -> ReadResult:
 
 
 def _read_markdown_folder(folder: Path, max_bytes: int, defaults: Defaults) -> ReadResult:
-    every = [p for p in folder.rglob("*") if p.is_file() and not _hidden(p, folder)]
+    every = [  # links too, even broken ones: each is read or reported, never passed over
+        p for p in folder.rglob("*") if (p.is_file() or p.is_symlink()) and not _hidden(p, folder)
+    ]
     files = sorted(p for p in every if p.suffix.lower() == ".md")
     result = ReadResult(records_in=len(files), other_files=len(every) - len(files))
     root = folder.resolve()
@@ -183,13 +185,15 @@ def _hidden(path: Path, folder: Path) -> bool:
 def _read_markdown_file(
     file: Path, name: str, max_bytes: int, defaults: Defaults
 ) -> Article | Problem:
-    size = file.stat().st_size
-    if size > max_bytes:
-        return Problem(name, None, f"file too large ({size:,} bytes; limit {max_bytes:,})")
     try:
+        size = file.stat().st_size
+        if size > max_bytes:
+            return Problem(name, None, f"file too large ({size:,} bytes; limit {max_bytes:,})")
         text = file.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         return Problem(name, None, f"not UTF-8 text (byte {exc.start}: {exc.reason})")
+    except OSError as exc:  # unreadable (permissions, a broken link): this article only
+        return Problem(name, None, f"cannot read the file ({exc.strerror or exc})")
     try:
         post = frontmatter.loads(text, handler=BoundedYAMLHandler())
     except yaml.YAMLError as exc:

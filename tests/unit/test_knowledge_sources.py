@@ -284,3 +284,14 @@ def test_links_out_of_the_folder_and_non_web_urls_are_not_served(tmp_path):
     assert [(p.source_file, p.reason) for p in read.problems] == [
         ("leak.md", "links to a file outside the knowledge folder")
     ]
+
+
+def test_an_unreadable_article_is_skipped_and_the_others_read(tmp_path):
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "good.md").write_text("# Good\nA fine article.\n")
+    (kb / "gone.md").symlink_to(kb / "missing.txt")  # a broken link inside the folder
+    read = read_source(kb)
+    assert [a.title for a in read.articles] == ["Good"]
+    assert [p.source_file for p in read.problems] == ["gone.md"]
+    assert read.problems[0].reason.startswith("cannot read the file")
