@@ -79,15 +79,22 @@ class Mapping(BaseModel):
         unknown = sorted(set(value) - set(CANONICAL_FIELDS))
         if unknown:
             raise ValueError(f"unknown field(s) {unknown}; known: {', '.join(CANONICAL_FIELDS)}")
+        empty = sorted(k for k, v in value.items() if not str(v).strip())
+        if empty:
+            raise ValueError(f"field(s) {empty} map to an empty column name")
         return value
 
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
+        """An IANA zone name both Python and DuckDB know (``localtime`` is the machine's link to
+        one, not a zone: it would make a load depend on where it runs)."""
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
+        if value.lower() in ("localtime", "posixrules"):
+            raise ValueError(f"time zone {value!r} is not a zone: name one, e.g. Europe/Berlin")
         return value
 
     @field_validator("delimiter")

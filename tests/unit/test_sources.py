@@ -95,3 +95,21 @@ def test_jsonl_blocks_split_lines_correctly(tmp_path, monkeypatch):
     assert [r.record_no for r in got] == [1, 3, 4, 5]
     assert got[0].raw == lines[0].decode() and got[3].raw == "{}"
     assert got[2].error.startswith("not valid UTF-8") and got[1].error is None
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "why"),
+    [
+        ("columns:\n  subject: ''\n", "empty column name"),
+        ("timezone: localtime\n", "is not a zone"),
+        ("timezone: Mars/Olympus\n", "unknown time zone"),
+    ],
+)
+def test_a_bad_mapping_is_one_line_naming_the_file(tmp_path, yaml_text, why):
+    from supportflow.ingest.mapping import load_mapping
+
+    path = tmp_path / "desk.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(ValueError, match=why) as caught:
+        load_mapping(path)
+    assert str(caught.value).startswith(f"mapping {path}: ") and "\n" not in str(caught.value)
