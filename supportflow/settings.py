@@ -10,7 +10,7 @@ import os
 import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from supportflow.yaml_config import shipped_dir
@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         default=None,
         description="Escalation rules YAML; default: escalation_rules.yaml in config_dir, else "
         "the packaged rule set (supportflow/config/).",
+    )
+
+    generator_api_key: SecretStr | None = Field(
+        default=None,
+        description="API key of the optional assist generator (SUPPORTFLOW_GENERATOR_API_KEY); "
+        "never in a config file or a URL, never printed.",
     )
 
     @property

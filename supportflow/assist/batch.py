@@ -133,9 +133,10 @@ def run_assist(
     ticket_ids: list[str] | None = None,
     batch: int = 1000,
     on_progress: Callable[[int, int], None] | None = None,
+    generator_key: str | None = None,
 ) -> AssistResult:
     """Assist every pending ticket (or only ``ticket_ids``); incidents are recomputed when
-    running over all tickets."""
+    running over all tickets. ``generator_key``: the optional generator's API key."""
     version = assist_version(config, library, index)
     result = AssistResult(version)
     result.retracted_citations = count_retracted(con, ticket_ids)
@@ -149,7 +150,7 @@ def run_assist(
     if ticket_ids is None:
         result.incidents, result.incident_tickets = detect_incidents(con, tickets, config)
     related = related_tickets(tickets, set(todo), config.related)
-    generator = Generator(config.generator) if config.generator.url else None
+    generator = Generator(config.generator, generator_key) if config.generator.url else None
     for start in range(0, len(todo), batch):
         ids = todo[start : start + batch]
         rows = _assist_batch(con, ids, config, knowledge, index, library, related, generator,

@@ -42,9 +42,11 @@ def assist_pending(
     library = macro_library(config.macros)
     with connect(settings) as con:
         index = KnowledgeIndex.load(con, knowledge.index.encoder)
+        key = settings.generator_api_key
         return run_assist(
-            con, config, knowledge, index, library, ticket_ids=ticket_ids, on_progress=on_progress
-        )
+            con, config, knowledge, index, library, ticket_ids=ticket_ids,
+            on_progress=on_progress, generator_key=key.get_secret_value() if key else None,
+        )  # fmt: skip
 
 
 def sample_for_qa(

@@ -208,3 +208,18 @@ def test_yaml_macros_with_liquid_and_inactive_flag(tmp_path):
 def test_html_to_text_keeps_paragraphs_breaks_and_entities():
     html = "<p>Hi&nbsp;there,</p><p>Line one<br/>line two &amp; more</p><script>x()</script>"
     assert html_to_text(html) == "Hi there,\n\nLine one\nline two & more"
+
+
+def test_the_generator_key_is_a_header_and_never_printed(httpserver):
+    """The key comes from SUPPORTFLOW_GENERATOR_API_KEY (Settings), sent as a bearer token; an
+    endpoint URL with credentials or a key in its query is never shown in a message."""
+    httpserver.expect_request("/v1/chat/completions").respond_with_data("oops", status=500)
+    gen = Generator(GeneratorConfig(url=httpserver.url_for("/v1"), timeout_s=5), api_key="sk-1")
+    with pytest.raises(GeneratorError) as caught:
+        gen.rewrite("draft", "ticket", "sources")
+    assert httpserver.log[0][0].headers["Authorization"] == "Bearer sk-1"
+    assert "sk-1" not in str(caught.value)
+    leaky = httpserver.url_for("/v1").replace("http://", "http://user:s3cret@") + "?key=s3cret"
+    with pytest.raises(GeneratorError) as caught:
+        Generator(GeneratorConfig(url=leaky, timeout_s=5)).rewrite("draft", "ticket", "sources")
+    assert "s3cret" not in str(caught.value) and "generator at http://" in str(caught.value)
