@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from models.triage.config import load_config
 from models.triage.pipeline import run_training
 from supportflow.settings import Settings
+from supportflow.training_data import redacted_training_csv
 
 
 class TrainParams(BaseModel):
@@ -31,12 +32,13 @@ def train(params: TrainParams) -> dict:
             data["label_fields"] = params.label_columns
         config = config.model_copy(update={"data": config.data.model_copy(update=data)})
     settings = Settings()
-    return run_training(
-        config,
-        warehouse=settings.warehouse,
-        tracking_uri=settings.mlflow_tracking_uri,
-        artifact_root=settings.mlflow_artifact_root,
-    )
+    with redacted_training_csv(settings, config) as config:
+        return run_training(
+            config,
+            warehouse=settings.warehouse,
+            tracking_uri=settings.mlflow_tracking_uri,
+            artifact_root=settings.mlflow_artifact_root,
+        )
 
 
 @flow(name="train-triage-model")

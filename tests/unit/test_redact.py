@@ -1,6 +1,7 @@
 """PII redaction against a corpus of true PII and of look-alikes that must survive."""
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,24 @@ def test_generated_pii_is_always_caught():
 
 def test_nulls_and_empty_texts_pass_through():
     assert redact_texts([None, ""]) == [None, ""]
+
+
+def test_training_from_a_csv_uses_a_redacted_copy(settings, tmp_path):
+    """`train --data file.csv` never fits raw personal data into the model: it trains on a
+    redacted copy, removed afterwards (issue: TF-IDF vocabularies held e-mails and phones)."""
+    from models.triage.config import DataConfig, TrainConfig
+    from supportflow.training_data import redacted_training_csv
+
+    source = tmp_path / "labelled.csv"
+    source.write_text(
+        "text,category\n"
+        '"Mail me at jo.doe@example.org, or call +44 20 7946 0958",refund\n'
+        "Where is my invoice?,billing\n"
+    )
+    config = TrainConfig(name="t", data=DataConfig(source="csv", csv_path=source))
+    with redacted_training_csv(settings, config) as used:
+        copy = Path(used.data.csv_path)
+        text = copy.read_text()
+        assert copy != source and "jo.doe" not in text and "7946" not in text
+        assert "[EMAIL]" in text and "[PHONE]" in text and "Where is my invoice?,billing" in text
+    assert not copy.exists() and source.read_text().count("jo.doe") == 1
