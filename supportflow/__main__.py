@@ -1,5 +1,8 @@
 """``python -m supportflow``: the same CLI as the ``supportflow`` command."""
 
-from supportflow.cli import app
+import sys
 
-app(prog_name="supportflow")
+from supportflow.cli import main
+
+sys.argv[0] = "supportflow"
+main()

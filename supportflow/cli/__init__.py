@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # Imported for their commands, in pipeline order (--help lists them so).
 # isort: off
-from supportflow.cli.common import app
+from supportflow.cli.common import app, main
 from supportflow.cli import demo  # noqa: F401  (demo generate · demo run)
 from supportflow.cli import ingest  # noqa: F401  (ingest)
 from supportflow.cli import pull  # noqa: F401  (pull zendesk)
@@ -22,4 +22,4 @@ from supportflow.cli import escalation  # noqa: F401  (escalate · backfill-esca
 from supportflow.cli import assist  # noqa: F401  (assist · assist-batch · qa-sample · qa-verdict)
 # isort: on
 
-__all__ = ["app"]
+__all__ = ["app", "main"]

@@ -1,5 +1,5 @@
 """``python -m supportflow.cli``."""
 
-from supportflow.cli import app
+from supportflow.cli import main
 
-app()
+main()

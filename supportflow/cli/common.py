@@ -65,3 +65,35 @@ class _quiet_prefect_failures:
     def __exit__(self, *exc_info) -> None:
         for name, level in self._levels.items():
             logging.getLogger(name).setLevel(level)
+
+
+def main() -> None:
+    """The ``supportflow`` entry point: the Typer app, with every failure a user can cause ending
+    in one line. Commands report their own errors; what escapes them (a warehouse another
+    process holds, anything unexpected) is one ``error:`` line here, and the full traceback
+    only with ``--verbose`` / ``-v``."""
+    import sys
+
+    verbose = any(arg in ("--verbose", "-v") for arg in sys.argv[1:])
+    try:
+        if verbose:
+            app()
+        else:
+            with _quiet_prefect_failures():
+                app()
+    except SystemExit:
+        raise
+    except Exception as exc:
+        if verbose:
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        _console().print(f"[bold red]error:[/] {_escape(message)}")
+        if type(exc).__name__ != "WarehouseLockedError":
+            _console().print("(run again with --verbose for the full traceback)")
+        raise SystemExit(1) from None
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

@@ -73,3 +73,25 @@ def test_cli_ingest_prints_the_batch_and_reasons(home, tmp_path):
 
     missing = CliRunner().invoke(app, ["ingest", str(tmp_path / "nope.csv")])
     assert missing.exit_code == 1 and "no such file" in missing.output
+
+
+def test_a_second_writer_is_one_line_without_traceback(home, tmp_path):
+    """Two writers: the waiting command retries the locked warehouse, then says why in one line
+    (the issue saw ~190 lines of traceback around it)."""
+    import os
+    import subprocess
+    import sys
+
+    from supportflow.warehouse import connect
+
+    export = tmp_path / "t.csv"
+    export.write_text("id,created_at,subject,body\n1,2026-10-20T10:00:00Z,Hi,Help\n")
+    env = {**os.environ, "SUPPORTFLOW_HOME": str(home)}
+    with connect():  # this process holds the warehouse for writing
+        done = subprocess.run(
+            [sys.executable, "-m", "supportflow.cli", "ingest", str(export)],
+            env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    output = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 1 and "Traceback" not in output
+    assert output.startswith("error: The warehouse") and "one writer per file" in output
