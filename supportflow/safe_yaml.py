@@ -1,10 +1,13 @@
 """The one YAML loader for every file a user supplies (configs, rules, mappings, macros,
 article front matter): bounded work on any input.
 
-PyYAML's safe loader still expands anchors and aliases, so a few hundred bytes can grow into
-gigabytes ("billion laughs", ../shared/cases/24). This loader refuses aliases outright — none of
-our files needs them — and refuses documents over ``MAX_BYTES``. Both fail as ``yaml.YAMLError``
-(callers already turn that into one line naming the file), at once and in constant memory.
+PyYAML's safe loader shares an aliased node, so a few hundred bytes of nested aliases describe a
+document of billions of values ("billion laughs", ../shared/cases/24); whatever walks the result
+as a tree (validation, JSON) then runs out of memory. This loader counts the values the document
+expands to — in time proportional to its nodes, each counted once — and refuses it beyond
+``MAX_VALUES``, as it refuses a file over ``MAX_BYTES`` or nested deeper than Python can walk.
+Aliases within those bounds (a dumper's ``&id001`` for a repeated mapping) load as usual.
+Every refusal is a ``yaml.YAMLError``, which callers turn into one line naming the file.
 """
 
 from __future__ import annotations
@@ -14,26 +17,44 @@ from typing import Any
 import yaml
 
 MAX_BYTES = 5_000_000  # the largest YAML any supportflow file needs is a few kB
-
-
-class BoundedLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses aliases (``*name``) before expanding anything."""
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, "YAML aliases (*name) are not accepted", event.start_mark
-            )
-        return super().compose_node(parent, index)
+MAX_VALUES = 200_000  # scalars, sequences and mappings once aliases are expanded
 
 
 def load_yaml(text: str | bytes) -> Any:
     """The document in ``text`` (``None`` when empty). Raises ``yaml.YAMLError`` for invalid
-    YAML, an alias, or a document over ``MAX_BYTES``."""
+    YAML, a document over ``MAX_BYTES``, or one whose aliases expand past ``MAX_VALUES``."""
     if len(text) > MAX_BYTES:
         raise yaml.YAMLError(f"document of {len(text):,} bytes; the limit is {MAX_BYTES:,}")
-    return yaml.load(text, Loader=BoundedLoader)
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        values = expanded_size(node, {})
+        if values > MAX_VALUES:
+            raise yaml.YAMLError(
+                f"its aliases expand to {values:,} values; the limit is {MAX_VALUES:,}"
+            )
+        return loader.construct_document(node)
+    except RecursionError:
+        raise yaml.YAMLError("nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def expanded_size(node: yaml.Node, seen: dict[int, int]) -> int:
+    """How many values ``node`` stands for with every alias expanded (memoised per node, so
+    the count itself stays linear in the document)."""
+    if (known := seen.get(id(node))) is not None:
+        return known
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(expanded_size(child, seen) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(expanded_size(k, seen) + expanded_size(v, seen) for k, v in node.value)
+    else:
+        size = 1
+    seen[id(node)] = size
+    return size
 
 
 def describe(exc: yaml.YAMLError) -> str:
