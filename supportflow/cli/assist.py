@@ -22,7 +22,7 @@ def assist(
 ) -> None:
     """Summary, reply draft with citations and guardrail findings, related tickets, incident and
     missing fields for one ticket (computed now if missing or stale)."""
-    settings = _setup()
+    settings = _setup(api=True)
     from flows.assist_tickets import AssistParams, assist_tickets
     from supportflow.assist import store
     from supportflow.assist.macros import MacroLibraryError
@@ -80,7 +80,7 @@ def _print_assist(out: dict) -> None:
 @app.command("assist-batch")
 def assist_batch(config: ConfigOption = None) -> None:
     """Assist every new or updated ticket and recompute incident bursts (the nightly step)."""
-    _setup()
+    _setup(api=True)
     from flows.assist_tickets import AssistParams, assist_tickets
     from supportflow.assist.macros import MacroLibraryError
 

@@ -15,8 +15,9 @@ demo_app = typer.Typer(help="Generate demo data and run the demo pipeline.", no_
 app.add_typer(demo_app, name="demo")
 
 
-def _setup(verbose: bool = False):
-    """Load settings, point Prefect/dbt/MLflow at the local home and configure logging."""
+def _setup(verbose: bool = False, api: bool = False):
+    """Load settings, point Prefect/dbt/MLflow at the local home and configure logging; with
+    ``api``, for commands that run flows, make sure Prefect has an API (``prefect_api``)."""
     from rich.logging import RichHandler
 
     from supportflow.settings import Settings
@@ -31,6 +32,10 @@ def _setup(verbose: bool = False):
     # MLflow's SQLite store announces its table setup and migrations at INFO on every fresh home.
     for name in ("mlflow.store.db.utils", "alembic.runtime.migration"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    if api:
+        from supportflow.prefect_api import ensure_api
+
+        ensure_api()
     return settings
 
 
@@ -47,7 +52,7 @@ def _fail(message: str) -> None:
     """Print ``error: message`` (one line, the message shown as written) and exit 1."""
     from rich.markup import escape
 
-    _console().print(f"[bold red]error:[/] {escape(message)}")
+    _console().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)  # never wrapped
     raise typer.Exit(1)
 
 
@@ -87,7 +92,7 @@ def main() -> None:
         if verbose:
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        _console().print(f"[bold red]error:[/] {_escape(message)}")
+        _console().print(f"[bold red]error:[/] {_escape(message)}", soft_wrap=True)
         if type(exc).__name__ != "WarehouseLockedError":
             _console().print("(run again with --verbose for the full traceback)")
         raise SystemExit(1) from None

@@ -58,7 +58,7 @@ def demo_run(
 ) -> None:
     """Generate demo data (once), run the nightly flow on its Zendesk export and help center,
     train a quick triage model on the settled tickets, put it in shadow, score, show results."""
-    settings = _setup()
+    settings = _setup(api=True)
     from flows.demo import DemoParams, demo
 
     console = _console()

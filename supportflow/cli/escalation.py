@@ -30,7 +30,7 @@ def _day(value: str, option: str) -> date:
 @app.command("escalate")
 def escalate(rules: RulesOption = None) -> None:
     """Apply the current rules version to tickets that have no decision under it yet."""
-    _setup()
+    _setup(api=True)
     from flows.escalate_tickets import EscalateParams, escalate_tickets
     from supportflow.escalation.rules import RuleError
 
@@ -58,7 +58,7 @@ def backfill_escalations_command(
     ] = False,
 ) -> None:
     """Replay a rules version over history, one day per transaction (resumable, idempotent)."""
-    _setup()
+    _setup(api=True)
     from flows.backfill_escalations import BackfillParams, backfill_escalations
     from supportflow.escalation.backfill import BackfillError
     from supportflow.escalation.rules import RuleError

@@ -35,7 +35,7 @@ def ingest(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Validate, redact and load ticket exports; bad records go to landing.quarantine."""
-    _setup(verbose)
+    _setup(verbose, api=True)
     from flows.ingest_tickets import IngestFailed, IngestParams, ingest_tickets
 
     try:

@@ -22,7 +22,7 @@ def reindex(
     suggest: Annotated[bool, typer.Option(help="Suggest articles for new tickets.")] = True,
 ) -> None:
     """Reindex help-center articles (only changed ones are re-embedded), audit, suggest."""
-    _setup()
+    _setup(api=True)
     from flows.reindex_knowledge import ReindexParams, reindex_knowledge
 
     if not path.exists():
@@ -165,7 +165,7 @@ def _ticket_text(settings, ticket_id: str) -> str:
 @app.command()
 def suggest(config: ConfigOption = None) -> None:
     """Suggest cited articles for every ticket that has none yet (agent assist)."""
-    _setup()
+    _setup(api=True)
     from flows.suggest_articles import SuggestParams, suggest_articles
 
     try:

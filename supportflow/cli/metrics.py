@@ -15,7 +15,7 @@ def build_metrics_command(
     select: Annotated[str | None, typer.Option(help="dbt node selection, e.g. 'staging'.")] = None,
 ) -> None:
     """Run dbt build (models and data tests) on the warehouse."""
-    _setup()
+    _setup(api=True)
     from flows.build_metrics import build_metrics
     from supportflow.dbt_runner import DbtBuildError
 

@@ -64,7 +64,7 @@ def pull_zendesk_command(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Pull from Zendesk (help text: ``ZENDESK_HELP``) and print one line per stream."""
-    _setup(verbose)
+    _setup(verbose, api=True)
     from pydantic import ValidationError
 
     from flows.pull_zendesk import PullZendeskParams, pull_zendesk

@@ -25,7 +25,7 @@ def score(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Score new tickets with every version holding a rollout phase (shadow, assist, auto_route)."""
-    _setup(verbose)
+    _setup(verbose, api=True)
     from flows.score_tickets import ScoreParams, run_scoring
     from supportflow.rollout.registry import RolloutError
     from supportflow.rollout.targets import nothing_deployed

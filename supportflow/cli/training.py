@@ -23,7 +23,7 @@ def train(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Fine-tune, calibrate and register a triage model (one MLflow run, one new version)."""
-    _setup(verbose)
+    _setup(verbose, api=True)
     from flows.train_triage_model import TrainParams, train_triage_model
     from models.triage.data import DataError
 
