@@ -385,4 +385,20 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         FROM landing.tickets;
         """,
     ),
+    (
+        9,
+        "deleted tickets leave the steps that run before dbt, as they leave dbt's staging",
+        r"""
+        -- A ticket deleted in the help desk (status "deleted") is not scored, suggested,
+        -- assisted, embedded or escalated any more; stg_landing__tickets drops it the same way.
+        CREATE OR REPLACE VIEW landing.ticket_texts AS
+        SELECT
+            *,
+            concat_ws(E'\n', subject, body) AS ticket_text,
+            regexp_matches(concat_ws(E'\n', subject, body), '\S') AS has_text,
+            status IN ('solved', 'closed') AS is_settled
+        FROM landing.tickets
+        WHERE NOT coalesce(is_deleted, false);
+        """,
+    ),
 ]

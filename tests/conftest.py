@@ -54,3 +54,14 @@ def demo_export(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo")
     write_demo(out, tickets=600, days=30, seed=11, workers=1)
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_live(demo_export) -> int:
+    """How many of ``demo_export``'s 600 tickets are not deleted: the ones every step acts on
+    (a ticket deleted in the help desk leaves scoring, knowledge, escalation and assist)."""
+    import json
+
+    with (demo_export / "tickets.jsonl").open() as handle:
+        statuses = [json.loads(line).get("status") for line in handle if line.strip()]
+    return sum(s != "deleted" for s in statuses)

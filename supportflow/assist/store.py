@@ -19,7 +19,7 @@ def load_tickets(con, encoder: str, since: datetime | None = None) -> Tickets:
         """
         SELECT t.ticket_id, epoch(t.created_at) AS at, t.customer_key, t.status, t.subject,
                v.embedding
-        FROM landing.tickets t JOIN ml.ticket_vectors v USING (ticket_id)
+        FROM landing.ticket_texts t JOIN ml.ticket_vectors v USING (ticket_id)
         WHERE v.encoder = $encoder AND ($since IS NULL OR t.created_at >= $since)
         ORDER BY t.created_at, t.ticket_id
         """,
@@ -78,7 +78,7 @@ def load_context(con, ticket_ids: list[str]) -> dict[str, dict]:
             """
             SELECT w.ticket_id AS for_ticket, h.created_at, h.category, h.subject, h.status
             FROM landing.tickets w JOIN wanted USING (ticket_id)
-            JOIN landing.tickets h ON h.customer_key = w.customer_key
+            JOIN landing.ticket_texts h ON h.customer_key = w.customer_key
                  AND h.ticket_id <> w.ticket_id AND h.created_at < w.created_at
             QUALIFY row_number() OVER (PARTITION BY w.ticket_id ORDER BY h.created_at DESC) <= 3
             """,

@@ -46,10 +46,13 @@ def query(sql, params=None):
 
 
 def test_every_ticket_is_assisted_once_and_a_rerun_writes_nothing(world):
+    """Every ticket not deleted in the help desk, once."""
     _, first = world
-    assert first.assisted == TICKETS and first.no_text == []
+    ((live,),) = query("SELECT count(*) FROM landing.tickets WHERE NOT is_deleted")
+    assert 0.95 * TICKETS < live < TICKETS  # the generator deletes ~1 %
+    assert first.assisted == live and first.no_text == []
     assert query("SELECT count(*), count(DISTINCT ticket_id) FROM ml.assist_outputs") == [
-        (TICKETS, TICKETS)
+        (live, live)
     ]
     before = query("SELECT max(created_at) FROM ml.assist_outputs")
     again = assist_tickets(AssistParams())

@@ -143,7 +143,7 @@ def decisions(con, version: str) -> dict:
     return {t: (e, list(trig)) for t, e, trig in rows}
 
 
-def test_backfill_resumes_after_a_crash_and_reruns_change_nothing(here):
+def test_backfill_resumes_after_a_crash_and_reruns_change_nothing(demo_live, here):
     since, until = here["since"], here["until"]
 
     class Crash(RuntimeError):
@@ -168,7 +168,7 @@ def test_backfill_resumes_after_a_crash_and_reruns_change_nothing(here):
         ).fetchall()[0]
         feats = features(con, f"{since}T00:00:00Z", f"{until + timedelta(days=1)}T00:00:00Z")
         assert apply_to_new(con, RULES) == 0  # every ticket already has a decision
-    assert total == distinct == len(first) == 600
+    assert total == distinct == len(first) == demo_live
     assert decisions_equal_python(first, feats)
 
 
@@ -177,7 +177,7 @@ def decisions_equal_python(stored: dict, feats: list[dict]) -> bool:
     return all(stored[t] == (d.escalate, d.triggers) for t, d in decisions.items())
 
 
-def test_dry_run_counts_changes_and_writes_nothing(here):
+def test_dry_run_counts_changes_and_writes_nothing(demo_live, here):
     since, until = here["since"], here["until"]
     raw = RULES.model_dump(mode="json", by_alias=True)
     raw["version"] = "candidate"
@@ -197,7 +197,7 @@ def test_dry_run_counts_changes_and_writes_nothing(here):
         versions = con.execute(
             "SELECT count(*) FROM ops.escalation_rule_versions WHERE rules_version = 'candidate'"
         ).fetchall()[0][0]
-    assert diff.against == RULES.version and diff.tickets == 600
+    assert diff.against == RULES.version and diff.tickets == demo_live
     assert (diff.newly_escalated, diff.no_longer_escalated) == (0, vip_only)
     assert diff.by_rule == {"vip_customer": (0, vip_any)}
     assert before == after and versions == 0
@@ -226,7 +226,7 @@ def test_bad_input_fails_before_any_write(here, tmp_path):
         )
 
 
-def test_accuracy_mart_scores_each_rule_against_human_escalations(here):
+def test_accuracy_mart_scores_each_rule_against_human_escalations(demo_live, here):
     with connect(Settings()) as con:
         backfill(con, RULES, here["since"], here["until"])
         humans = con.execute(
@@ -241,5 +241,5 @@ def test_accuracy_mart_scores_each_rule_against_human_escalations(here):
         ).fetchall()
     by_rule = {r[0]: r[1:] for r in rows}
     assert set(by_rule) == {r.id for r in RULES.rules} | {"any_rule"}
-    assert all(n == 600 and h == humans for n, h, _, _ in by_rule.values())
+    assert all(n == demo_live and h == humans for n, h, _, _ in by_rule.values())
     assert humans > 0 and 0 < by_rule["any_rule"][3] <= 1

@@ -91,15 +91,15 @@ def test_first_reindex_counts_add_up_and_rerun_changes_nothing(in_world):
     assert query("SELECT count(*) FROM landing.kb_articles")[0][0] == articles
 
 
-def test_every_ticket_gets_k_cited_published_suggestions_once(in_world):
+def test_every_ticket_gets_k_cited_published_suggestions_once(demo_live, in_world):
     k = KnowledgeConfig().search.suggest_k
-    assert in_world["first"].suggestions.suggested == 600
+    assert in_world["first"].suggestions.suggested == demo_live
     rows = query(
         "SELECT s.ticket_id, list(s.rank ORDER BY s.rank), bool_and(a.status = 'published'),"
         " count(DISTINCT s.index_version) FROM ml.article_suggestions s"
         " JOIN landing.kb_articles a USING (article_id) GROUP BY s.ticket_id"
     )
-    assert len(rows) == 600
+    assert len(rows) == demo_live
     assert all(ranks == list(range(1, k + 1)) and published and versions == 1
                for _, ranks, published, versions in rows)  # fmt: skip
 

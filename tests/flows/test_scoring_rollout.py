@@ -100,7 +100,7 @@ def query(settings, sql, params=None):
         return con.execute(sql, params or []).fetchall()
 
 
-def test_the_rollout_lifecycle(world, demo_export):
+def test_the_rollout_lifecycle(demo_live, world, demo_export):
     settings, config_path, root = world
     params = ScoreParams(config=config_path)
 
@@ -113,10 +113,10 @@ def test_the_rollout_lifecycle(world, demo_export):
     # v1 enters shadow on offline gates alone and scores every ticket once
     assert do_promote(settings, 1, "shadow", config_path).passed
     (summary,) = run_scoring(params)
-    assert (summary.version, summary.phase, summary.scored) == (1, "shadow", 600)
+    assert (summary.version, summary.phase, summary.scored) == (1, "shadow", demo_live)
     assert summary.partitions == 3  # 250-ticket partitions
     assert query(settings, "SELECT count(*), count(DISTINCT ticket_id) FROM ml.predictions") == [
-        (1200, 600)
+        (2 * demo_live, demo_live)
     ]
     actions = query(settings, "SELECT DISTINCT action FROM ml.routing_decisions")
     assert actions == [("logged",)]
@@ -143,7 +143,7 @@ def test_the_rollout_lifecycle(world, demo_export):
         "marts.fct_model_quality WHERE model_version = 1 AND phase = 'shadow' ORDER BY label_field",
     )
     assert [q[0] for q in quality] == ["category", "priority"]
-    assert all(q[1] == 600 and 0 < q[2] <= 600 and 0 <= q[3] <= 1 for q in quality)
+    assert all(q[1] == demo_live and 0 < q[2] <= demo_live and 0 <= q[3] <= 1 for q in quality)
     strict = rollout_yaml(root / "strict.yaml", min_agreement=0.999)
     refused = do_promote(settings, 1, "assist", strict)
     assert not refused.passed
@@ -159,7 +159,7 @@ def test_the_rollout_lifecycle(world, demo_export):
     # new tickets: v1 (assist) suggests or hands to a human, v2 (shadow) logs, side by side
     ingest_tickets(IngestParams(paths=[demo_export / "tickets.jsonl"], source="live"))
     summaries = {s.version: s for s in run_scoring(params)}
-    assert summaries[1].scored == 600 and summaries[2].scored == 1200
+    assert summaries[1].scored == demo_live and summaries[2].scored == 2 * demo_live
     by_version = dict(
         query(
             settings,
