@@ -23,14 +23,14 @@ class TrainParams(BaseModel):
 
 @task(cache_policy=NO_CACHE)
 def train(params: TrainParams) -> dict:
-    config = load_config(params.experiment)
+    data: dict = {}
     if params.data is not None:
-        data = {"source": "csv", "csv_path": params.data}
+        data = {"source": "csv", "csv_path": str(params.data)}
         if params.text_column:
             data["text_column"] = params.text_column
         if params.label_columns:
             data["label_fields"] = params.label_columns
-        config = config.model_copy(update={"data": config.data.model_copy(update=data)})
+    config = load_config(params.experiment, {"data": data} if data else None)
     settings = Settings()
     with redacted_training_csv(settings, config) as config:
         return run_training(

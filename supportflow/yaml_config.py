@@ -187,16 +187,20 @@ def load_yaml_config(
     overlay: bool = True,
     path_keys: Iterable[str] = (),
     fill: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> Model:
     """``model`` validated from ``path`` over the config home's ``default`` (module docstring).
 
     ``fill``: values for keys no layer sets (a training config's ``name`` is its file stem).
+    ``overrides``: values a command line sets, merged over every file before validation (so
+    ``train --data x.csv`` satisfies a config whose ``data.source`` is ``csv`` without a path).
     A missing file or a bad field says which file.
     """
     read = read_layers(path, what, default=default, overlay=overlay, path_keys=path_keys)
     raw: dict[str, Any] = {}
     for _, layer in reversed(read):
         raw = deep_merge(raw, layer)
+    raw = deep_merge(raw, dict(overrides or {}))
     for key, value in (fill or {}).items():
         raw.setdefault(key, value)
     try:

@@ -117,9 +117,12 @@ class TrainConfig(Strict):
         return self
 
 
-def load_config(path: Path) -> TrainConfig:
-    """Parse an experiment YAML; errors name the file and the offending key."""
-    return load_yaml_config(path, TrainConfig, "experiment", fill={"name": Path(path).stem})
+def load_config(path: Path, overrides: dict | None = None) -> TrainConfig:
+    """Parse an experiment YAML, with command-line ``overrides`` (nested keys, e.g.
+    ``{"data": {"csv_path": ...}}``) merged over it; errors name the file and the offending key."""
+    return load_yaml_config(
+        path, TrainConfig, "experiment", fill={"name": Path(path).stem}, overrides=overrides
+    )
 
 
 def encoder_path(encoder: str) -> Path:

@@ -25,7 +25,7 @@ from supportflow.ingest.batch import BatchReport, batch_identity, file_sha256, p
 from supportflow.ingest.language import detect_languages, vote_sql
 from supportflow.ingest.mapping import CANONICAL_FIELDS, Mapping
 from supportflow.ingest.merge import classify, dedupe_within_file, write_batch
-from supportflow.ingest.redact import install_macros, redaction_sql
+from supportflow.ingest.redact import install_known_names, install_macros, redaction_sql
 from supportflow.ingest.sources import READERS, Format, check_readable, detect_format, read_batches
 from supportflow.ingest.staging import CHECKED, NOTES, RAW
 from supportflow.ingest.validate import install_pseudonymiser, validate_staged
@@ -133,8 +133,11 @@ def ingest_file(
     install_macros(con)
     install_pseudonymiser(con, settings.salt())
     stats = FlattenStats()
+    lookups = lookups if lookups is not None else Lookups()
     batches = read_batches(path, fmt, mapping, settings.ingest_chunk_rows, lookups, stats)
     stage_records(con, batches, progress)
+    install_known_names(con, lookups.user_names)  # a page's users sideload is read by now
+    id_columns = [mapping.column_for(f) for f in ("customer_id", "assignee_id")]
     reader = READERS[fmt]
     if reader.flattens:  # the reader already put the records on canonical names
         mapping = mapping.model_copy(update={"columns": {}, "ids": "column"})
@@ -146,7 +149,7 @@ def ingest_file(
     dedupe_within_file(con)
     classify(con).fill(report)
     with transaction(con):
-        write_batch(con, report)
+        write_batch(con, report, id_columns)
     if report.records_in == 0:
         report.warnings.append("the file holds no records")
     if progress:

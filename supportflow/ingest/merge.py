@@ -8,7 +8,9 @@ leaves either the whole batch or nothing.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -27,13 +29,23 @@ from supportflow.ingest.staging import (
     SUPERSEDED,
 )
 
-# Quarantined JSON records keep their shape but not the people's ids (requester, assignee,
-# author… — Zendesk user ids are personal data): each such key's value becomes "[ID]".
+# Quarantined records keep their shape but not the people's ids (requester, assignee, author…
+# — Zendesk user ids are personal data): each such key's value becomes "[ID]". A CSV row is kept
+# as the JSON object of its header → value (every value, none lost), so its id columns are keys.
 ID_KEYS = "requester|submitter|assignee|author|updater|user|customer|collaborator|follower|email_cc"
-ID_MASK_SQL = (
-    "regexp_replace(record, '\"((?:" + ID_KEYS + r")_ids?)\"\s*:\s*"
-    r"""(\[[^\]]*\]|\"[^\"]*\"|-?[0-9]+)', '"\1":"[ID]"', 'g')"""
-)
+ID_VALUE = r"""(\[[^\]]*\]|\"(?:[^\"\\]|\\.)*\"|-?[0-9][0-9.eE+-]*)"""
+
+
+def id_mask_sql(expr: str, id_columns: Sequence[str] = ()) -> str:
+    """The SQL that replaces, in the JSON text ``expr``, the value of every identifier key —
+    ``<ID_KEYS>_id(s)`` and the ``id_columns`` a mapping reads customer/assignee ids from — by
+    ``"[ID]"``. Keys match whole and case-insensitively; any other text is left as it is."""
+    names = [f"(?:{ID_KEYS})_ids?"] + [re.escape(c) for c in id_columns if c]
+    pattern = '"((?i:' + "|".join(names) + r'))"\s*:\s*' + ID_VALUE
+    quoted = "'" + pattern.replace("'", "''") + "'"
+    return f"""regexp_replace({expr}, {quoted}, '"\\1":"[ID]"', 'g')"""
+
+
 LISTS = {c.name for c in TICKET_COLUMNS if c.type.endswith("[]")}
 
 
@@ -194,9 +206,13 @@ def summarise_reasons(reasons: list[tuple[str, int]], top: int = 10) -> dict[str
     return dict(grouped.most_common(top))
 
 
-def write_batch(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
+def write_batch(
+    con: duckdb.DuckDBPyConnection, report: BatchReport, id_columns: Sequence[str] = ()
+) -> None:
     """Write the classified file into ``landing.*`` with its batch row; sets ``events_loaded``
-    and ``finished_at``. Call inside ``warehouse.transaction`` (it opens none itself)."""
+    and ``finished_at``. Quarantined records are stored redacted with their ids masked
+    (``id_mask_sql``; ``id_columns``: the source columns holding customer/assignee ids).
+    Call inside ``warehouse.transaction`` (it opens none itself)."""
     columns = ", ".join(LANDING_COLUMNS)
     params = {"batch": report.batch_id}
     con.execute(f"""DELETE FROM landing.tickets WHERE ticket_id IN
@@ -232,11 +248,14 @@ def write_batch(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
           AND e.author_role <> CASE WHEN e.author_key = t.customer_key THEN 'customer'
                                     ELSE 'agent' END
     """)
+    record = "CASE WHEN r.doc IS NOT NULL AND NOT json_valid(q.record) THEN r.doc ELSE q.record END"
     con.execute(
         f"""INSERT INTO landing.quarantine
-                    SELECT $batch, $file, record_no, {redaction_sql(ID_MASK_SQL)},
-                           {redaction_sql("reason")}
-                    FROM {QUARANTINE} ORDER BY record_no""",
+                    SELECT $batch, $file, q.record_no,
+                           {redaction_sql(id_mask_sql(record, id_columns))},
+                           {redaction_sql("q.reason")}
+                    FROM {QUARANTINE} q LEFT JOIN {RAW} r USING (record_no)
+                    ORDER BY q.record_no""",
         {**params, "file": report.file},
     )
     report.finished_at = datetime.now(UTC)

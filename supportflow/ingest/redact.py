@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import csv
 import itertools
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -61,12 +62,34 @@ CREATE OR REPLACE TEMP MACRO sf_replace_iban(text, pattern, token) AS (
         lambda acc, c: replace(acc, c, token))
     ELSE text END
 );
+CREATE OR REPLACE TEMP MACRO sf_redact_names(s) AS s;
 """
+NAME_CHUNK = 1000  # names per RE2 alternation: a page's users sideload fits in one
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """Define the checksum macros on this connection (temporary: nothing is stored in the file)."""
+    """Define the checksum macros on this connection (temporary: nothing is stored in the file).
+    ``sf_redact_names`` starts as the identity; ``install_known_names`` gives it names."""
     con.execute(MACROS)
+
+
+def install_known_names(con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> None:
+    """Make ``sf_redact_names`` (the last step of ``redaction_sql``) replace each of ``names`` —
+    the people a Zendesk ``users`` sideload or users file names — by ``[NAME]`` wherever it
+    stands as a whole word (letters and digits of any script delimit it, case-sensitive).
+
+    Names are known only for the file being loaded and never stored; free-text names of people
+    no export lists are not found (no regex finds names reliably). Patterns are built from the
+    names as literals (``re``-escaped for RE2), ``NAME_CHUNK`` per alternation, longest first.
+    """
+    ordered = sorted({n for n in names if n}, key=lambda n: (-len(n), n))
+    body = "s"
+    for start in range(0, len(ordered), NAME_CHUNK):
+        words = "|".join(re.escape(n) for n in ordered[start : start + NAME_CHUNK])
+        pattern = _quote(rf"(^|[^\pL\pN])({words})([^\pL\pN]|$)")
+        for _ in range(2):  # a second pass for names that share a delimiter ("Ann Ann")
+            body = f"regexp_replace({body}, {pattern}, '\\1[NAME]\\3', 'g')"
+    con.execute(f"CREATE OR REPLACE TEMP MACRO sf_redact_names(s) AS {body}")
 
 
 def _quote(pattern: str) -> str:
@@ -90,7 +113,8 @@ def redaction_sql(expr: str) -> str:
     sql = f"regexp_replace({sql}, {_quote(NATIONAL_ID)}, '[NATIONAL_ID]', 'g')"
     sql = f"regexp_replace({sql}, {_quote(PHONE)}, '[PHONE]', 'g')"
     sql = f"regexp_replace({sql}, {_quote(STREET)}, '[ADDRESS]', 'g')"
-    return f"CASE WHEN regexp_matches({expr}, {_quote(CANDIDATE)}) THEN {sql} ELSE {expr} END"
+    gated = f"CASE WHEN regexp_matches({expr}, {_quote(CANDIDATE)}) THEN {sql} ELSE {expr} END"
+    return f"sf_redact_names({gated})"
 
 
 def redact_texts(texts: Sequence[str | None], con: duckdb.DuckDBPyConnection | None = None) -> list:

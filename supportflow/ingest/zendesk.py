@@ -80,6 +80,17 @@ _TAG = re.compile(r"<[^>]+>")
 _BREAK = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6])\s*/?>", re.I)
 
 
+def name_forms(name: str, role: object) -> set[str]:
+    """The forms of a user's name to redact: the full name, and for end-users (customers) each
+    part of three letters or more ("Hi Anna," quotes the first name). Agents' single name parts
+    are kept: they sign replies with them and are the team's, not the customers', data."""
+    full = " ".join(name.split())
+    forms = {full} if len(full) >= 3 else set()
+    if role in (None, "end-user", "end_user"):
+        forms |= {p for p in full.split(" ") if len(p) >= 3 and p[0].isupper()}
+    return forms
+
+
 @dataclass
 class Lookups:
     """What other files of the same export tell about a ticket file (never stored)."""
@@ -88,10 +99,13 @@ class Lookups:
     user_languages: dict[str, str] = field(default_factory=dict)  # user id → "de" (locale)
     field_names: dict[str, str] = field(default_factory=dict)  # custom field id → canonical
     field_titles: dict[str, str] = field(default_factory=dict)  # custom field id → title
+    user_names: set[str] = field(default_factory=set)  # redacted from texts, never stored
 
     def add_users(self, users: Iterable[dict]) -> int:
         n = 0
         for user in users:
+            if isinstance(user, dict) and isinstance(user.get("name"), str):
+                self.user_names.update(name_forms(user["name"], user.get("role")))
             if isinstance(user, dict) and user.get("id") is not None and user.get("role"):
                 self.user_roles[str(user["id"])] = str(user["role"])
                 if isinstance(user.get("locale"), str) and user["locale"]:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from supportflow.ingest.load import ingest_file
-from supportflow.ingest.mapping import load_mapping
+from supportflow.ingest.mapping import Mapping, load_mapping
 from supportflow.ingest.sources import Format
 from tests.conftest import BANKING77
 
@@ -312,3 +312,41 @@ def test_a_record_nested_too_deeply_is_quarantined_and_the_rest_loads(con, setti
     r = ingest_file(con, page, fmt=Format.zendesk, settings=settings)
     assert (r.records_in, r.records_loaded, r.records_quarantined) == (2, 1, 1)
     assert r.quarantine_reasons == {"unexpected structure": 1}
+
+
+def test_names_from_the_users_sideload_are_redacted_and_quarantined_csv_ids_masked(
+    con, settings, tmp_path
+):
+    """A page's users sideload names the people; their names never reach a text column, and a
+    quarantined CSV row keeps every value but its customer id (column named by the mapping)."""
+    at = "2026-10-20T10:00:00Z"
+    page = {
+        "tickets": [{"id": 1, "created_at": at, "updated_at": at, "subject": "Hi",
+                     "description": "Dear team, Ingrid Haugvoll here. Ingrid.", "status": "open",
+                     "requester_id": 31, "comments": [
+                         {"id": 7, "author_id": 32, "body": "Hi Ingrid, Bertram Lowe here.",
+                          "public": True, "created_at": at}]}],
+        "users": [{"id": 31, "name": "Ingrid Haugvoll", "role": "end-user"},
+                  {"id": 32, "name": "Bertram Lowe", "role": "agent"}],
+        "end_of_stream": True,
+    }  # fmt: skip
+    path = tmp_path / "page.json"
+    path.write_text(json.dumps(page))
+    ingest_file(con, path, fmt=Format.zendesk, settings=settings)
+    texts = str(con.execute("SELECT subject, body FROM landing.tickets").fetchall())
+    texts += str(con.execute("SELECT body FROM landing.ticket_events").fetchall())
+    assert "Ingrid" not in texts and "Haugvoll" not in texts and "Bertram Lowe" not in texts
+    assert "[NAME] here. [NAME]." in texts and "Bertram here" not in texts
+    csv_path = tmp_path / "desk.csv"
+    csv_path.write_text("Ticket,Opened,Text,Requester ID\nT-1,never,Printer broken,cust-778899\n")
+    mapping = Mapping.model_validate(
+        {"columns": {"id": "Ticket", "created_at": "Opened", "body": "Text",
+                     "customer_id": "Requester ID"}}
+    )  # fmt: skip
+    r = ingest_file(con, csv_path, mapping=mapping, settings=settings)
+    assert r.records_quarantined == 1
+    (record,) = con.execute(
+        "SELECT record FROM landing.quarantine WHERE file LIKE '%desk.csv'"
+    ).fetchone()
+    assert json.loads(record) == {"Ticket": "T-1", "Opened": "never", "Text": "Printer broken",
+                                  "Requester ID": "[ID]"}  # fmt: skip

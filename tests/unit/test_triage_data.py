@@ -53,6 +53,16 @@ def test_config_typos_are_errors(tmp_path):
         load_config(path)
 
 
+def test_command_line_data_completes_a_csv_config_before_it_is_validated(tmp_path):
+    """``train -e x.yaml --data y.csv``: a config that says ``source: csv`` without a path is
+    complete once the command line gives the file."""
+    path = tmp_path / "exp.yaml"
+    path.write_text("data:\n  source: csv\n  label_fields: [category]\n")
+    config = load_config(path, {"data": {"csv_path": str(tmp_path / "l.csv")}})
+    assert config.data.csv_path == tmp_path / "l.csv"
+    assert config.data.label_fields == ["category"]
+
+
 def test_config_name_defaults_to_file_stem(tmp_path):
     path = tmp_path / "quick-run.yaml"
     path.write_text("optim: {epochs: 1}\n")
