@@ -124,10 +124,10 @@ def metadata_findings(articles: list[dict], today: date, config: AuditConfig) ->
 def pair_findings(index: KnowledgeIndex, config: AuditConfig) -> list[Finding]:
     """Near-duplicate articles (mean passage vectors) and conflicting passages, same locale.
 
-    Candidates come from ``neighbours.grouped_pairs``: per locale for articles, and per locale
-    and stated unit for passages (only passages that state a quantity can conflict), exact on
-    small groups and HNSW with ``config.neighbours`` candidates per vector on large ones, so
-    no n × n matrix is built. Pairs are visited in passage order, the first clash per article
+    Candidates come from ``neighbours.grouped_pairs``: each vector's ``config.neighbours``
+    nearest, per locale for articles and per locale and stated unit for passages (only
+    passages that state a quantity can conflict); exact on small groups, HNSW on large ones,
+    never an n × n matrix. Pairs are visited in passage order; the first clash per article
     pair is its finding."""
     rows, vectors = index.rows, index.vectors
     aids, locales = rows["article_id"], rows["locale"]

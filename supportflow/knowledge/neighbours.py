@@ -2,24 +2,25 @@
 
 ``neighbour_pairs(vectors, k, threshold)`` takes ``vectors``, an (n, d) float32 array of
 L2-normalised rows (so the inner product is the cosine similarity, in [-1, 1]), and returns
-three arrays of one length m — ``i`` and ``j`` (int64 row numbers, ``i < j``, each pair once,
-sorted by ``i`` then ``j``) and ``sim`` (float32 cosine) — for the pairs whose similarity is at
-least ``threshold``.
+three arrays of one length m ≤ n k — ``i`` and ``j`` (int64 row numbers, ``i < j``, each pair
+once, sorted by ``i`` then ``j``) and ``sim`` (float32 cosine) — for the pairs where one row is
+among the other's ``k`` nearest rows and the similarity is at least ``threshold``. Bounding
+each row's candidates keeps the output (and what callers do with it) linear in n even where
+most pairs pass a low threshold.
 
 Two paths, one contract:
 
-- fewer than ``exact_below`` rows: exact. Blocks of rows are compared with the rows after them
-  (``BLOCK_FLOATS`` floats per block, never n × n), and every pair ≥ ``threshold`` is returned.
-  Deterministic; time O(n² d), bounded because n is small.
+- fewer than ``exact_below`` rows (``EXACT_BELOW``): brute force over blocks of rows
+  (``BLOCK_FLOATS`` similarities per block, never n × n). Exact and deterministic; time
+  O(n² d), bounded because n is small.
 - otherwise: approximate nearest neighbours with an HNSW graph (hierarchical navigable small
   world; Malkov & Yashunin 2018, "Efficient and robust approximate nearest neighbor search
   using Hierarchical Navigable Small World graphs", IEEE TPAMI 42(4), arXiv:1603.09320),
-  FAISS ``IndexHNSWFlat`` with inner product. Each row's ``k`` nearest rows are the candidates;
-  a pair is returned when either row is among the other's candidates and the similarity is
-  ≥ ``threshold``. Build and search take O(n log n) time and O(n (d + M)) memory. It equals the
-  exact path when no row has more than ``k`` others at or above ``threshold`` and the graph
-  search finds them, which ``EF_SEARCH`` (the candidate list a search keeps, ≥ ``k``) makes the
-  case for well-separated pairs such as near-duplicates (tests/unit/test_kb_neighbours.py).
+  FAISS ``IndexHNSWFlat`` with inner product. Build and search take O(n log n) time and
+  O(n (d + M)) memory. ``EF_SEARCH``, the candidate list a search keeps, is large enough that
+  the k nearest are exact on 1,000 random rows (the hardest case: no clusters) and every
+  planted near-duplicate is found among 20,000 (tests/unit/test_kb_neighbours.py); a graph
+  built with several threads may differ between runs in its rare misses.
 
 ``grouped_pairs`` runs it within groups of rows (a locale, a unit stated) and merges the pairs.
 """
@@ -32,7 +33,7 @@ from collections.abc import Iterable
 import numpy as np
 
 EXACT_BELOW = 2000  # rows; below this the exact blocked search is cheap (< 0.1 s at d = 384)
-BLOCK_FLOATS = 4_000_000  # similarities per exact block: 16 MB of float32
+BLOCK_FLOATS = 262_144  # similarities per exact block: 1 MB of float32; ≈ 5 MB with the ranks
 HNSW_M = 16  # graph links per node (2 M on the bottom layer)
 EF_CONSTRUCTION = 80  # candidate list while building
 EF_SEARCH = 128  # candidate list while searching (≥ k + 1); exact top-10 on 1,000 random rows
@@ -53,28 +54,29 @@ def _unique(i: np.ndarray, j: np.ndarray, sim: np.ndarray, n: int) -> Pairs:
     return lo[first], hi[first], sim[first].astype(np.float32)
 
 
-def exact_pairs(vectors: np.ndarray, threshold: float, block_floats: int = BLOCK_FLOATS) -> Pairs:
-    """Every pair ≥ ``threshold``, comparing blocks of rows with the rows from the block on;
-    a block holds at most ``block_floats`` similarities (one row's at least)."""
+def exact_pairs(
+    vectors: np.ndarray, k: int, threshold: float, block_floats: int = BLOCK_FLOATS
+) -> Pairs:
+    """Pairs ≥ ``threshold`` among each row's ``k`` nearest other rows, by brute force over
+    blocks of rows; a block holds at most ``block_floats`` similarities (one row's at least)."""
     n = len(vectors)
-    block = max(1, block_floats // max(n, 1))
+    k = min(k, n - 1)
+    block = max(1, block_floats // n)
     found_i, found_j, found_s = [], [], []
     for start in range(0, n, block):
-        stop = min(start + block, n)
-        sims = vectors[start:stop] @ vectors[start:].T  # (stop - start, n - start)
-        rows, cols = np.nonzero(sims >= threshold)
-        later = cols > rows  # column c is row start + c: keep j > i only
-        rows, cols = rows[later], cols[later]
-        found_i.append(rows + start)
-        found_j.append(cols + start)
-        found_s.append(sims[rows, cols])
-    if not found_i:
-        return _empty()
-    return (
-        np.concatenate(found_i).astype(np.int64),
-        np.concatenate(found_j).astype(np.int64),
-        np.concatenate(found_s).astype(np.float32),
-    )  # already in (i, j) order and unique
+        sims = vectors[start : start + block] @ vectors.T  # (rows in the block, n)
+        rows = np.arange(start, start + len(sims))
+        sims[rows - start, rows] = -np.inf  # not its own neighbour
+        if k < n - 1:
+            nearest = np.argpartition(sims, n - k, axis=1)[:, n - k :]  # the k largest
+        else:
+            nearest = np.broadcast_to(np.arange(n), sims.shape)
+        best = np.take_along_axis(sims, nearest, axis=1)
+        keep = best >= threshold
+        found_i.append(np.broadcast_to(rows[:, None], nearest.shape)[keep])
+        found_j.append(nearest[keep])
+        found_s.append(best[keep])
+    return _unique(np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_s), n)
 
 
 def hnsw_pairs(vectors: np.ndarray, k: int, threshold: float, threads: int = THREADS) -> Pairs:
@@ -116,7 +118,7 @@ def neighbour_pairs(
     if len(vectors) < 2:
         return _empty()
     if len(vectors) < exact_below:
-        return exact_pairs(vectors, threshold)
+        return exact_pairs(vectors, k, threshold)
     return hnsw_pairs(vectors, k, threshold)
 
 
