@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
+import pyarrow as pa
 
 from supportflow.knowledge import encoder as enc
 from supportflow.knowledge import ticket_vectors
@@ -257,12 +258,19 @@ def run_audit(con, index: KnowledgeIndex, config: AuditConfig, today: date | Non
     with transaction(con):
         con.execute("DELETE FROM ops.kb_findings")
         con.execute("DELETE FROM ops.kb_coverage_gaps")
-        if result.findings:
-            con.executemany(
-                "INSERT INTO ops.kb_findings VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [[result.audit_id, f.kind, f.article_id, f.other_article_id, f.similarity,
-                  f.detail, now] for f in result.findings],
-            )  # fmt: skip
+        if result.findings:  # one Arrow insert: executemany wrote ≈ 2,000 rows/s
+            findings = pa.table({
+                "audit_id": [result.audit_id] * len(result.findings),
+                "kind": [f.kind for f in result.findings],
+                "article_id": [f.article_id for f in result.findings],
+                "other_article_id": [f.other_article_id for f in result.findings],
+                "similarity": pa.array([f.similarity for f in result.findings], pa.float64()),
+                "detail": [f.detail for f in result.findings],
+                "found_at": pa.array([now] * len(result.findings), pa.timestamp("us", "UTC")),
+            })  # fmt: skip
+            con.register("new_findings", findings)
+            con.execute("INSERT INTO ops.kb_findings BY NAME SELECT * FROM new_findings")
+            con.unregister("new_findings")
         if result.gaps:
             con.executemany(
                 "INSERT INTO ops.kb_coverage_gaps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
