@@ -49,7 +49,7 @@ class AuditConfig(StrictModel):
     neighbours: int = Field(
         default=10, ge=1,
         description="Candidates per article (near-duplicates) and per passage (conflicts): a "
-        "pair is checked when one is among the other's nearest (exact below 2,000, else HNSW).",
+        "pair is checked when one is among the other's nearest (exact below 5,000, else HNSW).",
     )  # fmt: skip
     gap_similarity: float = Field(default=0.3, ge=-1, le=1)
     gap_days: int = Field(default=30, ge=1)

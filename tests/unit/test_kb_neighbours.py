@@ -209,5 +209,5 @@ def test_pair_findings_on_9k_passages_allocate_far_less_than_n_squared():
     found: list[Finding] = []
     peak = traced_peak(lambda: found.extend(pair_findings(index, config)))
     copies = {f.article_id for f in found if f.kind == "near_duplicate"}
-    assert len(copies) >= 4_000 // 11 * 0.95  # planted copies, found on the HNSW path
+    assert len(copies) >= 4_000 // 11 * 0.95  # the planted copies
     assert peak < n * n * 4 / 10, f"{peak / 1e6:.0f} MB for {n:,} passages"  # n²: 330 MB
