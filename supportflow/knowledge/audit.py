@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
+import pyarrow as pa
 
 from supportflow.knowledge import encoder as enc
 from supportflow.knowledge import ticket_vectors
 from supportflow.knowledge.config import AuditConfig
+from supportflow.knowledge.neighbours import grouped_pairs
 from supportflow.knowledge.search import KnowledgeIndex
 from supportflow.warehouse import transaction
 
@@ -75,7 +78,11 @@ def quantities(text: str) -> dict[str, set[float]]:
 
 def contradiction(a: str, b: str) -> str | None:
     """'14 day vs 30 day' when both passages state a unit with no value in common."""
-    qa, qb = quantities(a), quantities(b)
+    return clash(quantities(a), quantities(b))
+
+
+def clash(qa: dict[str, set[float]], qb: dict[str, set[float]]) -> str | None:
+    """``contradiction`` on quantities already read from the two passages."""
     for unit in sorted(qa.keys() & qb.keys()):
         if not qa[unit] & qb[unit]:
             left = "/".join(f"{v:g}" for v in sorted(qa[unit]))
@@ -116,37 +123,52 @@ def metadata_findings(articles: list[dict], today: date, config: AuditConfig) ->
 
 
 def pair_findings(index: KnowledgeIndex, config: AuditConfig) -> list[Finding]:
-    """Near-duplicate articles (mean passage vectors) and conflicting passages (same locale)."""
-    rows = index.rows
-    live = np.array([s != "archived" for s in rows["status"]])
-    articles = sorted({a for a, ok in zip(rows["article_id"], live, strict=True) if ok})
+    """Near-duplicate articles (mean passage vectors) and conflicting passages, same locale.
+
+    Candidates come from ``neighbours.grouped_pairs``: each vector's ``config.neighbours``
+    nearest, per locale for articles and per locale and stated unit for passages (only
+    passages that state a quantity can conflict); exact on small groups, HNSW on large ones,
+    never an n × n matrix. Pairs are visited in passage order; the first clash per article
+    pair is its finding."""
+    rows, vectors = index.rows, index.vectors
+    aids, locales = rows["article_id"], rows["locale"]
+    live = [n for n, s in enumerate(rows["status"]) if s != "archived"]
+    articles = sorted({aids[n] for n in live})
     position = {a: n for n, a in enumerate(articles)}
-    owner = np.array([position.get(a, -1) for a in rows["article_id"]])
-    locale = {a: loc for a, loc in zip(rows["article_id"], rows["locale"], strict=True)}
-    means = np.zeros((len(articles), index.vectors.shape[1]), dtype=np.float32)
-    np.add.at(means, owner[live], index.vectors[live])
+    locale = {a: loc for a, loc in zip(aids, locales, strict=True)}
+    means = np.zeros((len(articles), vectors.shape[1]), dtype=np.float32)
+    owner = np.array([position[aids[n]] for n in live], dtype=np.int64)
+    np.add.at(means, owner, vectors[live])
     means /= np.linalg.norm(means, axis=1, keepdims=True).clip(min=1e-9)
-    out = []
-    sims = means @ means.T
-    for i, j in zip(*np.triu_indices(len(articles), k=1), strict=True):
-        a, b = articles[i], articles[j]
-        if sims[i, j] >= config.near_duplicate_similarity and locale[a] == locale[b]:
-            out.append(
-                Finding("near_duplicate", a, "near-duplicate articles", b, float(sims[i, j]))
-            )
+    k = config.neighbours
+    by_locale = _groups((n, [locale[a]]) for n, a in enumerate(articles))
+    similar = grouped_pairs(means, by_locale, k, config.near_duplicate_similarity)
+    out = [
+        Finding("near_duplicate", articles[i], "near-duplicate articles", articles[j], float(s))
+        for i, j, s in zip(*similar, strict=True)
+    ]
+    stated = {n: quantities(rows["text"][n]) for n in live}
+    by_unit = _groups((n, [(locales[n], unit) for unit in stated[n]]) for n in live)
     seen = set()
-    chunk_ids = np.flatnonzero(live)
-    passage = index.vectors[chunk_ids] @ index.vectors[chunk_ids].T
-    for x, y in zip(*np.nonzero(np.triu(passage >= config.conflict_similarity, k=1)), strict=True):
-        i, j = chunk_ids[x], chunk_ids[y]
-        a, b = sorted((rows["article_id"][i], rows["article_id"][j]))
-        if a == b or (a, b) in seen or locale[a] != locale[b]:
+    candidates = grouped_pairs(vectors, by_unit, k, config.conflict_similarity)
+    for i, j, s in zip(*candidates, strict=True):
+        a, b = sorted((aids[i], aids[j]))
+        if a == b or (a, b) in seen:
             continue
-        clash = contradiction(rows["text"][i], rows["text"][j])
-        if clash:
+        detail = clash(stated[i], stated[j])
+        if detail:
             seen.add((a, b))
-            out.append(Finding("conflict", a, clash, b, float(passage[x, y])))
+            out.append(Finding("conflict", a, detail, b, float(s)))
     return out
+
+
+def _groups(memberships: Iterable[tuple[int, list[Hashable]]]) -> list[np.ndarray]:
+    """Row numbers per key from (row, keys) pairs, in row order."""
+    groups: dict = {}
+    for n, keys in memberships:
+        for key in keys:
+            groups.setdefault(key, []).append(n)
+    return [np.array(g, dtype=np.int64) for g in groups.values()]
 
 
 def coverage_gaps(
@@ -236,12 +258,19 @@ def run_audit(con, index: KnowledgeIndex, config: AuditConfig, today: date | Non
     with transaction(con):
         con.execute("DELETE FROM ops.kb_findings")
         con.execute("DELETE FROM ops.kb_coverage_gaps")
-        if result.findings:
-            con.executemany(
-                "INSERT INTO ops.kb_findings VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [[result.audit_id, f.kind, f.article_id, f.other_article_id, f.similarity,
-                  f.detail, now] for f in result.findings],
-            )  # fmt: skip
+        if result.findings:  # one Arrow insert: executemany wrote ≈ 2,000 rows/s
+            findings = pa.table({
+                "audit_id": [result.audit_id] * len(result.findings),
+                "kind": [f.kind for f in result.findings],
+                "article_id": [f.article_id for f in result.findings],
+                "other_article_id": [f.other_article_id for f in result.findings],
+                "similarity": pa.array([f.similarity for f in result.findings], pa.float64()),
+                "detail": [f.detail for f in result.findings],
+                "found_at": pa.array([now] * len(result.findings), pa.timestamp("us", "UTC")),
+            })  # fmt: skip
+            con.register("new_findings", findings)
+            con.execute("INSERT INTO ops.kb_findings BY NAME SELECT * FROM new_findings")
+            con.unregister("new_findings")
         if result.gaps:
             con.executemany(
                 "INSERT INTO ops.kb_coverage_gaps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

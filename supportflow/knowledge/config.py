@@ -46,6 +46,11 @@ class AuditConfig(StrictModel):
     stale_after_days: int = Field(default=365, ge=1, description="When review_by is missing.")
     near_duplicate_similarity: float = Field(default=0.95, ge=0, le=1)
     conflict_similarity: float = Field(default=0.45, ge=0, le=1)
+    neighbours: int = Field(
+        default=10, ge=1,
+        description="Candidates per article (near-duplicates) and per passage (conflicts): a "
+        "pair is checked when one is among the other's nearest (exact below 5,000, else HNSW).",
+    )  # fmt: skip
     gap_similarity: float = Field(default=0.3, ge=-1, le=1)
     gap_days: int = Field(default=30, ge=1)
     gap_max_tickets: int = Field(default=3000, ge=1)
