@@ -17,7 +17,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export MLFLOW_DISABLE_TELEMETRY := true
 export HF_HUB_OFFLINE := 1
 
-.PHONY: help venv chromium demo test test-fast bench bench-ingest bench-triage bench-scoring bench-knowledge bench-escalation bench-metrics bench-nightly bench-assist bench-pull bench-kb-audit lint format clean
+.PHONY: help venv chromium demo test test-fast bench bench-ingest bench-triage bench-scoring bench-knowledge bench-escalation bench-metrics bench-nightly bench-assist bench-pull bench-kb-audit bench-large-record lint format clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -59,7 +59,7 @@ test: $(STAMP) chromium ## Run the whole test suite (real DuckDB, Prefect, dbt)
 test-fast: $(STAMP) ## Unit tests only
 	$(BIN)/python -m pytest -q tests/unit
 
-bench: bench-ingest bench-triage bench-scoring bench-knowledge bench-escalation bench-metrics bench-nightly bench-assist bench-pull bench-kb-audit ## Run every benchmark; results in benchmarks/results/*.json
+bench: bench-ingest bench-triage bench-scoring bench-knowledge bench-escalation bench-metrics bench-nightly bench-assist bench-pull bench-kb-audit bench-large-record ## Run every benchmark; results in benchmarks/results/*.json
 
 bench-ingest: $(STAMP) ## Ingest 1M generated tickets (JSONL) vs DuckDB's raw read_json
 	$(BIN)/python -m benchmarks.bench_ingest
@@ -90,6 +90,9 @@ bench-pull: $(STAMP) ## Zendesk incremental pull from a local server: N pages of
 
 bench-kb-audit: $(STAMP) ## KB audit pair findings and run_audit over 1k, 10k and 50k synthetic articles (~5 min)
 	$(BIN)/python -m benchmarks.bench_kb_audit
+
+bench-large-record: $(STAMP) ## Peak memory of one 50 MB record per reader (page, export, JSONL, CSV, tags…), before/after
+	$(BIN)/python -m benchmarks.bench_large_record --before 31c791c
 
 lint: $(STAMP) ## ruff (lint + format check) and sqlfluff on the dbt models
 	$(BIN)/ruff check .

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     max_body_chars: int = Field(
         default=200_000, ge=1, description="Longer ticket bodies are quarantined, not truncated."
     )
+    max_record_chars: int = Field(
+        default=8 << 20,
+        ge=1 << 20,
+        description="A record whose fields to load (subject, body, tags, events…) take more "
+        "characters is quarantined: it bounds the memory one record takes (ingest.bounds).",
+    )
     ingest_chunk_rows: int = Field(default=50_000, ge=1)
     escalation_rules: Path | None = Field(
         default=None,

@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sys
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
 
+from supportflow.ingest.bounds import (
+    KEEP_CHARS,
+    Limits,
+    bound_record,
+    is_large,
+    record_too_large,
+)
 from supportflow.ingest.mapping import CANONICAL_FIELDS, Mapping, suggest_builtin
 from supportflow.ingest.raw import RawRecord, SourceError
+from supportflow.ingest.zendesk import FlattenStats
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -27,7 +37,69 @@ def canonical_header(header: list[str], mapping: Mapping) -> list[str]:
     return [h.lower() if h.lower() in fields else h for h in header]
 
 
-def read_csv(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
+RUN_MARK, RUN_END = "\ue000", "\ue001"  # private-use characters: a hidden run's placeholder
+MIN_RUN_CHARS = 64  # shorter runs stay in place (a placeholder is up to ~10 characters)
+
+
+class _LargeRuns:
+    """The file's lines for ``csv.reader``, hiding the bulk of a very large record from it.
+
+    Python's csv parser holds the field it reads as 4-byte characters and keeps that buffer at
+    its largest: 256 MB for one 50 MB cell. Once the lines of the record being read exceed
+    ``bounds.LARGE_RECORD_BYTES`` characters, each run of ``MIN_RUN_CHARS`` or more characters
+    that are neither the delimiter, a quote nor a line break is handed to csv as a placeholder
+    and kept here; ``restore`` puts the runs back into the row csv returns. Such runs carry no
+    CSV structure (csv appends them to the field as they are), so the row is the one csv would
+    have read. A line holding a placeholder character itself is passed as it is."""
+
+    def __init__(self, lines: Iterator[str], delimiter: str):
+        self.lines = lines
+        self.runs: dict[str, str] = {}
+        self.record_chars = 0  # characters of the record being read, so far
+        plain = re.escape(delimiter) + '"\r\n'
+        self.plain = re.compile(f"[^{plain}]{{{MIN_RUN_CHARS},}}")
+
+    def __iter__(self) -> _LargeRuns:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.record_chars += len(line)
+        if not is_large(self.record_chars) or RUN_MARK in line:
+            return line
+        return self.plain.sub(self._hide, line)
+
+    def _hide(self, match: re.Match) -> str:
+        token = f"{RUN_MARK}{len(self.runs)}{RUN_END}"
+        self.runs[token] = match.group()
+        return token
+
+    def restore(self, row: list[str] | None) -> list[str] | None:
+        """``row`` (just read by csv) with its hidden runs back in place; the next record
+        starts counting from here."""
+        self.record_chars = 0
+        if not self.runs or row is None:
+            return row
+        token = re.compile(f"{RUN_MARK}[0-9]+{RUN_END}")
+        restored = [
+            token.sub(lambda m: self.runs[m.group()], cell) if RUN_MARK in cell else cell
+            for cell in row
+        ]
+        self.runs.clear()
+        return restored
+
+
+class _Bounds:
+    """What a large row needs (``bounds``): the limits, and where cuts and unused cells count."""
+
+    def __init__(self, mapping: Mapping, limits: Limits, cut: Counter, unused: Callable):
+        self.columns = {f: mapping.column_for(f) for f in CANONICAL_FIELDS}
+        self.limits, self.cut, self.unused = limits, cut, unused
+
+
+def read_csv(
+    path: Path, mapping: Mapping, limits: Limits | None = None, stats: FlattenStats | None = None
+) -> Iterator[RawRecord]:
     """CSV with a header row; ``mapping.columns`` names the columns for canonical fields.
 
     Encoding and delimiter are decided once per file (``supportflow.ingest.csv_dialect``:
@@ -36,7 +108,9 @@ def read_csv(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
     warning on ``supportflow.ingest`` naming the encoding. Cells escaped by spreadsheet tools
     (``="00123"``, ``'=…``) reach validation unescaped; ``raw`` keeps them as received. A column
     name that repeats (Jira's ``Labels``, ``Labels``) keeps its first place and joins the
-    non-empty values with ``", "``.
+    non-empty values with ``", "``. A row of more than ``bounds.LARGE_RECORD_BYTES`` characters
+    is shrunk under ``limits`` (``bounds``): cuts count in ``stats.cut_values`` (a
+    ``zendesk.FlattenStats``), cells no field reads in ``stats.unused_fields``.
     """
     import logging
 
@@ -56,9 +130,10 @@ def read_csv(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
     if dialect.delimiter != ",":
         log.info("%s: %r-delimited (%s)", path, dialect.delimiter, dialect.delimiter_source)
     with open(path, encoding=dialect.encoding, errors="surrogateescape", newline="") as handle:
-        reader = csv.reader(handle, delimiter=dialect.delimiter)
+        lines = _LargeRuns(handle, dialect.delimiter)
+        reader = csv.reader(lines, delimiter=dialect.delimiter)
         try:
-            header = next(reader, None)
+            header = lines.restore(next(reader, None))
         except csv.Error as exc:
             raise SourceError(path, f"unreadable CSV header: {exc}") from exc
         if header is None:
@@ -85,16 +160,20 @@ def read_csv(path: Path, mapping: Mapping) -> Iterator[RawRecord]:
             )
         repeats = len(set(header)) != len(header)
         label = dialect.encoding_label
+        stats = stats if stats is not None else FlattenStats()
+        bounds = _Bounds(mapping, limits or Limits(), stats.cut_values, stats.note_unused)
         record_no = 0
         while True:
             try:
-                row = next(reader)
+                row = lines.restore(next(reader))
             except StopIteration:
                 return
             except csv.Error as exc:
                 raise SourceError(path, f"line {reader.line_num}: {exc}") from exc
             record_no += 1
-            yield _csv_record(record_no, row, header, mapping, encoding=label, repeats=repeats)
+            yield _csv_record(
+                record_no, row, header, mapping, encoding=label, repeats=repeats, bounds=bounds
+            )
 
 
 def _csv_record(
@@ -105,10 +184,14 @@ def _csv_record(
     *,
     encoding: str = "UTF-8",
     repeats: bool = False,
+    bounds: _Bounds | None = None,
 ) -> RawRecord:
     """One CSV row as a record: ``raw`` as received (re-joined with commas), ``doc`` the JSON
     object of header → cell (spreadsheet escapes undone, ``csv_dialect.unescape_cell``), or
-    ``error`` for bytes ``encoding`` cannot decode or a row of the wrong width."""
+    ``error`` for bytes ``encoding`` cannot decode or a row of the wrong width. A row over
+    ``bounds.LARGE_RECORD_BYTES`` characters goes to ``_large_record``."""
+    if bounds is not None and is_large(sum(map(len, row))):
+        return _large_record(record_no, row, header, encoding, repeats, bounds)
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="").writerow(row)
     raw = buffer.getvalue()
@@ -130,10 +213,68 @@ def _csv_record(
     if not repeats:
         doc = orjson.dumps(dict(zip(header, cells, strict=True))).decode()
         return RawRecord(record_no, raw, doc)
+    return RawRecord(record_no, raw, orjson.dumps(_joined(header, cells)).decode())
+
+
+def _joined(header: list[str], cells: list[str]) -> dict[str, str]:
+    """Header → cell, a repeated column's non-empty values joined with ``", "``."""
     joined: dict[str, str] = {}
     for name, value in zip(header, cells, strict=True):
         if name not in joined:
             joined[name] = value
         elif value:
             joined[name] = f"{joined[name]}, {value}" if joined[name] else value
-    return RawRecord(record_no, raw, orjson.dumps(joined).decode())
+    return joined
+
+
+def _joined_length(row: list[str]) -> int:
+    """Length of ``row`` as ``csv.writer(lineterminator="")`` joins it, without joining it (the
+    C writer holds a row as 4-byte characters: 200 MB for a 50 MB cell): a cell holding a comma
+    or a quote is quoted, its quotes doubled; a row of one empty cell is ``""``."""
+    if row == [""]:
+        return 2
+    quoted = sum(2 + cell.count('"') for cell in row if "," in cell or '"' in cell)
+    return sum(map(len, row)) + quoted + len(row) - 1
+
+
+def _row_head(row: list[str]) -> str:
+    """The first ``bounds.KEEP_CHARS`` characters of ``row`` joined as ``_csv_record`` joins it
+    (from its cells' starts: a cell is quoted here when its start needs it)."""
+    taken, size = [], 0
+    for cell in row:
+        taken.append(cell[:KEEP_CHARS])
+        size += len(taken[-1]) + 1
+        if size > KEEP_CHARS:
+            break
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(taken)
+    return buffer.getvalue()[:KEEP_CHARS]
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")  # a byte the file's encoding could not decode
+
+
+def _large_record(
+    record_no: int, row: list[str], header: list[str], encoding: str, repeats: bool, bounds
+) -> RawRecord:
+    """``_csv_record`` for a row over ``bounds.LARGE_RECORD_BYTES``: the same checks without a
+    whole copy of the row; ``raw`` keeps its start (``bounds.kept_head``) and the JSON is
+    shrunk by ``bounds.bound_record``."""
+    raw, raw_chars = _row_head(row), _joined_length(row)
+    if raw_chars <= len(raw):
+        raw_chars = None
+    elif raw_chars > bounds.limits.max_record_chars:
+        error = record_too_large(raw_chars, bounds.limits.max_record_chars)
+        return RawRecord(record_no, raw, error=error, raw_chars=raw_chars)
+    if any(_SURROGATE.search(cell) for cell in row):
+        raw = raw.encode(errors="surrogateescape").decode(errors="backslashreplace")
+        return RawRecord(record_no, raw, error=f"not valid {encoding}", raw_chars=raw_chars)
+    if len(row) != len(header):
+        error = f"expected {len(header)} fields, got {len(row)}"
+        return RawRecord(record_no, raw, error=error, raw_chars=raw_chars)
+    from supportflow.ingest.csv_dialect import unescape_row
+
+    cells = unescape_row(row)
+    record = _joined(header, cells) if repeats else dict(zip(header, cells, strict=True))
+    staged = bound_record(record, bounds.columns, bounds.limits, bounds.cut, bounds.unused)
+    return RawRecord(record_no, raw, staged.doc, staged.error, raw_chars, staged.events)

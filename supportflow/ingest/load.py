@@ -22,12 +22,13 @@ import duckdb
 import pyarrow as pa
 
 from supportflow.ingest.batch import BatchReport, batch_identity, file_sha256, previous_batch
+from supportflow.ingest.bounds import Limits
 from supportflow.ingest.language import detect_languages, vote_sql
 from supportflow.ingest.mapping import CANONICAL_FIELDS, Mapping
 from supportflow.ingest.merge import classify, dedupe_within_file, write_batch
 from supportflow.ingest.redact import install_known_names, install_macros, redaction_sql
 from supportflow.ingest.sources import READERS, Format, check_readable, detect_format, read_batches
-from supportflow.ingest.staging import CHECKED, NOTES, RAW
+from supportflow.ingest.staging import CHECKED, NOTES, RAW, RAW_EVENTS
 from supportflow.ingest.validate import install_pseudonymiser, validate_staged
 from supportflow.ingest.zendesk import FlattenStats, Lookups
 from supportflow.settings import Settings
@@ -43,7 +44,16 @@ __all__ = [  # BatchReport and the fingerprint live in ``batch``; callers import
 ]
 
 RAW_SCHEMA = pa.schema(
-    [("record_no", pa.int64()), ("raw", pa.string()), ("doc", pa.string()), ("error", pa.string())]
+    [
+        ("record_no", pa.int64()),
+        ("raw", pa.string()),
+        ("doc", pa.string()),
+        ("error", pa.string()),
+        ("raw_chars", pa.int64()),  # full length when ``raw`` keeps only its start (``bounds``)
+    ]
+)
+PIECES_SCHEMA = pa.schema(
+    [("record_no", pa.int64()), ("piece", pa.int32()), ("events", pa.string())]
 )
 ProgressFn = Callable[[int], None]
 
@@ -58,16 +68,25 @@ def _insert_arrow(con: duckdb.DuckDBPyConnection, statement: str, table: pa.Tabl
 
 
 def stage_records(con: duckdb.DuckDBPyConnection, batches, progress: ProgressFn | None) -> int:
-    """Append every batch to the ``RAW`` stage table; returns the number of records."""
+    """Append every batch to the ``RAW`` stage table (large records' events in pieces to
+    ``RAW_EVENTS``); returns the number of records."""
     _insert_arrow(con, f"CREATE OR REPLACE TEMP TABLE {RAW} AS", RAW_SCHEMA.empty_table())
+    _insert_arrow(con, f"CREATE OR REPLACE TEMP TABLE {RAW_EVENTS} AS", PIECES_SCHEMA.empty_table())
     count = 0
     for batch in batches:
+        if batch.events is not None:
+            columns = zip(batch.event_pieces(), PIECES_SCHEMA, strict=True)
+            pieces = pa.Table.from_arrays(
+                [pa.array(values, f.type) for values, f in columns], schema=PIECES_SCHEMA
+            )
+            _insert_arrow(con, f"INSERT INTO {RAW_EVENTS}", pieces)
         chunk = pa.Table.from_arrays(
             [
                 pa.array(batch.record_no, pa.int64()),
                 pa.array(batch.raw, pa.string()),
                 pa.array(batch.doc, pa.string()),
                 pa.array(batch.error, pa.string()),
+                pa.array(batch.full_lengths(), pa.int64()),
             ],
             schema=RAW_SCHEMA,
         )
@@ -134,7 +153,8 @@ def ingest_file(
     install_pseudonymiser(con, settings.salt())
     stats = FlattenStats()
     lookups = lookups if lookups is not None else Lookups()
-    batches = read_batches(path, fmt, mapping, settings.ingest_chunk_rows, lookups, stats)
+    limits = Limits(settings.max_body_chars, settings.max_record_chars)
+    batches = read_batches(path, fmt, mapping, settings.ingest_chunk_rows, lookups, stats, limits)
     stage_records(con, batches, progress)
     install_known_names(con, lookups.user_names)  # a page's users sideload is read by now
     id_columns = [mapping.column_for(f) for f in ("customer_id", "assignee_id")]
@@ -162,7 +182,10 @@ def collect_notes(
 ) -> dict[str, dict]:
     """The batch report's notes: ``unused_fields`` {source key: records}, ``coerced_to_null``
     {field: records}, ``unknown_values`` {field: {value: records}} (values redacted, ≤ 40
-    chars), ``event_skipped`` {reason: events}, ``flags`` {name: records}."""
+    chars), ``event_skipped`` {reason: events}, ``flags`` {name: records}, ``cut_to_limit``
+    {what: records} (``bounds``: values left out at a size limit, tags past ``MAX_TAGS``).
+    ``coerced_to_null`` also counts the Zendesk arrays (comments, audits…) that held another
+    type and were read as empty."""
     notes: dict[str, dict] = {}
     rows = con.execute(
         f"""SELECT note, field, {redaction_sql("value")}, sum(n) AS n FROM {NOTES}
@@ -175,8 +198,18 @@ def collect_notes(
                 bucket[value] = n
         else:
             notes.setdefault(note, {})[field_name] = n
-    flattened = READERS[fmt].flattens  # the reader counted the keys it left unused
-    unused = Counter(stats.unused_fields) if flattened else _unused_keys(con, mapping)
+    # The reader counted the keys it left unused (all of them when it flattens, those of the
+    # large records it shrank otherwise); SQL counts the rest.
+    unused = Counter(stats.unused_fields)
+    if not READERS[fmt].flattens:
+        unused.update(_unused_keys(con, mapping))
+    for kind, counts in (
+        ("cut_to_limit", stats.cut_values),
+        ("coerced_to_null", stats.wrong_types),
+    ):
+        for what, n in counts.items():
+            bucket = notes.setdefault(kind, {})
+            bucket[what] = bucket.get(what, 0) + n
     if unused:
         notes["unused_fields"] = dict(unused.most_common(25))
     if stats.roles_inferred:

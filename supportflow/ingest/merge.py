@@ -27,6 +27,7 @@ from supportflow.ingest.staging import (
     QUARANTINE,
     RAW,
     SUPERSEDED,
+    quarantine_reason_sql,
 )
 
 # Quarantined records keep their shape but not the people's ids (requester, assignee, author…
@@ -81,6 +82,9 @@ class Counts:
     # dropped without a word (``same_updated_at_new_content``: the later batch won;
     # ``older_than_stored``: the stored version is newer and was kept).
     flags: dict[str, int] = field(default_factory=dict)
+    # Quarantined records whose row keeps only their start (``bounds.KEEP_CHARS``), noted as
+    # ``cut_to_limit`` ``quarantined_record``; the reason of each says how much it keeps.
+    records_cut: int = 0
 
     @property
     def records_in(self) -> int:
@@ -95,6 +99,8 @@ class Counts:
         report.records_in = self.records_in
         if self.flags:
             report.notes.setdefault("flags", {}).update(self.flags)
+        if self.records_cut:
+            report.notes.setdefault("cut_to_limit", {})["quarantined_record"] = self.records_cut
 
 
 def dedupe_within_file(con: duckdb.DuckDBPyConnection) -> None:
@@ -119,7 +125,8 @@ def dedupe_within_file(con: duckdb.DuckDBPyConnection) -> None:
     """)
     con.execute(f"""
         INSERT INTO {QUARANTINE}
-        SELECT s.record_no, r.raw, s.reason
+        SELECT s.record_no, r.raw, {quarantine_reason_sql("s.reason", "r")},
+               r.raw_chars IS NOT NULL
         FROM {SUPERSEDED} s JOIN {RAW} r USING (record_no)
     """)
 
@@ -187,8 +194,10 @@ def classify(con: duckdb.DuckDBPyConnection) -> Counts:
     flags = con.execute(
         f"SELECT flag, count(*) FROM {CLASSIFIED} WHERE flag IS NOT NULL GROUP BY flag ORDER BY 1"
     ).fetchall()
+    (records_cut,) = con.execute(f"SELECT count(*) FROM {QUARANTINE} WHERE record_cut").fetchone()
     return Counts(
         flags=dict(flags),
+        records_cut=records_cut,
         loaded=outcomes.get("loaded", 0),
         updated=outcomes.get("updated", 0),
         unchanged=outcomes.get("unchanged", 0),

@@ -20,12 +20,17 @@ class SourceError(RuntimeError):
 @dataclass(slots=True)
 class RawRecord:
     """One record as received (``raw``), as JSON for validation (``doc``; None: raw is JSON),
-    or with the ``error`` that kept it from being read."""
+    or with the ``error`` that kept it from being read. ``raw_chars``: the record's full length
+    in characters when ``raw`` keeps only its start (a record over ``bounds.KEEP_CHARS``);
+    None when ``raw`` is whole. ``events``: a large record's events as JSON arrays of about
+    ``bounds.PIECE_CHARS`` each, staged apart from ``doc`` (which then has no ``events``)."""
 
     record_no: int
     raw: str
     doc: str | None = None
     error: str | None = None
+    raw_chars: int | None = None
+    events: list[str] | None = None
 
 
 @dataclass(slots=True)
@@ -36,6 +41,8 @@ class RawBatch:
     raw: list[str]
     doc: list[str | None]
     error: list[str | None]
+    raw_chars: list[int | None] | None = None  # None: every ``raw`` is whole
+    events: list[list[str] | None] | None = None  # None: no record has events in pieces
 
     @classmethod
     def of(cls, records: list[RawRecord]) -> RawBatch:
@@ -44,12 +51,39 @@ class RawBatch:
             [r.raw for r in records],
             [r.doc for r in records],
             [r.error for r in records],
+            [r.raw_chars for r in records],
+            [r.events for r in records] if any(r.events for r in records) else None,
         )
 
+    def event_pieces(self) -> tuple[list[int], list[int], list[str]]:
+        """(record_no, piece number, JSON array) of every staged piece of events."""
+        numbers: list[int] = []
+        pieces: list[int] = []
+        texts: list[str] = []
+        for record_no, events in zip(self.record_no, self.events or [], strict=False):
+            for i, text in enumerate(events or []):
+                numbers.append(record_no)
+                pieces.append(i)
+                texts.append(text)
+        return numbers, pieces, texts
+
+    def full_lengths(self) -> list[int | None]:
+        """``raw_chars`` for every record (None where ``raw`` is whole)."""
+        return self.raw_chars if self.raw_chars is not None else [None] * len(self.record_no)
+
     def records(self) -> list[RawRecord]:
+        events = self.events if self.events is not None else [None] * len(self.record_no)
         return [
             RawRecord(*row)
-            for row in zip(self.record_no, self.raw, self.doc, self.error, strict=True)
+            for row in zip(
+                self.record_no,
+                self.raw,
+                self.doc,
+                self.error,
+                self.full_lengths(),
+                events,
+                strict=True,
+            )
         ]
 
 
@@ -64,7 +98,7 @@ def batched(records: Iterable[RawRecord], size: int) -> Iterator[RawBatch]:
     held = 0
     for record in records:
         batch.append(record)
-        held += len(record.raw) + len(record.doc or "")
+        held += len(record.raw) + len(record.doc or "") + sum(map(len, record.events or ()))
         if len(batch) >= size or held >= BATCH_BYTES:
             yield RawBatch.of(batch)
             batch, held = [], 0

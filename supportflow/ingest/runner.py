@@ -116,6 +116,7 @@ NOTE_TITLES = {
     "unknown_values": "unknown values (loaded as NULL or kept raw)",
     "event_skipped": "events skipped",
     "event_types_kept_as_other": "event types kept as 'other'",
+    "cut_to_limit": "cut at a size limit (the source file keeps them)",
     "flags": "flagged",
 }
 

@@ -8,7 +8,7 @@ replaced by the next file (``CREATE OR REPLACE``), so nothing here outlives the 
 Flow of one file::
 
     reader batches → RAW → CHECKED ─┬→ NOTES ─────────────────────────→ batch notes
-                                    ├→ EVENT_FIELDS → EVENTS ──────────┐
+          └→ RAW_EVENTS ────────────┴→ EVENT_FIELDS → EVENTS ──────────┐
                                     ├→ QUARANTINE ←── SUPERSEDED       ├→ write_batch → landing.*
                                     └→ (dedupe) → CLASSIFIED, EVENT_RECORDS ┘
 """
@@ -39,7 +39,15 @@ RAW = StageTable(
         "merge.dedupe_within_file",
         "load.collect_notes",
     ),
-    holds="every record as read: record_no, raw text, JSON doc, reader error",
+    holds="every record as read: record_no, raw text (its start only for a record over "
+    "bounds.KEEP_CHARS, with its full length raw_chars), JSON doc, reader error",
+)
+RAW_EVENTS = StageTable(
+    "stage_raw_events",
+    produced_by="load.stage_records",
+    consumed_by=("validate_events.validate_events",),
+    holds="the events of a large record in pieces (record_no, piece, JSON array of events), "
+    "staged apart from its document (bounds.event_pieces)",
 )
 CHECKED = StageTable(
     "stage_checked",
@@ -74,7 +82,8 @@ QUARANTINE = StageTable(
     "stage_quarantine",
     produced_by="validate.validate_staged (appended to by merge.dedupe_within_file)",
     consumed_by=("merge.classify", "merge.write_batch"),
-    holds="records that cannot be loaded: record_no, raw record, reason",
+    holds="records that cannot be loaded: record_no, raw record, reason, record_cut (the raw "
+    "record is only its start)",
 )
 SUPERSEDED = StageTable(
     "stage_superseded",
@@ -97,6 +106,7 @@ EVENT_RECORDS = StageTable(
 
 ALL: tuple[StageTable, ...] = (
     RAW,
+    RAW_EVENTS,
     CHECKED,
     NOTES,
     EVENT_FIELDS,
@@ -106,3 +116,11 @@ ALL: tuple[StageTable, ...] = (
     CLASSIFIED,
     EVENT_RECORDS,
 )
+
+
+def quarantine_reason_sql(reason: str, raw: str) -> str:
+    """SQL: a quarantine reason, with what the row keeps when ``{raw}.raw`` holds only the start
+    of the record (``bounds.KEEP_CHARS``; ``{raw}`` is an alias of ``RAW``)."""
+    return f"""{reason} || CASE WHEN {raw}.raw_chars IS NULL THEN '' ELSE
+        ' (the quarantine row keeps the first ' || format('{{:,}}', length({raw}.raw))
+        || ' of ' || format('{{:,}}', {raw}.raw_chars) || ' characters)' END"""

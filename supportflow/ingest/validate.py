@@ -14,7 +14,9 @@ A bad optional field becomes NULL and is counted per field (``staging.NOTES``): 
 wrong JSON type, an unreadable ``updated_at`` (then ``created_at``), a ``status``/``priority``
 outside the vocabulary (the raw value is counted), tags that are not strings, CSAT words or
 numbers outside the stated rule (``CSAT_GOOD``). ``updated_at`` before ``created_at`` (clock skew,
-seen in real exports) is loaded and flagged. An event that cannot be read is skipped and counted;
+seen in real exports) is loaded and flagged. Tags past ``bounds.MAX_TAGS`` (1,000) are cut and
+counted (``cut_to_limit``). A quarantined record whose reader kept only its start (over
+``bounds.KEEP_CHARS``) says so in its reason. An event that cannot be read is skipped and counted;
 an unknown event kind or author role never rejects its ticket: the kind is kept as ``other``
 with the raw value in its detail.
 Identifiers (customer, assignee, ``*_id`` keys in event details) are replaced by salted hashes.
@@ -29,9 +31,10 @@ import duckdb
 
 # Fields that must be text (numbers are accepted as their text): TEXT_FIELDS; the others
 # have their own checks.
+from supportflow.ingest.bounds import EXTRA_KEYS, MAX_ID_CHARS, MAX_TAGS
 from supportflow.ingest.landing_schema import CANONICAL_FIELDS, LANDING_COLUMNS, TEXT_FIELDS
 from supportflow.ingest.mapping import Mapping
-from supportflow.ingest.staging import CHECKED, NOTES, QUARANTINE, RAW
+from supportflow.ingest.staging import CHECKED, NOTES, QUARANTINE, RAW, quarantine_reason_sql
 from supportflow.ingest.validate_events import EVENT_CHUNK_RECORDS, validate_events
 from supportflow.ingest.vocabulary import (  # the vocabularies stay importable from here
     AUTHOR_ROLES,
@@ -65,10 +68,6 @@ __all__ = [
     "mapping_formats",
     "validate_staged",
 ]
-
-# Record-level keys beside the canonical fields (Zendesk reader: deleted tickets, event files).
-EXTRA_KEYS = ("events", "deleted", "events_only")
-MAX_ID_CHARS = 200
 
 
 def install_pseudonymiser(con: duckdb.DuckDBPyConnection, salt: bytes) -> None:
@@ -186,6 +185,7 @@ def _checked_sql(mapping: Mapping, max_body_chars: int) -> str:
         ), typed AS (
             SELECT *, {texts},
                       coalesce(lower(events_only) = 'true', false) AS is_events_only,
+                      {tags_sql()} AS tags_all,
                       {_timestamp("created_at", formats)} AS created_ts,
                       CASE WHEN updated_at IS NULL OR trim(updated_at) = '' THEN NULL
                            ELSE {_timestamp("updated_at", formats)} END AS updated_parsed,
@@ -203,6 +203,7 @@ def _checked_sql(mapping: Mapping, max_body_chars: int) -> str:
                {_landing_sql(csat_score, csat_good)},
                -- what was coerced to NULL or is unknown, for the batch report (NOTES)
                status_label, priority_label, csat_label, tags_type, id_type,
+               len(tags_all) > {MAX_TAGS} AS tags_cut,
                updated_at IS NOT NULL AND trim(updated_at) <> '' AND updated_raw_ts IS NULL
                    AS updated_at_bad,
                [f for f in [{", ".join(f"CASE WHEN {f}_type IN {BAD_TEXT_TYPES} THEN '{f}' END" for f in TEXT_FIELDS)}] if f IS NOT NULL]
@@ -230,7 +231,7 @@ def _landing_sql(csat_score: str, csat_good: str) -> str:
         "category": label_sql("category_text"),
         "queue": label_sql("queue_text"),
         "sentiment": label_sql("sentiment_text"),
-        "tags": tags_sql(),
+        "tags": tags_kept_sql(),
         "assignee_key": "sf_pseudo(assignee_id_text)",
         "csat": csat_score,
         "csat_raw": "nullif(left(csat_label, 40), '')",
@@ -269,6 +270,8 @@ NOTES_SQL = f"""
         WHERE csat_good IS NULL AND csat_raw NOT IN {sql_in(CSAT_NO_RATING)} GROUP BY ALL
     UNION ALL SELECT 'unknown_value', 'channel', left(channel, 40), count(*) FROM ok
         WHERE channel NOT IN {sql_in(CHANNELS)} GROUP BY ALL
+    UNION ALL SELECT 'cut_to_limit', 'tags', NULL, count(*) FROM ok
+        WHERE tags_cut HAVING count(*) > 0
     UNION ALL SELECT 'flags', 'updated_before_created', NULL, count(*) FROM ok
         WHERE clock_skew HAVING count(*) > 0
     UNION ALL SELECT 'flags', 'deleted', NULL, count(*) FROM ok
@@ -277,6 +280,10 @@ NOTES_SQL = f"""
 
 
 def tags_sql() -> str:
+    """Every tag of a record (``tags_all``): a JSON array's items or a text split on ``,``/``;``,
+    lower-cased and trimmed, empty ones dropped. The landing column keeps the first
+    ``MAX_TAGS`` of them, duplicates removed (``tags_kept_sql``); a record with more is counted
+    under ``cut_to_limit`` ``tags`` (deduplication compares pairs: bounded by the cap)."""
     split = (
         "list_filter(list_transform(string_split(replace(tags, ';', ','), ','), "
         "lambda s: lower(trim(s))), lambda s: s <> '')"
@@ -286,9 +293,14 @@ def tags_sql() -> str:
         "lambda s: lower(trim(s))), lambda s: s <> '')"
     )
     return (
-        f"list_distinct_ordered(CASE WHEN tags_type = 'ARRAY' THEN {from_list} "
-        f"WHEN tags_type = 'VARCHAR' THEN {split} ELSE [] END)"
+        f"CASE WHEN tags_type = 'ARRAY' THEN {from_list} "
+        f"WHEN tags_type = 'VARCHAR' THEN {split} ELSE [] END"
     )
+
+
+def tags_kept_sql() -> str:
+    """The landing ``tags``: the first ``MAX_TAGS`` of ``tags_all``, each once, in order."""
+    return f"list_distinct_ordered(list_slice(tags_all, 1, {MAX_TAGS}))"
 
 
 def validate_staged(
@@ -323,7 +335,8 @@ def validate_staged(
         con.execute("SET TimeZone = 'UTC'")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {QUARANTINE} AS
-        SELECT c.record_no, r.raw AS record, c.reason
+        SELECT c.record_no, r.raw AS record, {quarantine_reason_sql("c.reason", "r")} AS reason,
+               r.raw_chars IS NOT NULL AS record_cut
         FROM {CHECKED} c JOIN {RAW} r USING (record_no)
         WHERE c.reason IS NOT NULL
     """)

@@ -1,18 +1,20 @@
 """Ticket events in vectorised SQL: parse, check, key and count them (see ``validate``).
 
 Events of loadable records are exploded in chunks of ``EVENT_CHUNK_RECORDS`` tickets (bounded
-memory) from ``staging.CHECKED`` into ``staging.EVENT_FIELDS`` (parsed, with a reason or NULL),
-then the readable ones are appended to ``staging.EVENTS`` and what was skipped or unknown is
-counted into ``staging.NOTES``. An event that cannot be read is skipped and counted; an unknown
-event kind or author role never rejects its ticket: the kind is kept as ``other`` with the raw
-value in its detail. Identifiers in event details become salted hashes (``sf_pseudo``).
+memory) from ``staging.CHECKED`` (and, for a large record, from the pieces its reader staged in
+``staging.RAW_EVENTS``, so that no single value holds them all) into ``staging.EVENT_FIELDS``
+(parsed, with a reason or NULL), then the readable ones are appended to ``staging.EVENTS`` and
+what was skipped or unknown is counted into ``staging.NOTES``. An event that cannot be read is
+skipped and counted; an unknown event kind or author role never rejects its ticket: the kind is
+kept as ``other`` with the raw value in its detail. Identifiers in event details become salted
+hashes (``sf_pseudo``).
 """
 
 from __future__ import annotations
 
 import duckdb
 
-from supportflow.ingest.staging import CHECKED, EVENT_FIELDS, EVENTS, NOTES
+from supportflow.ingest.staging import CHECKED, EVENT_FIELDS, EVENTS, NOTES, RAW_EVENTS
 from supportflow.ingest.vocabulary import (
     AUTHOR_ROLES,
     BAD_TEXT_TYPES,
@@ -38,14 +40,21 @@ EVENT_SCHEMA = (
 )
 EVENTS_SQL = f"""
     CREATE OR REPLACE TEMP TABLE {EVENT_FIELDS} AS
-    WITH exploded AS (
+    WITH arrays AS (
+        SELECT record_no, ticket_id, customer_key, events_only, events_json
+        FROM {CHECKED}
+        WHERE reason IS NULL AND json_type(events_json) = 'ARRAY'
+              AND record_no > $lo AND record_no <= $hi
+        UNION ALL  -- a large record's events, staged in pieces (``bounds.event_pieces``)
+        SELECT c.record_no, c.ticket_id, c.customer_key, c.events_only, p.events
+        FROM {RAW_EVENTS} p JOIN {CHECKED} c USING (record_no)
+        WHERE c.reason IS NULL AND c.record_no > $lo AND c.record_no <= $hi
+    ), exploded AS (
         SELECT record_no, ticket_id, customer_key, events_only,
                unnest(range(CAST(json_array_length(events_json) AS BIGINT))) AS idx,
                unnest(json_type(events_json, '$[*]')) AS ev_type,
                unnest(from_json(events_json, '{EVENT_SCHEMA}')) AS ev
-        FROM {CHECKED}
-        WHERE reason IS NULL AND json_type(events_json) = 'ARRAY'
-              AND record_no > $lo AND record_no <= $hi
+        FROM arrays
     ), typed AS (
         SELECT record_no, ticket_id, customer_key, events_only, idx, ev_type,
                json_type(ev.id) AS id_type, ev.id ->> '$' AS event_key,

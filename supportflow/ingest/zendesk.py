@@ -127,14 +127,42 @@ class Lookups:
         return n
 
 
+# Distinct unused keys counted by name per file; beyond, they are counted together (a ticket
+# with a million custom fields must not make a million counters).
+MAX_UNUSED_KEYS = 1_000
+OTHER_KEYS = "(other keys)"
+
+
 @dataclass
 class FlattenStats:
-    """Counts the batch report shows: keys nobody used, roles inferred, event types kept raw."""
+    """Counts the batch report shows: keys nobody used, roles inferred, event types kept raw,
+    and what the readers cut at a size limit (``bounds``: ``cut_values`` {what: records})."""
 
     unused_fields: Counter = field(default_factory=Counter)
     roles_inferred: int = 0
     other_event_types: Counter = field(default_factory=Counter)
     field_changes: Counter = field(default_factory=Counter)
+    cut_values: Counter = field(default_factory=Counter)
+    # Arrays Zendesk writes (comments, audits, custom_fields, an audit's events…) that held
+    # something else: read as empty, counted ({key: records}, batch notes ``coerced_to_null``).
+    wrong_types: Counter = field(default_factory=Counter)
+
+    def items(self, owner: dict, key: str, label: str | None = None) -> list:
+        """``owner[key]`` when it is an array; else ``[]``, counted under ``label`` (default
+        ``key``) when it held anything."""
+        value = owner.get(key)
+        if isinstance(value, list):
+            return value
+        if value not in (None, "", {}, False):
+            self.wrong_types[label or key] += 1
+        return []
+
+    def note_unused(self, key: str) -> None:
+        """Count one record's unused ``key`` (under ``OTHER_KEYS`` past ``MAX_UNUSED_KEYS``
+        distinct keys)."""
+        if key not in self.unused_fields and len(self.unused_fields) >= MAX_UNUSED_KEYS:
+            key = OTHER_KEYS
+        self.unused_fields[key] += 1
 
 
 def html_to_text(value: str) -> str:
@@ -211,7 +239,8 @@ def audit_events(audit: dict, requester: Any, lookups: Lookups, stats: FlattenSt
     role = author_role(audit.get("author_id"), requester, channel, lookups, stats)
     bot_audit = str(channel or "").startswith("answer_bot")
     out = []
-    for i, event in enumerate(audit.get("events") or []):
+    events = stats.items(audit, "events", "audits.events")
+    for i, event in enumerate(events):
         if not isinstance(event, dict):
             continue
         etype = str(event.get("type") or event.get("event_type") or "")
@@ -244,7 +273,7 @@ def audit_events(audit: dict, requester: Any, lookups: Lookups, stats: FlattenSt
     if bot_audit:
         solved = any(
             e.get("field_name") == "status" and e.get("value") in CLOSED
-            for e in audit.get("events") or []
+            for e in events
             if isinstance(e, dict)
         )
         out.append(
@@ -268,7 +297,8 @@ def _change(name: str, event: dict, stats: FlattenStats) -> dict:
     if name == "assignee_id":
         return {"kind": "assign", "detail": {"assignee_id": new}}
     if name == "tags" and isinstance(new, list):
-        gained = set(new) - set(old if isinstance(old, list) else [])
+        before = {t for t in old if isinstance(t, str)} if isinstance(old, list) else set()
+        gained = {t for t in new if isinstance(t, str)} - before
         if gained & ESCALATION_TAGS:
             return {"kind": "escalate", "detail": {"tags_added": sorted(gained)}}
     stats.field_changes[name] += 1
@@ -289,41 +319,45 @@ def flatten_ticket(
     """
     paths = {**TICKET_PATHS, **(columns or {})}
     flat = {f: pick(ticket, p) for f, p in paths.items()}
+    comments = stats.items(ticket, "comments")
     if not flat.get("body"):
-        first = next(iter(ticket.get("comments") or []), None)
+        first = next(iter(comments), None)
         if isinstance(first, dict):
             flat["body"] = comment_text(first)
     rating = ticket.get("satisfaction_rating")
     if rating is not None and not isinstance(rating, dict):
         flat["csat"] = rating
     names = {**lookups.field_names, **{str(k): v for k, v in (custom_fields or {}).items()}}
-    for cf in ticket.get("custom_fields") or []:
+    for cf in stats.items(ticket, "custom_fields"):
         if not isinstance(cf, dict):
             continue
         target = names.get(str(cf.get("id")))
         if target and target not in (columns or {}) and flat.get(target) is None:
             flat[target] = cf.get("value")
         elif cf.get("value") not in (None, "", [], False):
-            stats.unused_fields[f"custom_fields.{cf.get('id')}"] += 1
+            stats.note_unused(f"custom_fields.{cf.get('id')}")
     used = {p.split(".")[0] for p in paths.values()} | READ_KEYS | REPEATS
     for key, value in ticket.items():
         if key not in used and value not in (None, "", [], {}, False):
-            stats.unused_fields[key] += 1
+            stats.note_unused(key)
     requester = ticket.get("requester_id")
     if flat.get("language") is None and requester is not None:  # the requester's locale
         flat["language"] = lookups.user_languages.get(str(requester))
     events = [
-        _comment_event(c, None, requester, lookups, stats)
-        for c in ticket.get("comments") or []
-        if isinstance(c, dict)
+        _comment_event(c, None, requester, lookups, stats) for c in comments if isinstance(c, dict)
     ]
-    for audit in ticket.get("audits") or []:
+    for audit in stats.items(ticket, "audits"):
         if isinstance(audit, dict):
             events.extend(audit_events(audit, requester, lookups, stats))
     if ticket.get("status") == "deleted":
         flat["deleted"] = True
     flat["events"] = _dedupe(events)
     return flat
+
+
+def _as_list(value: Any) -> list:
+    """``value`` when it is an array, else empty (a wrong type in an optional key)."""
+    return value if isinstance(value, list) else []
 
 
 def _is_id(value: Any) -> bool:
@@ -360,7 +394,9 @@ def ticket_event_records(item: dict, lookups: Lookups, stats: FlattenStats) -> t
         "via": item.get("via")
         if isinstance(item.get("via"), dict)
         else {"channel": item.get("via")},
-        "events": [_child_event(c) for c in item.get("child_events") or [] if isinstance(c, dict)],
+        "events": [
+            _child_event(c) for c in stats.items(item, "child_events") if isinstance(c, dict)
+        ],
     }
     return item.get("ticket_id"), audit_events(audit, None, lookups, stats)
 
@@ -381,8 +417,8 @@ def _child_event(child: dict) -> dict:
     event = {**child, "type": child.get("event_type") or child.get("type")}
     if event["type"] in ("Create", "Change") and "field_name" not in child:
         if "tags" in child or "added_tags" in child or "removed_tags" in child:
-            added = list(child.get("added_tags") or [])
-            removed = list(child.get("removed_tags") or [])
+            added = _as_list(child.get("added_tags"))
+            removed = _as_list(child.get("removed_tags"))
             now = child.get("tags")
             if isinstance(now, list):
                 before = [t for t in now if t not in added] + removed
