@@ -44,6 +44,8 @@ class _TooDeep:
 
 
 TOO_DEEP: Any = _TooDeep()
+# What reading malformed JSON here raises: ijson's errors (not ValueErrors) and our own.
+JSON_ERRORS = (ijson.JSONError, ValueError)
 
 
 _SHORT_ESCAPES = "\b\t\n\f\r"  # written as two characters; other controls as \u00XX (six)
@@ -113,8 +115,8 @@ def is_depth_error(exc: Exception) -> bool:
 def build(events: Iterator[tuple[str, Any]], first: tuple[str, Any], max_depth: int) -> Any:
     """The value that starts with the ``basic_parse`` event ``first``; the rest of its events are
     read from ``events``. Containers nested deeper than ``max_depth`` (the value itself is level
-    1) become ``TOO_DEEP``. Raises ``ijson.JSONError`` (or ``ValueError`` for a document that ends
-    inside the value) like ijson does for malformed JSON."""
+    1) become ``TOO_DEEP``. Raises one of ``JSON_ERRORS`` for malformed JSON (``ValueError``
+    for a document that ends inside the value)."""
     event, value = first
     if event not in _STARTS:
         return value
@@ -260,7 +262,7 @@ def _put(parent: Any, key: Any, item: Any) -> None:
 
 def loads_capped(data: bytes, max_depth: int = MAX_DEPTH) -> Any:
     """One JSON value (a line of an NDJSON file) with containers past ``max_depth`` levels as
-    ``TOO_DEEP``. Raises ``ijson.JSONError``/``ValueError`` for malformed JSON."""
+    ``TOO_DEEP``. Raises one of ``JSON_ERRORS`` for malformed JSON."""
     events = ijson.basic_parse(data, buf_size=READ_BYTES, use_float=True)
     first = next(events, None)
     if first is None:
@@ -278,6 +280,32 @@ def top_level_keys(handle: IO[bytes]) -> Iterator[str]:
             depth -= 1
         elif depth == 1 and event == "map_key":
             yield value
+
+
+def first_value_keys(handle: IO[bytes]) -> dict | None:
+    """The top-level keys of the first JSON value in ``handle`` (an NDJSON file's first line),
+    streaming, with ``[]``/``{}`` standing for array/object values and None for scalars; None
+    when that value is not an object. Raises one of ``JSON_ERRORS`` for malformed JSON."""
+    events = ijson.basic_parse(handle, buf_size=READ_BYTES, use_float=True, multiple_values=True)
+    first = next(events, None)
+    if first is None or first[0] != "start_map":
+        return None
+    keys: dict = {}
+    depth, key = 1, None
+    for event, value in events:
+        if depth == 1 and event == "map_key":
+            key = value
+            continue
+        if depth == 1 and key is not None:
+            keys[key] = _STARTS[event]() if event in _STARTS else None
+            key = None
+        if event in _STARTS:
+            depth += 1
+        elif event in _ENDS:
+            depth -= 1
+            if depth == 0:
+                return keys
+    raise ValueError("the JSON ends inside a value")
 
 
 def document_items(handle: IO[bytes], key: str, max_depth: int = MAX_DEPTH) -> Iterator[Any]:

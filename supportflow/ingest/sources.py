@@ -20,7 +20,7 @@ import orjson
 
 from supportflow.ingest.bounds import Limits, bound_record, is_large, kept_head, record_too_large
 from supportflow.ingest.csv_reader import canonical_header, read_csv
-from supportflow.ingest.deep_json import is_depth_error, loads_capped
+from supportflow.ingest.deep_json import JSON_ERRORS, is_depth_error, loads_capped
 from supportflow.ingest.mapping import CANONICAL_FIELDS, Mapping
 from supportflow.ingest.raw import BATCH_BYTES, RawBatch, RawRecord, SourceError, batched
 from supportflow.ingest.zendesk import FlattenStats, Lookups
@@ -188,7 +188,7 @@ class _LineBounds:
             if is_depth_error(exc):
                 try:
                     value = loads_capped(line)
-                except ValueError:  # ijson.JSONError is one
+                except JSON_ERRORS:
                     return RawRecord(record_no, raw, error="malformed JSON", raw_chars=raw_chars)
             else:
                 return RawRecord(record_no, raw, error=_json_error(line), raw_chars=raw_chars)

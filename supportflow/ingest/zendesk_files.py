@@ -12,6 +12,7 @@ deeply"), the others load. A record over ``bounds.LARGE_RECORD_BYTES`` is shrunk
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from enum import StrEnum
 from functools import lru_cache
@@ -32,7 +33,9 @@ from supportflow.ingest.bounds import (
     utf8_chars,
 )
 from supportflow.ingest.deep_json import (
+    JSON_ERRORS,
     document_items,
+    first_value_keys,
     is_depth_error,
     json_length,
     loads_capped,
@@ -64,11 +67,22 @@ class Shape(StrEnum):
     unknown = "unknown"
 
 
-def _first_line(path: Path) -> bytes:
+def _first_lines(path: Path) -> tuple[list[bytes], bool]:
+    """The whole lines within ``SNIFF_BYTES`` (at least the first, cut there when longer) and
+    whether the first is whole."""
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
+        complete = len(head) < SNIFF_BYTES
     head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    return head.split(b"\n", 1)[0].strip()
+    lines = head.split(b"\n")
+    first_whole = complete or len(lines) > 1
+    if not complete and len(lines) > 1:
+        lines.pop()  # cut at SNIFF_BYTES
+    return [line.strip() for line in lines], first_whole
+
+
+# A first line that opens a JSON document (``{"tickets": [``), as opposed to a damaged record.
+_DOCUMENT_START = re.compile(rb'\{\s*"(?:' + b"|".join(k.encode() for k in ARRAYS) + rb')"\s*:')
 
 
 def is_ndjson(path: Path) -> bool:
@@ -79,15 +93,72 @@ def is_ndjson(path: Path) -> bool:
 
 
 def first_object(path: Path) -> dict | None:
-    """The first line's object when the first line is a whole JSON object (None otherwise)."""
-    line = _first_line(path)
+    """The first line's object when the first line is a whole JSON object (None otherwise).
+    A first line that is a damaged record (not the start of a document) gives the next line's
+    record instead, so one bad first record does not make a whole export unreadable.
+
+    A first line longer than ``SNIFF_BYTES`` (a huge first record) or deeper than orjson reads
+    is scanned instead: the object's keys, with ``[]``/``{}`` for array/object values and None
+    for the others (what the shape rules look at), without building it."""
+    lines, whole = _first_lines(path)
+    line = lines[0]
     if not line.startswith(b"{"):
         return None
-    try:
-        doc = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    return doc if isinstance(doc, dict) else None
+    if whole:
+        try:
+            doc = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            if not is_depth_error(exc):
+                return None if _DOCUMENT_START.match(line) else _next_record(path)
+        else:
+            return doc if isinstance(doc, dict) else None
+    stat = path.stat()
+    return _scan_first_object(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def _next_record(path: Path, lines: int = 4) -> dict | None:
+    """After a first line that is a damaged record (bad bytes, cut JSON), the first of the next
+    ``lines`` lines that is a record with an ``id`` (its keys, streamed as in ``first_object``):
+    the file is one record per line, and one bad first record does not make it unreadable."""
+    stat = path.stat()
+    for n in range(1, lines + 1):
+        doc = _scan_line(str(path.resolve()), stat.st_size, stat.st_mtime_ns, n)
+        if doc is not None and "id" in doc:
+            return doc
+    return None
+
+
+@lru_cache(maxsize=32)
+def _scan_line(path: str, _size: int, _mtime_ns: int, line: int) -> dict | None:
+    """``first_value_keys`` of the value that starts after the ``line``-th line break."""
+    with open(path, "rb") as handle:
+        breaks = 0
+        while breaks < line:
+            chunk = handle.read(SNIFF_BYTES)
+            if not chunk:
+                return None
+            found = chunk.count(b"\n")
+            if breaks + found < line:
+                breaks += found
+                continue
+            cut = -1
+            for _ in range(line - breaks):
+                cut = chunk.index(b"\n", cut + 1)
+            handle.seek(handle.tell() - len(chunk) + cut + 1)
+            breaks = line
+        try:
+            return first_value_keys(handle)
+        except JSON_ERRORS:
+            return None
+
+
+@lru_cache(maxsize=32)
+def _scan_first_object(path: str, _size: int, _mtime_ns: int) -> dict | None:
+    with open(path, "rb") as handle:
+        try:
+            return first_value_keys(handle)
+        except JSON_ERRORS:  # not a JSON object
+            return None
 
 
 def is_document(doc: dict) -> bool:
@@ -141,7 +212,7 @@ def _scan_keys(path: str, _size: int, _mtime_ns: int) -> frozenset[str]:
     with open(path, "rb") as handle:
         try:
             return frozenset(top_level_keys(handle))
-        except ValueError:  # ijson.JSONError is one; the reader names the file when it reads
+        except JSON_ERRORS:  # the reader names the file when it reads it
             return frozenset()
 
 
@@ -233,7 +304,7 @@ def _lines(path: Path, max_chars: int) -> Iterator[Item]:
                     try:
                         yield n, loads_capped(line), None, None
                         continue
-                    except ValueError:  # ijson.JSONError is one
+                    except JSON_ERRORS:
                         pass
                 text, chars = kept_head(line.rstrip(b"\r\n"))
                 yield n, text, f"malformed JSON: {exc}", chars

@@ -233,14 +233,14 @@ def write_file(folder: Path, fmt: str, rows: list[tuple[int, Bad | None]], name:
 
 @st.composite
 def batch(draw, fmt: str) -> list[tuple[int, Bad | None]]:
-    """Records of one file: good ones around 1–4 bad ones, ids 1…n in file order."""
+    """Records of one file: two good ones and up to six others in any order, ids 1…n."""
     kinds = bads(FORMATS[fmt][2])
     if fmt == "csv":  # a CSV cell is text: nothing nests
         kinds = kinds.filter(lambda b: b.kind != "deep")
     if fmt == "page":  # one bad byte makes a whole JSON document unreadable (tested apart)
         kinds = kinds.filter(lambda b: b.kind != "bytes")
     items = draw(st.lists(st.one_of(st.none(), kinds), min_size=1, max_size=6))
-    items = [None, *items, None]
+    items = draw(st.permutations([None, *items, None]))  # a bad record may come first
     return [(n, bad) for n, bad in enumerate(items, start=1)]
 
 
@@ -295,7 +295,8 @@ def check(fmt: str, rows: list[tuple[int, Bad | None]]) -> None:
 
 def every_bad(fmt: str) -> list[list[tuple[int, Bad | None]]]:
     """Explicit examples: each wrong value in each field, each depth in each field, each long
-    field at both sizes with many tags, bad bytes and a huge record (one file per group)."""
+    field at both sizes with many tags, bad bytes and a huge record (one file per group, good
+    records around), and a file whose first record is the bad one (bytes, else the huge one)."""
     fields = FORMATS[fmt][2]
     wrong = [Bad("wrong", f, v) for f in fields["wrong"] for v in WRONG_VALUES]
     deep = [Bad("deep", f, d) for f in fields["deep"] for d in (300, 1_100, 3_000)]
@@ -303,8 +304,9 @@ def every_bad(fmt: str) -> list[list[tuple[int, Bad | None]]]:
     rest += [Bad("many", "tags", 1_500), Bad("huge", "blob")]
     if fmt != "page":
         rest.append(Bad("bytes", "subject"))
-    groups = [wrong, rest] if fmt == "csv" else [wrong, deep, rest]
-    return [[(n, bad) for n, bad in enumerate([None, *g, None], start=1)] for g in groups]
+    groups = [[None, *g, None] for g in ([wrong, rest] if fmt == "csv" else [wrong, deep, rest])]
+    groups.append([rest[-1], None, None])
+    return [list(enumerate(g, start=1)) for g in groups]
 
 
 @pytest.mark.parametrize("fmt", ["page", "export", "jsonl", "csv"])
@@ -323,6 +325,7 @@ def test_every_reader_survives_bad_records_and_counts_add_up(fmt):
 
 
 def ingest_one(tmp_path: Path, name: str, data: bytes, **limits):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / name
     path.write_bytes(data)
     s = Settings(home=tmp_path / "home", pii_salt="s", **limits)
@@ -398,3 +401,17 @@ def test_a_file_that_cannot_be_read_fails_alone_and_the_batch_goes_on(tmp_path):
     outcome, tickets, _ = run([broken, good], tmp_path / "home")
     assert [f.path for f in outcome.failures] == [broken]
     assert tickets == {"r1", "r2"} and outcome.reports[0].balanced
+
+
+def test_an_export_whose_first_ticket_is_huge_or_too_deep_is_still_read(tmp_path):
+    """The shape of a file comes from its first line; a first line over the 1 MB sniff or past
+    orjson's depth is scanned, not refused."""
+    huge = zendesk_ticket(1) | {"description": long_text(3_000_000)}
+    lines = [json.dumps(huge).encode(), json.dumps(zendesk_ticket(2)).encode()]
+    report, _ = ingest_one(tmp_path / "a", "tickets.json", b"\n".join(lines) + b"\n")
+    assert (report.records_loaded, report.records_quarantined) == (1, 1)
+    assert report.quarantine_reasons == {"body": 1}
+    deep = json_text(zendesk_ticket(3), Bad("deep", "via", 3_000))
+    report, _ = ingest_one(tmp_path / "b", "tickets.json", deep + b"\n" + lines[1] + b"\n")
+    assert (report.records_loaded, report.records_quarantined) == (1, 1)
+    assert report.quarantine_reasons == {"unexpected structure": 1}
