@@ -48,11 +48,20 @@ def _console():
     return Console(width=None if sys.stdout.isatty() else 140)
 
 
+def _redacted(message: str) -> str:
+    """``message`` through the ingest redaction (a file's header or a value it quotes may hold
+    an e-mail or a phone number; errors reach terminals and schedulers' logs)."""
+    from supportflow.ingest.redact import redact_texts
+
+    return redact_texts([message])[0]
+
+
 def _fail(message: str) -> None:
-    """Print ``error: message`` (one line, the message shown as written) and exit 1."""
+    """Print ``error: message`` (one line, redacted, shown as written) and exit 1."""
     from rich.markup import escape
 
-    _console().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)  # never wrapped
+    text = escape(_redacted(message))
+    _console().print(f"[bold red]error:[/] {text}", soft_wrap=True)  # never wrapped
     raise typer.Exit(1)
 
 
@@ -70,6 +79,18 @@ class _quiet_prefect_failures:
     def __exit__(self, *exc_info) -> None:
         for name, level in self._levels.items():
             logging.getLogger(name).setLevel(level)
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an error; for invalid settings (pydantic), each variable and why."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError) and exc.title == "Settings":
+        return "invalid settings: " + "; ".join(
+            f"SUPPORTFLOW_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def main() -> None:
@@ -91,8 +112,8 @@ def main() -> None:
     except Exception as exc:
         if verbose:
             raise
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        _console().print(f"[bold red]error:[/] {_escape(message)}", soft_wrap=True)
+        message = one_line(exc)
+        _console().print(f"[bold red]error:[/] {_escape(_redacted(message))}", soft_wrap=True)
         if type(exc).__name__ != "WarehouseLockedError":
             _console().print("(run again with --verbose for the full traceback)")
         raise SystemExit(1) from None

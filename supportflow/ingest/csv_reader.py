@@ -204,7 +204,13 @@ def _csv_record(
             error=f"not valid {encoding}",
         )
     if len(row) != len(header):
-        return RawRecord(record_no, raw, error=f"expected {len(header)} fields, got {len(row)}")
+        # Kept as header → cell (cells past the header under "_extra_fields"), so quarantine
+        # can mask the id columns; the error decides the record's fate, not this doc.
+        kept: dict[str, object] = dict(zip(header, row, strict=False))
+        if len(row) > len(header):
+            kept["_extra_fields"] = row[len(header) :]
+        error = f"expected {len(header)} fields, got {len(row)}"
+        return RawRecord(record_no, raw, orjson.dumps(kept).decode(), error=error)
     cells = row
     if "=" in raw or "'" in raw:  # the only rows that can hold an escaped cell
         from supportflow.ingest.csv_dialect import unescape_row

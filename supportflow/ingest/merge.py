@@ -150,21 +150,23 @@ def classify(con: duckdb.DuckDBPyConnection) -> Counts:
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {CLASSIFIED} AS
         WITH clean AS (
-            SELECT record_no, {select_cols} FROM {CHECKED}
+            SELECT record_no, updated_at_missing, {select_cols} FROM {CHECKED}
             ANTI JOIN {SUPERSEDED} USING (record_no)
             WHERE reason IS NULL AND NOT events_only
         ), hashed AS (
             SELECT *, {_hash_sql()} AS content_hash FROM clean
         )
-        SELECT s.*,
+        SELECT s.* EXCLUDE (updated_at_missing),
                -- Only identical content is unchanged. A newer updated_at wins; so does the
                -- later batch when the timestamps are equal (exports without a real updated_at,
-               -- or one that does not move on edits); an older version never replaces a newer.
+               -- or one that does not move on edits) or when the record has no updated_at at
+               -- all (nothing says it is older); an older version never replaces a newer.
                CASE WHEN t.ticket_id IS NULL THEN 'loaded'
                     WHEN s.content_hash = t.content_hash THEN 'unchanged'
-                    WHEN s.updated_at >= t.updated_at THEN 'updated'
+                    WHEN s.updated_at_missing OR s.updated_at >= t.updated_at THEN 'updated'
                     ELSE 'unchanged' END AS outcome,
                CASE WHEN t.ticket_id IS NULL OR s.content_hash = t.content_hash THEN NULL
+                    WHEN s.updated_at_missing THEN 'no_updated_at_new_content'
                     WHEN s.updated_at = t.updated_at THEN 'same_updated_at_new_content'
                     WHEN s.updated_at < t.updated_at THEN 'older_than_stored'
                END AS flag

@@ -9,9 +9,13 @@ from pathlib import Path
 
 
 class SourceError(RuntimeError):
-    """The file as a whole cannot be read; nothing from it is loaded."""
+    """The file as a whole cannot be read; nothing from it is loaded. The reason is redacted
+    (it may quote a header or a value) before it reaches a message, a log or Prefect's state."""
 
     def __init__(self, path: Path, reason: str):
+        from supportflow.ingest.redact import redact_texts
+
+        reason = redact_texts([reason])[0]
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason

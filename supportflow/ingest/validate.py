@@ -206,6 +206,7 @@ def _checked_sql(mapping: Mapping, max_body_chars: int) -> str:
                len(tags_all) > {MAX_TAGS} AS tags_cut,
                updated_at IS NOT NULL AND trim(updated_at) <> '' AND updated_raw_ts IS NULL
                    AS updated_at_bad,
+               updated_raw_ts IS NULL AS updated_at_missing,  -- then updated_at = created_at
                [f for f in [{", ".join(f"CASE WHEN {f}_type IN {BAD_TEXT_TYPES} THEN '{f}' END" for f in TEXT_FIELDS)}] if f IS NOT NULL]
                    AS wrong_type_fields
         FROM checked

@@ -95,9 +95,17 @@ def test_new_content_with_the_same_updated_at_is_an_update(con, settings, tmp_pa
     edited = row(1, body="Please help with order 1. Update: also order 7", status="solved")
     r = ingest_file(con, write_jsonl(tmp_path / "b.jsonl", [edited, row(2)]), settings=settings)
     assert (r.records_loaded, r.records_updated, r.records_unchanged) == (0, 1, 1)
-    assert r.notes["flags"] == {"same_updated_at_new_content": 1}
+    assert r.notes["flags"] == {"no_updated_at_new_content": 1}  # these rows have none
     got = con.execute("SELECT status, body FROM landing.tickets WHERE ticket_id = 'jsonl:1'")
     assert got.fetchone() == ("solved", "Please help with order 1. Update: also order 7")
+    stamped = [dict(x, updated_at="2026-03-02T10:00:00Z") for x in (row(3), row(4))]
+    ingest_file(con, write_jsonl(tmp_path / "c.jsonl", stamped), settings=settings)
+    again = [dict(stamped[0], body="Changed, same stamp"), row(4, body="Changed, no stamp")]
+    r = ingest_file(con, write_jsonl(tmp_path / "d.jsonl", again), settings=settings)
+    assert r.records_updated == 2
+    assert r.notes["flags"] == {"same_updated_at_new_content": 1, "no_updated_at_new_content": 1}
+    r = ingest_file(con, write_jsonl(tmp_path / "e.jsonl", again[::-1]), settings=settings)
+    assert (r.records_updated, r.records_unchanged) == (0, 2)  # re-running changes nothing
     again = ingest_file(con, write_jsonl(tmp_path / "c.jsonl", [edited]), settings=settings)
     assert (again.records_updated, again.records_unchanged) == (0, 1)  # identical: unchanged
 
@@ -198,7 +206,11 @@ def test_all_three_demo_formats_carry_the_same_tickets(con, settings, demo_expor
     # queue, tier, sentiment): the flat export brings them, with the same updated_at, so it
     # updates every ticket (and says so); the CSV then holds exactly what is stored.
     assert [r.records_updated for r in reports] == [0, 600, 0]
-    assert reports[1].notes["flags"]["same_updated_at_new_content"] == 600
+    flags = reports[1].notes["flags"]
+    assert (
+        flags.get("same_updated_at_new_content", 0) + flags.get("no_updated_at_new_content", 0)
+        == 600
+    )
     assert [r.records_unchanged for r in reports] == [0, 0, 600]
     assert reports[0].events_loaded > 600 * 3
     details = con.execute(
@@ -350,3 +362,26 @@ def test_names_from_the_users_sideload_are_redacted_and_quarantined_csv_ids_mask
     ).fetchone()
     assert json.loads(record) == {"Ticket": "T-1", "Opened": "never", "Text": "Printer broken",
                                   "Requester ID": "[ID]"}  # fmt: skip
+
+
+def test_a_csv_row_of_the_wrong_width_is_quarantined_with_its_ids_masked(con, settings, tmp_path):
+    path = tmp_path / "w.csv"
+    path.write_text(
+        "id,created_at,body,customer_id,assignee_id\n"
+        "1,2026-10-01T09:00:00Z,ok,cust_a,agent_a\n"
+        "2,2026-10-01T09:00:00Z,too many,cust_secret_42,agent_secret_9,extra\n"
+        "3,2026-10-01T09:00:00Z,too few,cust_secret_43\n"
+    )
+    r = ingest_file(con, path, settings=settings)
+    assert (r.records_loaded, r.records_quarantined) == (1, 2)
+    stored = con.execute(
+        "SELECT record, reason FROM landing.quarantine ORDER BY record_no"
+    ).fetchall()
+    assert "secret" not in str(stored)
+    want = {"id": "2", "created_at": "2026-10-01T09:00:00Z", "body": "too many",
+            "customer_id": "[ID]", "assignee_id": "[ID]", "_extra_fields": ["extra"]}  # fmt: skip
+    assert json.loads(stored[0][0]) == want
+    assert [reason for _, reason in stored] == [
+        "expected 5 fields, got 6",
+        "expected 5 fields, got 4",
+    ]

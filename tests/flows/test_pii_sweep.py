@@ -115,6 +115,7 @@ def write_corpus(root: Path) -> dict[str, Path]:
         json.dumps(good) + "\n" + f'{{"id": "B-2", "body": "call {PHONES[0]} or {EMAILS[1]}'
     )
     (broken / "page.json").write_text(f'{{"tickets": [{{"id": 1, "description": "{EMAILS[2]}"')
+    (broken / "header.csv").write_text(f"ticket,{EMAILS[1]}\n1,{PHONES[1]}\n")  # no text column
     labelled = root / "labelled.csv"
     with labelled.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -199,6 +200,7 @@ def swept_run(tmp_path_factory):
         ["ingest", str(corpus["flat"]), "--source", "flat"],
         ["ingest", str(corpus["broken"] / "truncated.jsonl")],
         ["ingest", str(corpus["broken"] / "page.json"), "--format", "zendesk"],
+        ["ingest", str(corpus["broken"] / "header.csv")],
         ["train", "-e", str(corpus["experiment"]), "--data", str(corpus["labelled"]),
          "--text-column", "text", "--label-column", "category"],
         ["promote", "triage-classifier", "--version", "1", "--to", "shadow"],
@@ -225,7 +227,7 @@ def test_the_run_over_the_pii_corpus_did_its_work(swept_run):
     """The sweep means something only when each step ran: failures are the broken files'."""
     home, outputs = swept_run
     for args, done in outputs:
-        expect_fail = args[0] == "ingest" and "broken" in args[1] and "page.json" in args[1]
+        expect_fail = args[0] == "ingest" and args[1].endswith(("page.json", "header.csv"))
         assert (done.returncode != 0) == expect_fail, (args, done.stdout[-2000:], done.stderr)
     con = open_warehouse(home / "warehouse.duckdb", read_only=True, settings=Settings(home=home))
     try:
