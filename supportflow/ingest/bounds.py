@@ -10,7 +10,8 @@ itself is the user's and keeps everything):
 
 1. The record as received is staged whole up to ``KEEP_CHARS`` (1 MiB); a longer one keeps its
    first ``KEEP_CHARS`` characters and its full length (``RawRecord.raw_chars``). Should it be
-   quarantined, its reason says how much the quarantine row keeps (``quarantine_kept_sql``).
+   quarantined, its reason says how much the quarantine row keeps
+   (``staging.quarantine_reason_sql``).
 2. A subject or body over ``max_body_chars`` quarantines the record with validation's reason
    (``body: 52,428,800 characters is over the limit of 200,000``), counted from the real length.
 3. Any other value over ``LARGE_VALUE_CHARS`` (1 MiB of text, or of JSON for an object or array,

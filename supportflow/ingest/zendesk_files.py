@@ -81,8 +81,12 @@ def _first_lines(path: Path) -> tuple[list[bytes], bool]:
     return [line.strip() for line in lines], first_whole
 
 
-# A first line that opens a JSON document (``{"tickets": [``), as opposed to a damaged record.
-_DOCUMENT_START = re.compile(rb'\{\s*"(?:' + b"|".join(k.encode() for k in ARRAYS) + rb')"\s*:')
+# A first line that opens a JSON document (``{"tickets": [``, ``{"next_page": null, "tickets":
+# [``), as opposed to a damaged record: an array key first, or a key only documents have.
+_DOCUMENT_START = re.compile(
+    rb'\{\s*"(?:' + b"|".join(k.encode() for k in ARRAYS) + rb')"\s*:'
+    rb'|"(?:tickets|ticket|ticket_events|users|ticket_fields)"\s*:\s*[\[{]'
+)
 
 
 def is_ndjson(path: Path) -> bool:
@@ -94,8 +98,9 @@ def is_ndjson(path: Path) -> bool:
 
 def first_object(path: Path) -> dict | None:
     """The first line's object when the first line is a whole JSON object (None otherwise).
-    A first line that is a damaged record (not the start of a document) gives the next line's
-    record instead, so one bad first record does not make a whole export unreadable.
+    A first line that is a damaged record (``{"…`` that does not parse and does not open a
+    document) gives the next whole record line's instead, so one bad first record does not make
+    a whole export unreadable.
 
     A first line longer than ``SNIFF_BYTES`` (a huge first record) or deeper than orjson reads
     is scanned instead: the object's keys, with ``[]``/``{}`` for array/object values and None
@@ -109,7 +114,8 @@ def first_object(path: Path) -> dict | None:
             doc = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
             if not is_depth_error(exc):
-                return None if _DOCUMENT_START.match(line) else _next_record(path)
+                damaged_record = line.startswith(b'{"') and not _DOCUMENT_START.search(line)
+                return _next_record(path) if damaged_record else None
         else:
             return doc if isinstance(doc, dict) else None
     stat = path.stat()
@@ -117,39 +123,62 @@ def first_object(path: Path) -> dict | None:
 
 
 def _next_record(path: Path, lines: int = 4) -> dict | None:
-    """After a first line that is a damaged record (bad bytes, cut JSON), the first of the next
-    ``lines`` lines that is a record with an ``id`` (its keys, streamed as in ``first_object``):
-    the file is one record per line, and one bad first record does not make it unreadable."""
+    """After a first line that is a damaged record (bad bytes, cut JSON), the first whole record
+    with an ``id`` among the next ``lines`` lines (its keys, streamed as in ``first_object``),
+    passing over further damaged record lines only: the file is one record per line, and a few
+    bad first records do not make it unreadable. Any other line (``"tickets": [``, ``]}``) ends
+    the search: the file is a document."""
     stat = path.stat()
     for n in range(1, lines + 1):
         doc = _scan_line(str(path.resolve()), stat.st_size, stat.st_mtime_ns, n)
-        if doc is not None and "id" in doc:
+        if doc is None:
+            return None
+        if "id" in doc:
             return doc
     return None
 
 
+_DAMAGED: dict = {}  # _scan_line: a line that looks like a record (``{"…``) but does not read
+
+
 @lru_cache(maxsize=32)
-def _scan_line(path: str, _size: int, _mtime_ns: int, line: int) -> dict | None:
-    """``first_value_keys`` of the value that starts after the ``line``-th line break."""
+def _scan_line(path: str, _size: int, _mtime_ns: int, n: int) -> dict | None:
+    """Line ``n`` (0 is the first) as a record: ``first_value_keys`` when the line is one JSON
+    object on its own (it starts with ``{"`` and ends with ``}``: not an element of a document's
+    array, not the start of an object spread over lines), ``_DAMAGED`` when it starts like one
+    but does not read, None for any other line; read in chunks, never whole."""
     with open(path, "rb") as handle:
-        breaks = 0
-        while breaks < line:
-            chunk = handle.read(SNIFF_BYTES)
-            if not chunk:
-                return None
-            found = chunk.count(b"\n")
-            if breaks + found < line:
-                breaks += found
-                continue
-            cut = -1
-            for _ in range(line - breaks):
-                cut = chunk.index(b"\n", cut + 1)
-            handle.seek(handle.tell() - len(chunk) + cut + 1)
-            breaks = line
-        try:
-            return first_value_keys(handle)
-        except JSON_ERRORS:
+        start, breaks, offset = None, 0, 0
+        head, last = b"", b""
+        while chunk := handle.read(SNIFF_BYTES):
+            at = 0
+            while start is None:
+                if breaks == n:
+                    start = offset + at
+                    break
+                cut = chunk.find(b"\n", at)
+                if cut < 0:
+                    break
+                breaks, at = breaks + 1, cut + 1
+            if start is not None:
+                line = chunk[max(start - offset, 0) :]
+                end = line.find(b"\n")
+                part = line if end < 0 else line[:end]
+                head = (head + part.lstrip())[:2] if len(head) < 2 else head
+                last = part.rstrip()[-1:] or last
+                if end >= 0:
+                    break
+            offset += len(chunk)
+        if start is None or head != b'{"' or last == b",":  # a document's array item
             return None
+        if last != b"}":
+            return _DAMAGED
+        handle.seek(start)
+        try:
+            doc = first_value_keys(handle)
+        except JSON_ERRORS:
+            return _DAMAGED
+        return doc if doc is not None else _DAMAGED
 
 
 @lru_cache(maxsize=32)

@@ -415,3 +415,17 @@ def test_an_export_whose_first_ticket_is_huge_or_too_deep_is_still_read(tmp_path
     report, _ = ingest_one(tmp_path / "b", "tickets.json", deep + b"\n" + lines[1] + b"\n")
     assert (report.records_loaded, report.records_quarantined) == (1, 1)
     assert report.quarantine_reasons == {"unexpected structure": 1}
+
+
+def test_documents_over_several_lines_are_not_taken_for_one_record_per_line(tmp_path):
+    """Only a damaged compact first record (``{"…``) sends the reader to the next line."""
+    tickets = [zendesk_ticket(1), zendesk_ticket(2)]
+    layouts = {
+        "pretty.json": json.dumps({"tickets": tickets}, indent=2),
+        "meta_first.json": '{"next_page": null,\n"tickets": [\n'
+        + ",\n".join(json.dumps(t) for t in tickets)
+        + "\n]}\n",
+    }
+    for name, text in layouts.items():
+        report, _ = ingest_one(tmp_path / name, name, text.encode())
+        assert (report.records_in, report.records_loaded) == (2, 2), name
