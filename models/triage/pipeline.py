@@ -14,6 +14,7 @@ from models.triage.behaviour import behaviour_metrics
 from models.triage.config import TrainConfig
 from models.triage.data import Split, check_minimum, fingerprint, load_examples, split
 from models.triage.predict import Predictor
+from models.triage.steps import Steps, TrainingError
 from models.triage.train import TrainResult, train_model
 
 log = logging.getLogger("supportflow.train")
@@ -24,11 +25,12 @@ def run_training(
 ) -> dict:
     """Returns the registered version and the per-field validation/test metrics.
 
-    Data problems raise ``DataError`` before any MLflow run exists; a failure during training
-    leaves a FAILED run and registers nothing.
+    Data problems raise ``DataError`` before any MLflow run exists. A failure during training
+    raises ``TrainingError`` naming the step; it leaves a FAILED run (tag ``failed_step``) that
+    keeps the model as far as it got under ``partial_model/``, and registers nothing.
     """
     examples = load_examples(config.data, warehouse)
-    check_minimum(examples, config.data.min_examples, config.data.min_per_class)
+    check_minimum(examples, config.data.min_examples, config.data.minimum_per_class())
     parts = split(
         examples, config.data.validation_fraction, config.data.test_fraction, config.data.seed
     )
@@ -44,6 +46,7 @@ def run_training(
         sizes["test"],
     )
     data_fingerprint = fingerprint(examples)
+    steps = Steps()
     with (
         registry.start_run(
             config,
@@ -51,16 +54,27 @@ def run_training(
             split_sizes=sizes,
             tracking_uri=tracking_uri,
             artifact_root=artifact_root,
-        ),
+        ) as run,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        if config.kind == "tfidf":
-            result = train_baseline(config, parts, Path(tmp) / "model")
-        else:
-            result = train_model(config, parts, Path(tmp) / "model", on_epoch=registry.log_epoch)
-        behaviour = check_behaviour(result, parts)
-        mlflow.log_metrics(behaviour)
-        info = registry.log_and_register(config, result, fingerprint=data_fingerprint)
+        try:
+            if config.kind == "tfidf":
+                with steps("train baseline"):
+                    result = train_baseline(config, parts, Path(tmp) / "model")
+                steps.salvage = lambda: result.folder
+            else:
+                result = train_model(
+                    config, parts, Path(tmp) / "model", on_epoch=registry.log_epoch, steps=steps
+                )
+            with steps("behaviour checks"):
+                behaviour = check_behaviour(result, parts)
+                mlflow.log_metrics(behaviour)
+            with steps("log and register"):
+                info = registry.log_and_register(config, result, fingerprint=data_fingerprint)
+        except Exception as exc:
+            kept = registry.keep_partial(steps.current, steps.salvage)
+            log.error("training failed at step %r; run %s", steps.current, run.info.run_id)
+            raise TrainingError(steps.current, run.info.run_id, exc, kept) from exc
     info["sizes"] = sizes
     info["behaviour"] = behaviour
     info["metrics"] = {

@@ -8,8 +8,10 @@ package. Stages are deprecated in MLflow 3: rollout phases are aliases (issue: r
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import mlflow
@@ -92,6 +94,24 @@ def start_run(
         }
     )
     return run
+
+
+def keep_partial(step: str, salvage: Callable[[], Path | None] | None) -> bool:
+    """Inside a failing run: tag ``failed_step`` and log what ``salvage`` saves (the model as
+    far as training got) under ``partial_model/``. Returns whether anything was kept; a failure
+    while salvaging is logged, never raised over the original error."""
+    mlflow.set_tag("failed_step", step)
+    if salvage is None:
+        return False
+    try:
+        folder = salvage()
+        if folder is None or not Path(folder).exists():
+            return False
+        mlflow.log_artifacts(str(folder), "partial_model")
+        return True
+    except Exception:  # the original failure is what the user must see
+        logging.getLogger("supportflow.train").exception("could not keep the partial model")
+        return False
 
 
 def log_epoch(epoch: int, row: dict[str, float]) -> None:

@@ -23,6 +23,7 @@ from models.triage.ensemble import Members
 from models.triage.evaluate import FieldReport, field_report, target_indices
 from models.triage.finetune import FittedModel, fine_tune
 from models.triage.modeling import TriageMeta
+from models.triage.steps import Steps
 
 log = logging.getLogger("supportflow.train")
 LogitsOf = Callable[[Examples], dict[str, np.ndarray]]
@@ -48,11 +49,17 @@ def train_model(
     split: Split,
     out_dir: Path,
     on_epoch: Callable[[int, dict], None] | None = None,
+    steps: Steps | None = None,
 ) -> TrainResult:
     """Fine-tune, early-stop, combine, calibrate, export and save to ``out_dir``; returns the
-    history and the validation/test reports. ``on_epoch(epoch, row)`` sees each history row."""
-    fitted = fine_tune(config, split, on_epoch)
-    members = fit_members(config, split, fitted)
+    history and the validation/test reports. ``on_epoch(epoch, row)`` sees each history row;
+    ``steps`` names each stage as it runs and, once fine-tuned, can save the model as it is."""
+    steps = steps or Steps()
+    with steps("fine-tune"):
+        fitted = fine_tune(config, split, on_epoch)
+    steps.salvage = lambda: save(out_dir, fitted, None)
+    with steps("ensemble members"):
+        members = fit_members(config, split, fitted)
     result = TrainResult(
         folder=out_dir,
         meta=fitted.meta,
@@ -62,16 +69,20 @@ def train_model(
         train_seconds=time.perf_counter() - fitted.started,
     )
     logits_of = final_logits(fitted, members)
-    finish(result, split, config, logits_of)
-    if members is not None and len(split.test):
-        result.member_accuracy = members.accuracy_alone(
-            fitted.logits(split.test), split.test, fitted.maps
-        )
+    with steps("calibrate and evaluate"):
+        finish(result, split, config, logits_of)
+        if members is not None and len(split.test):
+            result.member_accuracy = members.accuracy_alone(
+                fitted.logits(split.test), split.test, fitted.maps
+            )
     if config.serving.fast_path == "onnx_int8":
-        fitted.meta.extra["fast_path"] = export_fast_path(
-            fitted, members, split.validation, config.serving, out_dir
-        )
-    save(out_dir, fitted, members)
+        with steps("int8 fast path"):
+            fitted.meta.extra["fast_path"] = export_fast_path(
+                fitted, members, split.validation, config.serving, out_dir
+            )
+    with steps("save"):
+        save(out_dir, fitted, members)
+    steps.salvage = lambda: out_dir
     return result
 
 

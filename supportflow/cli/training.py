@@ -26,6 +26,7 @@ def train(
     _setup(verbose, api=True)
     from flows.train_triage_model import TrainParams, train_triage_model
     from models.triage.data import DataError
+    from models.triage.steps import TrainingError
 
     try:
         info = train_triage_model(
@@ -36,7 +37,7 @@ def train(
                 label_columns=label_column or None,
             )
         )
-    except (DataError, FileNotFoundError, ValueError) as exc:
+    except (DataError, TrainingError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     print_training(info)
 

@@ -9,6 +9,7 @@ import pytest
 
 from models.triage.data import DataError
 from models.triage.pipeline import last_run_status, run_training
+from models.triage.steps import TrainingError
 from tests.model.conftest import tiny_config as config
 
 pytestmark = pytest.mark.slow
@@ -93,7 +94,8 @@ def test_the_gate_refuses_too_little_data(labelled_csv, tmp_path):
 def test_a_failed_run_is_marked_failed_and_not_registered(labelled_csv, tmp_path):
     broken = config(labelled_csv).model_copy(update={"encoder": str(tmp_path / "no-encoder")})
     uri = f"sqlite:///{tmp_path}/m.db"
-    with pytest.raises(FileNotFoundError, match=r"no config\.json"):
+    failed = r"at step 'fine-tune': encoder folder .* no config\.json"
+    with pytest.raises(TrainingError, match=failed):
         run_training(broken, warehouse=None, tracking_uri=uri, artifact_root=tmp_path / "a")
     assert last_run_status("tiny", uri) == "FAILED"
     import mlflow

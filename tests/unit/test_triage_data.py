@@ -85,8 +85,21 @@ def test_gate_refuses_with_a_reason(data, message):
 def test_gate_names_the_rare_classes():
     data = examples(100)
     data.labels["category"][:3] = ["rare", "rare", "odd"]
-    with pytest.raises(DataError, match=r"\['odd', 'rare'\]"):
+    with pytest.raises(DataError) as error:
         check_minimum(data, min_examples=50, min_per_class=5)
+    assert "2 of 4 classes have fewer than 5 examples" in str(error.value)
+    assert "'odd' has 1 (needs 4 more), 'rare' has 2 (needs 3 more)" in str(error.value)
+    # per field: the same data passes when this field's floor is lowered
+    check_minimum(data, min_examples=50, min_per_class={"category": 1})
+
+
+def test_min_per_class_is_set_per_field_and_names_only_label_fields():
+    from models.triage.config import DataConfig
+
+    config = DataConfig(label_fields=["intent", "urgent"], min_per_class={"urgent": 100})
+    assert config.minimum_per_class() == {"intent": 20, "urgent": 100}
+    with pytest.raises(ValueError, match=r"not in data\.label_fields"):
+        DataConfig(label_fields=["intent"], min_per_class={"priority": 5})
 
 
 def test_near_duplicates_share_a_group():
