@@ -78,6 +78,11 @@ class OptimConfig(Strict):
 class CalibrationConfig(Strict):
     suggest_precision: float = Field(default=0.90, gt=0, le=1)
     auto_apply_precision: float = Field(default=0.97, gt=0, le=1)
+    # Unknown intents (models/triage/unknown.py): the share of leave-class-out pseudo-unknowns
+    # on validation that the out-of-scope threshold catches; null turns the check off.
+    unknown_recall: float | None = Field(default=0.75, gt=0, lt=1)
+    # a field whose pseudo-unknowns score below this AUROC gets no out-of-scope threshold
+    unknown_min_auroc: float = Field(default=0.75, ge=0.5, le=1)
 
 
 class CombineConfig(Strict):

@@ -82,6 +82,7 @@ def run_training(
         for side, fields in result.reports.items()
     }
     info["train_seconds"] = round(result.train_seconds, 1)
+    info["unknown"] = result.meta.extra.get("unknown", {})
     return info
 
 

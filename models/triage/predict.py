@@ -11,11 +11,14 @@ import torch
 from models.triage import batching
 from models.triage.baseline import BASELINE_FILE, load_baseline
 from models.triage.calibrate import softmax
+from models.triage.embedding import Embedder
 from models.triage.ensemble import Members
 from models.triage.evaluate import collect_logits
 from models.triage.fastpath import ONNX_INT8, OnnxLogits
+from models.triage.members.embedding import BASE_ENCODER
 from models.triage.modeling import TriageMeta, load
 from models.triage.tfidf import baseline_logits
+from models.triage.unknown import UnknownDetector
 
 
 @dataclass
@@ -23,8 +26,9 @@ class FieldPrediction:
     label: str
     confidence: float
     top3: list[tuple[str, float]]
-    abstained: bool  # below the suggest threshold: a human decides
-    auto_apply: bool  # at or above the auto-apply threshold
+    abstained: bool  # below the suggest threshold, or out of scope: a human decides
+    auto_apply: bool  # at or above the auto-apply threshold, and in scope
+    out_of_scope: bool = False  # farther from every training example than the field allows
 
 
 class Predictor:
@@ -38,6 +42,11 @@ class Predictor:
         else:
             self.model, self.tokenizer, self.meta = load(folder)
             self.members = Members.load(folder)  # a calibrated ensemble, when trained as one
+            self.detector = UnknownDetector.load(folder)  # the out-of-scope score, if calibrated
+            self.embedder = None
+            if self.detector is not None:
+                member = self.members.fitted.get("embedding") if self.members else None
+                self.embedder = member.embedder if member else Embedder(folder / BASE_ENCODER)
             self.fast = None  # int8 ONNX when it was accepted at registration (fastpath.py)
             fast_path = self.meta.extra.get("fast_path", {})
             if fast_path.get("kind") == "onnx-int8" and (folder / ONNX_INT8).exists():
@@ -59,25 +68,36 @@ class Predictor:
             logits = collect_logits(self.model, ids, pad)
         if self.members is not None:
             logits = self.members.combine(logits, texts)
-        return predictions_from_logits(logits, self.meta)
+        out_of_scope = None
+        if self.detector is not None:
+            distances = self.detector.distances(self.embedder.embed(texts))
+            out_of_scope = self.detector.out_of_scope(distances)
+        return predictions_from_logits(logits, self.meta, out_of_scope)
 
 
 def predictions_from_logits(
-    logits: dict[str, np.ndarray], meta: TriageMeta
+    logits: dict[str, np.ndarray],
+    meta: TriageMeta,
+    out_of_scope: dict[str, np.ndarray] | None = None,
 ) -> list[dict[str, FieldPrediction]]:
+    """Per text, per head: label, calibrated confidence, top-3 and the abstain/auto-apply
+    flags; ``out_of_scope`` ({field: (n,) bool}, models/triage/unknown.py) abstains too."""
     n = len(next(iter(logits.values()))) if logits else 0
+    out_of_scope = out_of_scope or {}
     out: list[dict[str, FieldPrediction]] = [{} for _ in range(n)]
     for name, head in meta.heads.items():
         probs = softmax(logits[name], head.temperature)
         top = np.argsort(-probs, axis=1)[:, :3]
+        unknown = out_of_scope.get(name, np.zeros(n, dtype=bool))
         for i in range(n):
             best = float(probs[i, top[i, 0]])
             out[i][name] = FieldPrediction(
                 label=head.labels[top[i, 0]],
                 confidence=best,
                 top3=[(head.labels[j], float(probs[i, j])) for j in top[i]],
-                abstained=best < head.suggest_threshold,
-                auto_apply=best >= head.auto_apply_threshold,
+                abstained=best < head.suggest_threshold or bool(unknown[i]),
+                auto_apply=best >= head.auto_apply_threshold and not unknown[i],
+                out_of_scope=bool(unknown[i]),
             )
     return out
 
@@ -91,5 +111,6 @@ def as_rows(texts: list[str], predictions: list[dict[str, FieldPrediction]]) -> 
             row[f"{name}_label"] = p.label
             row[f"{name}_confidence"] = round(p.confidence, 4)
             row[f"{name}_abstained"] = p.abstained
+            row[f"{name}_out_of_scope"] = p.out_of_scope
         rows.append(row)
     return rows

@@ -129,6 +129,8 @@ def log_and_register(config: TrainConfig, result: TrainResult, *, fingerprint: s
                 "steps": result.steps,
             }
         )
+        if result.detector is not None:
+            mlflow.log_metrics(result.detector.metrics())
         for member, fields in result.member_accuracy.items():
             mlflow.log_metrics({f"test_{f}_accuracy_{member}_alone": v for f, v in fields.items()})
         for side, fields in result.reports.items():

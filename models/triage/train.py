@@ -10,18 +10,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from models.triage import drift, fastpath, modeling
+from models.triage import drift, fastpath, modeling, unknown
 from models.triage.calibrate import fit_temperature, softmax, threshold_for_precision
 from models.triage.config import ServingConfig, TrainConfig
 from models.triage.data import Examples, Split
+from models.triage.embedding import Embedder
 from models.triage.ensemble import Members
 from models.triage.evaluate import FieldReport, field_report, target_indices
 from models.triage.finetune import FittedModel, fine_tune
+from models.triage.members.embedding import BASE_ENCODER
 from models.triage.modeling import TriageMeta
 from models.triage.steps import Steps
 
@@ -42,6 +44,7 @@ class TrainResult:
     steps: int = 0
     # ensemble only: test accuracy of each member alone, {member: {field: accuracy}}
     member_accuracy: dict[str, dict[str, float]] = field(default_factory=dict)
+    detector: unknown.UnknownDetector | None = None  # the out-of-scope score, when calibrated
 
 
 def train_model(
@@ -68,6 +71,9 @@ def train_model(
         steps=fitted.steps,
         train_seconds=time.perf_counter() - fitted.started,
     )
+    if config.calibration.unknown_recall is not None:
+        with steps("out-of-scope calibration"):
+            result.detector = fit_unknown(config, split, fitted, members)
     logits_of = final_logits(fitted, members)
     with steps("calibrate and evaluate"):
         finish(result, split, config, logits_of)
@@ -81,7 +87,7 @@ def train_model(
                 fitted, members, split.validation, config.serving, out_dir
             )
     with steps("save"):
-        save(out_dir, fitted, members)
+        save(out_dir, fitted, members, result.detector)
     steps.salvage = lambda: out_dir
     return result
 
@@ -101,6 +107,30 @@ def fit_members(config: TrainConfig, split: Split, fitted: FittedModel) -> Membe
     )
     fitted.meta.extra["ensemble"] = {"members": members.names, "weights": members.weights}
     return members
+
+
+def fit_unknown(
+    config: TrainConfig, split: Split, fitted: FittedModel, members: Members | None
+) -> unknown.UnknownDetector:
+    """The out-of-scope detector over frozen base-encoder vectors of the training side,
+    calibrated on validation (``calibration.unknown_recall``, ``unknown_min_auroc``)."""
+    embedder = base_embedder(fitted, members)
+    log.info("out-of-scope: embedding %d examples with the frozen encoder", len(split.train))
+    return unknown.fit(
+        embedder.embed(split.train.texts),
+        split.train.labels,
+        embedder.embed(split.validation.texts),
+        split.validation.labels,
+        config.calibration.unknown_recall,
+        config.calibration.unknown_min_auroc,
+        seed=config.data.seed,
+    )
+
+
+def base_embedder(fitted: FittedModel, members: Members | None) -> Embedder:
+    """The frozen base encoder: the embedding member's (one instance, one memo) or a new one."""
+    member = members.fitted.get("embedding") if members is not None else None
+    return member.embedder if member is not None else Embedder(fitted.encoder_dir)
 
 
 def final_logits(fitted: FittedModel, members: Members | None) -> LogitsOf:
@@ -135,12 +165,24 @@ def export_fast_path(
     )
 
 
-def save(folder: Path, fitted: FittedModel, members: Members | None) -> Path:
+def save(
+    folder: Path,
+    fitted: FittedModel,
+    members: Members | None,
+    detector: unknown.UnknownDetector | None = None,
+) -> Path:
     """The self-contained model folder: ``encoder/``, ``heads.pt``, ``triage.json`` (written
-    once, complete) and, for an ensemble, ``members.joblib`` and the members' side files."""
+    once, complete), for an ensemble ``members.joblib`` and the members' side files, and with a
+    detector ``unknown.npz`` plus the frozen encoder in ``base_encoder/``."""
+    if detector is not None:
+        fitted.meta.extra["unknown"] = {f: asdict(c) for f, c in detector.calibration.items()}
     modeling.save(folder, fitted.model, fitted.tokenizer, fitted.meta)
     if members is not None:
         members.save(folder)
+    if detector is not None:
+        detector.save(folder)
+        if not (folder / BASE_ENCODER).exists():
+            Embedder(fitted.encoder_dir).save(folder / BASE_ENCODER)
     return folder
 
 

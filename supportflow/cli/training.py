@@ -81,6 +81,17 @@ def print_training(info: dict) -> None:
         )
         table.add_row(name, *(f"{m[f'{side}_{k}']:.3f}" for k in keys))
     console.print(table)
+    for name, c in info.get("unknown", {}).items():
+        state = (
+            f"abstains beyond distance {c['threshold']:.3f}: catches "
+            f"{c['pseudo_unknown_recall']:.0%} of left-out classes, keeps "
+            f"{c['in_scope_kept']:.0%} of validation"
+            if c["threshold"] is not None
+            else "off (new classes of this field do not look new)"
+        )
+        console.print(
+            f"unknown {name}: AUROC {c['auroc']:.3f}, FPR@95 {c['fpr_at_95']:.3f}; {state}"
+        )
 
 
 @app.command()

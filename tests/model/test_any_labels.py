@@ -7,6 +7,7 @@ import csv
 import random
 
 import mlflow
+import numpy as np
 import pytest
 
 from models.triage.config import TrainConfig
@@ -138,3 +139,26 @@ def test_a_failure_after_fine_tuning_keeps_the_model_and_names_the_step(
     kept = {a.path for a in client.list_artifacts(run.info.run_id, "partial_model")}
     assert {"partial_model/triage.json", "partial_model/heads.pt"} <= kept
     assert client.search_registered_models() == []
+
+
+def test_requests_of_a_kind_never_trained_are_out_of_scope(trained_own):
+    info, uri = trained_own
+    calibration = info["unknown"]
+    assert calibration["intent"]["threshold"] is not None
+    assert calibration["intent"]["auroc"] > 0.75
+    assert "urgent" not in calibration  # a 2-class flag has no unknown intents
+    predictor = load_model(info["model_uri"], uri).unwrap_python_model().predictor
+    known = [r["text"] for r in rows(per_class=1, seed=99)]
+    new = [
+        f"hi my {thing} {state} . ref {n}"
+        for n, thing in enumerate(("scooter", "aquarium", "telescope", "piano", "drone", "kayak"))
+        for state in ("is not working", "has an issue")
+    ]
+    flagged = [p["intent"].out_of_scope for p in predictor.predict(known + new)]
+    in_scope, unknown = np.mean(flagged[: len(known)]), np.mean(flagged[len(known) :])
+    assert unknown >= 0.5 and in_scope <= 0.35 and unknown > in_scope + 0.3
+    # an out-of-scope request is never auto-applied and always goes to a human
+    for p in predictor.predict(new):
+        assert not p["intent"].out_of_scope or (
+            p["intent"].abstained and not p["intent"].auto_apply
+        )
