@@ -17,7 +17,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export MLFLOW_DISABLE_TELEMETRY := true
 export HF_HUB_OFFLINE := 1
 
-.PHONY: help venv chromium demo test test-fast bench bench-ingest bench-triage bench-scoring bench-knowledge bench-escalation bench-metrics bench-nightly bench-assist bench-pull bench-kb-audit bench-large-record lint format clean
+.PHONY: help venv chromium demo test test-fast bench bench-ingest bench-triage bench-triage-real bench-scoring bench-knowledge bench-escalation bench-metrics bench-nightly bench-assist bench-pull bench-kb-audit bench-large-record lint format clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -64,8 +64,11 @@ bench: bench-ingest bench-triage bench-scoring bench-knowledge bench-escalation 
 bench-ingest: $(STAMP) ## Ingest 1M generated tickets (JSONL) vs DuckDB's raw read_json
 	$(BIN)/python -m benchmarks.bench_ingest
 
-bench-triage: $(STAMP) ## Banking77 fine-tune vs TF-IDF, and unknown-intent abstention (~1 h)
+bench-triage: $(STAMP) bench-triage-real ## Banking77 fine-tune vs TF-IDF, and unknown-intent abstention (~1 h)
 	$(BIN)/python -m benchmarks.bench_triage
+
+bench-triage-real: $(STAMP) ## Real data sets (Banking77, HWU64, Endava, multilingual): frozen encoder + LR, unknown intents (~15 min)
+	$(BIN)/python -m benchmarks.bench_triage_real
 
 bench-scoring: $(STAMP) ## Production scoring path vs a naive transformers pipeline; the flow (~15 min)
 	$(BIN)/python -m benchmarks.bench_scoring

@@ -23,8 +23,9 @@ from models.triage.config import TrainConfig
 from models.triage.data import Split, load_csv, split
 from models.triage.predict import Predictor
 from models.triage.train import train_model
+from models.triage.unknown import auroc_of
 
-UNKNOWN_PREFIXES = ("unknown_", "answered_")
+UNKNOWN_PREFIXES = ("unknown_", "answered_")  # also covers unknown_auroc_* / unknown_fpr95_*
 BANKING77 = Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77"
 
 
@@ -84,6 +85,14 @@ def unknown_intents(epochs: int, combine: bool, tmp: Path) -> dict[str, float]:
         figures[f"unknown_intent_abstain_rate{name}"] = float(np.mean(unknown))
         figures[f"answered_in_scope_accuracy{name}"] = float(np.mean(answered)) if answered else 0.0
         figures[f"answered_in_scope_coverage{name}"] = len(answered) / len(in_scope)
+    new = np.array([c in held_out for c in truth])
+    scores = {"msp": np.array([-p.confidence for p in predictions])}
+    if predictions and predictions[0].out_of_scope_score is not None:
+        scores["knn"] = np.array([p.out_of_scope_score for p in predictions])
+    for score_name, score in scores.items():
+        figures[f"unknown_auroc_{score_name}"] = auroc_of(score[~new], score[new])
+        cut = np.quantile(score[~new], 0.95)  # FPR at 95 % TPR, in-scope = positive
+        figures[f"unknown_fpr95_{score_name}"] = float((score[new] <= cut).mean())
     return figures
 
 

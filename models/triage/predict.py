@@ -29,6 +29,8 @@ class FieldPrediction:
     abstained: bool  # below the suggest threshold, or out of scope: a human decides
     auto_apply: bool  # at or above the auto-apply threshold, and in scope
     out_of_scope: bool = False  # farther from every training example than the field allows
+    # cosine distance to the nearest training example (unknown.py); None without a detector
+    out_of_scope_score: float | None = None
 
 
 class Predictor:
@@ -68,20 +70,22 @@ class Predictor:
             logits = collect_logits(self.model, ids, pad)
         if self.members is not None:
             logits = self.members.combine(logits, texts)
-        out_of_scope = None
+        out_of_scope = distances = None
         if self.detector is not None:
             distances = self.detector.distances(self.embedder.embed(texts))
             out_of_scope = self.detector.out_of_scope(distances)
-        return predictions_from_logits(logits, self.meta, out_of_scope)
+        return predictions_from_logits(logits, self.meta, out_of_scope, distances)
 
 
 def predictions_from_logits(
     logits: dict[str, np.ndarray],
     meta: TriageMeta,
     out_of_scope: dict[str, np.ndarray] | None = None,
+    distances: np.ndarray | None = None,
 ) -> list[dict[str, FieldPrediction]]:
     """Per text, per head: label, calibrated confidence, top-3 and the abstain/auto-apply
-    flags; ``out_of_scope`` ({field: (n,) bool}, models/triage/unknown.py) abstains too."""
+    flags; ``out_of_scope`` ({field: (n,) bool}, models/triage/unknown.py) abstains too, and
+    ``distances`` ((n,), the out-of-scope score) is passed through."""
     n = len(next(iter(logits.values()))) if logits else 0
     out_of_scope = out_of_scope or {}
     out: list[dict[str, FieldPrediction]] = [{} for _ in range(n)]
@@ -98,6 +102,7 @@ def predictions_from_logits(
                 abstained=best < head.suggest_threshold or bool(unknown[i]),
                 auto_apply=best >= head.auto_apply_threshold and not unknown[i],
                 out_of_scope=bool(unknown[i]),
+                out_of_scope_score=None if distances is None else float(distances[i]),
             )
     return out
 
