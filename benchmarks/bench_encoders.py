@@ -82,7 +82,7 @@ def ranks_by_language(index, rows, truth, vectors, method: str) -> dict:
         config=KnowledgeConfig().search,
         query_vectors=vectors,
     )
-    out: dict[str, dict] = {}
+    out: dict[str, dict] = {"top1_similarity": top1_similarity(rows, truth, hits)}
     for lang in ("all", *LANGUAGES):
         picked = [(r, h) for r, h in zip(rows, hits, strict=True) if lang in ("all", r["language"])]
         r1 = r5 = rr = 0.0
@@ -99,6 +99,46 @@ def ranks_by_language(index, rows, truth, vectors, method: str) -> dict:
             "recall_at_1": round(r1 / n, 4),
             "recall_at_5": round(r5 / n, 4),
             "mrr": round(rr / n, 4),
+        }
+    return out
+
+
+def top1_similarity(rows, truth, hits) -> dict:
+    """Cosine of the best passage when it is right and when it is wrong: the scale that
+    knowledge.yaml's thresholds (answer.min_similarity, audit.gap_similarity) are set on."""
+    right = [h[0].similarity for r, h in zip(rows, hits, strict=True)
+             if h and h[0].article_id in truth[r["category"]]]  # fmt: skip
+    wrong = [h[0].similarity for r, h in zip(rows, hits, strict=True)
+             if h and h[0].article_id not in truth[r["category"]]]  # fmt: skip
+    return {
+        f"{label}_p{q}": round(float(np.percentile(values, q)), 3) if values else None
+        for label, values in (("right", right), ("wrong", wrong))
+        for q in (10, 50, 90)
+    }
+
+
+def pair_similarity(rows: list[dict], vectors: np.ndarray, pairs: int = 5000) -> dict:
+    """Ticket-to-ticket cosine (median and 90th/10th percentile) for random pairs of the same
+    category and of different ones, and for same-category pairs across languages (a non-English
+    ticket and an English one): the scale of assist.yaml's related/incident thresholds."""
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, len(rows), (2, pairs * 20))
+    keep = a != b
+    a, b = a[keep], b[keep]
+    same = np.array([rows[i]["category"] == rows[j]["category"] for i, j in zip(a, b, strict=True)])
+    lang = np.array([(rows[i]["language"] == "en") != (rows[j]["language"] == "en")
+                     for i, j in zip(a, b, strict=True)])  # fmt: skip
+    cos = np.einsum("ij,ij->i", vectors[a], vectors[b])
+    out = {}
+    for label, mask in (("same_category", same & ~lang), ("other_category", ~same & ~lang),
+                        ("same_category_cross_language", same & lang),
+                        ("other_category_cross_language", ~same & lang)):  # fmt: skip
+        values = cos[mask][:pairs]
+        out[label] = {
+            "pairs": len(values),
+            "p10": round(float(np.percentile(values, 10)), 3),
+            "p50": round(float(np.percentile(values, 50)), 3),
+            "p90": round(float(np.percentile(values, 90)), 3),
         }
     return out
 
@@ -127,7 +167,7 @@ def retrieval(encoder: str, data: Path, tmp: Path) -> dict:
             "": KnowledgeIndex(index.rows, passages, encoder, "passage"),
             "passages_as_queries_": index,
         }
-    figures = {"passages": len(index)}
+    figures = {"passages": len(index), "ticket_pairs": pair_similarity(rows, vectors)}
     for prefix, idx in variants.items():
         for method in ("vector", "hybrid"):
             figures[f"{prefix}{method}"] = ranks_by_language(idx, rows, truth, vectors, method)

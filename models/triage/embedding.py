@@ -206,6 +206,8 @@ class UseEmbedder(PackageEmbedder):
         self.model = UseModel(threads=threads)
 
     def count_tokens(self, text: str) -> int:
+        if not text.strip():
+            return 0  # SentencePiece still emits one piece for an empty text
         # the package's own SentencePiece port (no public accessor), without <s> and </s>
         ids = self.model._tokenizer.encode(text, out_type=int, add_bos=False, add_eos=False)
         return len(ids)
