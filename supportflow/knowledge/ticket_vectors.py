@@ -3,6 +3,10 @@
 Article suggestions, the coverage-gap audit and agent assist (related tickets, incidents) all
 read them, so the nightly run embeds each new ticket once, not once per consumer. A ticket whose
 subject or body changes is re-embedded; status changes are not text changes.
+
+A ticket is embedded as a query (e5's ``query: `` prefix, knowledge/encoder.py): it is what
+search asks with, and ticket-to-ticket similarity (related tickets, incidents) compares
+queries with queries, as e5 is meant to be used for symmetric tasks.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ def refresh(
         ).fetchall()
         if not rows:
             break
-        vectors = enc.embed(encoder, [r[2] for r in rows])
+        vectors = enc.embed(encoder, [r[2] for r in rows], kind="query")
         table = pa.table(
             {
                 "ticket_id": [r[0] for r in rows],

