@@ -33,6 +33,10 @@ PACKAGE_ENCODERS = {
 MARKER = "encoder.json"  # a saved package encoder: its name, not its weights (the package has them)
 
 
+RECENT = 2  # results kept per embedder (training: the train side, then validation)
+RECENT_MAX_TEXTS = 200_000  # larger calls are not kept (≈ 300 MB of vectors)
+
+
 class Embedder:
     """Loads a local encoder folder once (offline); ``embed`` returns an (n, d) float32 array."""
 
@@ -44,6 +48,7 @@ class Embedder:
         self.max_length = max_length
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
         self.model = AutoModel.from_pretrained(str(folder)).eval()
+        self._recent: dict[tuple, np.ndarray] = {}  # see ``embed``
 
     @property
     def dimension(self) -> int:
@@ -54,12 +59,23 @@ class Embedder:
 
     @torch.no_grad()
     def embed(self, texts: list[str], batch_size: int = 64, kind: Kind = "query") -> np.ndarray:
-        """``kind`` is accepted for a common interface; a mean-pooled encoder has no prefixes."""
+        """``kind`` is accepted for a common interface; a mean-pooled encoder has no prefixes.
+
+        The last ``RECENT`` results are kept (read-only arrays): the ensemble's embedding member
+        and the out-of-scope score embed the same texts with the same frozen encoder, once."""
+        key = tuple(texts)
+        if key in self._recent:
+            return self._recent[key]
         ids = batching.encode(self.tokenizer, [t or "" for t in texts], self.max_length)
         out = np.zeros((len(ids), self.dimension), dtype=np.float32)
         pad = self.tokenizer.pad_token_id
         for index, batch in batching.iterate(ids, batch_size, pad, shuffle=False):
             out[index] = self._forward(batch)
+        if len(texts) <= RECENT_MAX_TEXTS:
+            out.setflags(write=False)
+            self._recent[key] = out
+            while len(self._recent) > RECENT:
+                self._recent.pop(next(iter(self._recent)))
         return out
 
     def _forward(self, batch: dict[str, torch.Tensor]) -> np.ndarray:

@@ -11,7 +11,7 @@ import torch
 from models.triage import batching
 from models.triage.baseline import BASELINE_FILE, load_baseline
 from models.triage.calibrate import softmax
-from models.triage.embedding import Embedder
+from models.triage.embedding import load_embedder
 from models.triage.ensemble import Members
 from models.triage.evaluate import collect_logits
 from models.triage.fastpath import ONNX_INT8, OnnxLogits
@@ -48,7 +48,8 @@ class Predictor:
             self.embedder = None
             if self.detector is not None:
                 member = self.members.fitted.get("embedding") if self.members else None
-                self.embedder = member.embedder if member else Embedder(folder / BASE_ENCODER)
+                base = folder / BASE_ENCODER
+                self.embedder = member.embedder if member else load_embedder(str(base))
             self.fast = None  # int8 ONNX when it was accepted at registration (fastpath.py)
             fast_path = self.meta.extra.get("fast_path", {})
             if fast_path.get("kind") == "onnx-int8" and (folder / ONNX_INT8).exists():

@@ -40,8 +40,9 @@ def test_a_field_whose_new_classes_do_not_look_new_gets_no_threshold():
     val, val_intents = clusters(8, 10, 0.3, seed=2)
     rng = np.random.default_rng(0)
     # priority is independent of the text: leaving "high" out leaves its twins behind
-    priority = [rng.choice(["low", "high"]) for _ in intents]
-    val_priority = [rng.choice(["low", "high"]) for _ in val_intents]
+    levels = ["low", "normal", "high"]
+    priority = [rng.choice(levels) for _ in intents]
+    val_priority = [rng.choice(levels) for _ in val_intents]
     detector = unknown.fit(
         train, {"intent": intents, "priority": priority},
         val, {"intent": val_intents, "priority": val_priority}, 0.75,
@@ -49,6 +50,11 @@ def test_a_field_whose_new_classes_do_not_look_new_gets_no_threshold():
     assert detector.calibration["priority"].threshold is None
     assert detector.calibration["priority"].auroc < 0.75
     assert set(detector.out_of_scope(detector.distances(val))) == {"intent"}
+    # a 2-class flag has no unknown intents: not calibrated at all
+    flag = [rng.choice(["yes", "no"]) for _ in intents]
+    val_flag = [rng.choice(["yes", "no"]) for _ in val_intents]
+    flags = unknown.fit(train, {"flag": flag}, val, {"flag": val_flag}, 0.75)
+    assert "flag" not in flags.calibration
 
 
 def test_saved_and_loaded_detector_flags_the_same(tmp_path):
