@@ -95,6 +95,10 @@ class CombineConfig(Strict):
 
     members: list[str] = Field(default_factory=list)
     weight_step: float = Field(default=0.1, gt=0, le=0.5)
+    # the frozen encoder of the ``embedding`` member (and so of the out-of-scope score): any
+    # name ``load_embedder`` knows, e.g. ``use:multilingual-v3`` for German/Spanish/French
+    # tickets; None = the fine-tuned model's own base encoder
+    embedding_encoder: str | None = None
 
     @field_validator("members")
     @classmethod

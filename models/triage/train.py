@@ -19,7 +19,7 @@ from models.triage import drift, fastpath, modeling, unknown
 from models.triage.calibrate import fit_temperature, softmax, threshold_for_precision
 from models.triage.config import ServingConfig, TrainConfig
 from models.triage.data import Examples, Split
-from models.triage.embedding import Embedder
+from models.triage.embedding import Embedder, PackageEmbedder, load_embedder
 from models.triage.ensemble import Members
 from models.triage.evaluate import FieldReport, field_report, target_indices
 from models.triage.finetune import FittedModel, fine_tune
@@ -45,6 +45,7 @@ class TrainResult:
     # ensemble only: test accuracy of each member alone, {member: {field: accuracy}}
     member_accuracy: dict[str, dict[str, float]] = field(default_factory=dict)
     detector: unknown.UnknownDetector | None = None  # the out-of-scope score, when calibrated
+    base_embedder: Embedder | PackageEmbedder | None = None  # the detector's frozen encoder
 
 
 def train_model(
@@ -73,7 +74,8 @@ def train_model(
     )
     if config.calibration.unknown_recall is not None:
         with steps("out-of-scope calibration"):
-            result.detector = fit_unknown(config, split, fitted, members)
+            result.base_embedder = base_embedder(config, fitted, members)
+            result.detector = fit_unknown(config, split, result.base_embedder)
     logits_of = final_logits(fitted, members)
     with steps("calibrate and evaluate"):
         finish(result, split, config, logits_of)
@@ -87,7 +89,7 @@ def train_model(
                 fitted, members, split.validation, config.serving, out_dir
             )
     with steps("save"):
-        save(out_dir, fitted, members, result.detector)
+        save(out_dir, fitted, members, result.detector, result.base_embedder)
     steps.salvage = lambda: out_dir
     return result
 
@@ -97,7 +99,8 @@ def fit_members(config: TrainConfig, split: Split, fitted: FittedModel) -> Membe
     validation and recorded in ``fitted.meta.extra["ensemble"]``; None without members."""
     if not config.combine.members:
         return None
-    members = Members.fit(config.combine.members, split.train, fitted.maps, fitted.encoder_dir)
+    base = config.combine.embedding_encoder or fitted.encoder_dir
+    members = Members.fit(config.combine.members, split.train, fitted.maps, base)
     members.choose_weights(
         fitted.logits(split.validation),
         split.validation.texts,
@@ -110,11 +113,10 @@ def fit_members(config: TrainConfig, split: Split, fitted: FittedModel) -> Membe
 
 
 def fit_unknown(
-    config: TrainConfig, split: Split, fitted: FittedModel, members: Members | None
+    config: TrainConfig, split: Split, embedder: Embedder | PackageEmbedder
 ) -> unknown.UnknownDetector:
     """The out-of-scope detector over frozen base-encoder vectors of the training side,
     calibrated on validation (``calibration.unknown_recall``, ``unknown_min_auroc``)."""
-    embedder = base_embedder(fitted, members)
     log.info("out-of-scope: embedding %d examples with the frozen encoder", len(split.train))
     return unknown.fit(
         embedder.embed(split.train.texts),
@@ -127,10 +129,15 @@ def fit_unknown(
     )
 
 
-def base_embedder(fitted: FittedModel, members: Members | None) -> Embedder:
-    """The frozen base encoder: the embedding member's (one instance, one memo) or a new one."""
+def base_embedder(
+    config: TrainConfig, fitted: FittedModel, members: Members | None
+) -> Embedder | PackageEmbedder:
+    """The frozen base encoder: the embedding member's (one instance, one memo), else
+    ``combine.embedding_encoder`` or the fine-tuned model's own base encoder."""
     member = members.fitted.get("embedding") if members is not None else None
-    return member.embedder if member is not None else Embedder(fitted.encoder_dir)
+    if member is not None:
+        return member.embedder
+    return load_embedder(str(config.combine.embedding_encoder or fitted.encoder_dir))
 
 
 def final_logits(fitted: FittedModel, members: Members | None) -> LogitsOf:
@@ -170,6 +177,7 @@ def save(
     fitted: FittedModel,
     members: Members | None,
     detector: unknown.UnknownDetector | None = None,
+    embedder: Embedder | PackageEmbedder | None = None,
 ) -> Path:
     """The self-contained model folder: ``encoder/``, ``heads.pt``, ``triage.json`` (written
     once, complete), for an ensemble ``members.joblib`` and the members' side files, and with a
@@ -182,7 +190,7 @@ def save(
     if detector is not None:
         detector.save(folder)
         if not (folder / BASE_ENCODER).exists():
-            Embedder(fitted.encoder_dir).save(folder / BASE_ENCODER)
+            (embedder or load_embedder(str(fitted.encoder_dir))).save(folder / BASE_ENCODER)
     return folder
 
 
