@@ -180,7 +180,7 @@ def _nearest(
     index = np.empty(len(queries), dtype=np.int64)
     with torch.no_grad():
         for start in range(0, len(queries), BLOCK):
-            q = torch.from_numpy(np.ascontiguousarray(queries[start : start + BLOCK], np.float32))
+            q = torch.from_numpy(np.array(queries[start : start + BLOCK], np.float32))  # a copy
             sims = q @ ref.T
             if reference_codes is not None:
                 same = (
