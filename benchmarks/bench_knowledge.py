@@ -60,6 +60,17 @@ SHORT_THREADS = 21  # threads left as short question-titled articles (the rest: 
 DOCS_SEED = 17  # which threads go together (a seeded shuffle: guides mix topics)
 
 
+# --before: the ranking as it was before long-article ranking (issue 17), for before/after figures
+BEFORE = {"title_weight": 0.0, "heading_weight": 0.0, "neighbour_weight": 0.0, "passage_bonus": 0.0}
+overrides: dict[str, float] = {}
+
+
+def search_config():
+    from supportflow.knowledge.config import KnowledgeConfig
+
+    return KnowledgeConfig().search.model_copy(update=overrides)
+
+
 def real_data() -> Path:
     default = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
     return Path(os.environ.get("SUPPORTFLOW_REAL_DATA") or default)
@@ -93,7 +104,12 @@ def retrieval(tmp: Path, data: Path) -> dict:
     figures = {"retrieval_tickets": len(rows)}
     for method in ("lexical", "vector", "hybrid"):
         hits = index.search_many(
-            texts, 5, audience="public", method=method, config=config.search, query_vectors=vectors
+            texts,
+            5,
+            audience="public",
+            method=method,
+            config=search_config(),
+            query_vectors=vectors,
         )
         r1 = r5 = rr = 0.0
         for row, found in zip(rows, hits, strict=True):
@@ -136,9 +152,8 @@ def rank_figures(prefix: str, index, queries: list[str], gold: list[str], config
     """recall@1, recall@5 and MRR per method (and, given ``sections``, how often the top hit
     is the gold article with its best passage under the gold heading)."""
     from supportflow.knowledge import encoder as enc
-    from supportflow.knowledge.config import KnowledgeConfig
 
-    config = config or KnowledgeConfig().search
+    config = config or search_config()
     if vectors is None:
         vectors = enc.embed(index.encoder, queries)
     figures = {}
@@ -318,7 +333,7 @@ def search_latency(data: Path, passages: int, queries: int = 200) -> dict:
     times = []
     for ask in asks:
         started = time.perf_counter()
-        index.search(ask, 5, audience="public", config=config.search)
+        index.search(ask, 5, audience="public", config=search_config())
         times.append((time.perf_counter() - started) * 1000)
     log.info(
         "search over %d passages: p50 %.1f ms, p95 %.1f ms",
@@ -339,13 +354,21 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--passages", type=int, default=100_000)
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated: {PARTS}")
+    parser.add_argument(
+        "--before", action="store_true",
+        help="rank as before long-article ranking (title/heading weights, neighbour context and "
+        "passage bonus off); prints the figures, leaves the results file as it is",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.before:
+        overrides.update(BEFORE)
     only = set(args.only.split(","))
     if only - set(PARTS):
         parser.error(f"unknown part(s) {sorted(only - set(PARTS))}; known: {', '.join(PARTS)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     previous = RESULTS / "knowledge.json"
-    figures = json.loads(previous.read_text())["figures"] if previous.exists() else {}
+    keep = previous.exists() and not args.before  # --before prints only what it ran
+    figures = json.loads(previous.read_text())["figures"] if keep else {}
     real = real_data() / "stackfaq"
     if only & {"stackfaq", "docs"} and not (real / "queries.csv").exists():
         log.warning("skipping stackfaq and docs: %s is absent", real)
@@ -362,10 +385,11 @@ def main() -> None:
             figures |= reindex_costs(Path(tmp), args.articles)
     if "latency" in only:
         figures |= search_latency(data, args.passages)
-    figures["hybrid_above_both"] = (
-        figures["hybrid_recall_at_5"] > figures["lexical_recall_at_5"]
-        and figures["hybrid_recall_at_5"] > figures["vector_recall_at_5"]
-    )
+    if "hybrid_recall_at_5" in figures:
+        figures["hybrid_above_both"] = (
+            figures["hybrid_recall_at_5"] > figures["lexical_recall_at_5"]
+            and figures["hybrid_recall_at_5"] > figures["vector_recall_at_5"]
+        )
     targets = {
         "hybrid_recall_at_5": [">=", 0.90],
         "hybrid_above_both": ["==", True],
@@ -374,6 +398,9 @@ def main() -> None:
     }
     if "stackfaq_hybrid_recall_at_5" in figures:
         targets["stackfaq_hybrid_recall_at_5"] = [">=", 0.99]
+    if args.before:
+        print(json.dumps({"before": True, "parts_run": sorted(only), "figures": figures}, indent=2))
+        return
     write_result(
         "knowledge",
         {

@@ -70,6 +70,13 @@ class _Exact:
             self.cache[i] = float(self.vectors[i] @ self.query)
         return self.cache[i]
 
+    def prefetch(self, passages) -> None:
+        """Compute many at once (one matrix product instead of a Python loop)."""
+        todo = np.unique(np.asarray([i for i in passages if i >= 0 and i not in self.cache]))
+        if len(todo):
+            cosines = (self.vectors[todo] @ self.query).tolist()
+            self.cache.update(zip(todo.tolist(), cosines, strict=True))
+
 
 class _Field:
     """BM25 over the distinct values of one passage field (title, heading), per passage."""
@@ -87,12 +94,32 @@ class _Field:
         return None if self.bm25 is None else self.bm25.get_scores(tokens)[self.of]
 
 
+class _Near:
+    """Exact cosine in context (``_Neighbours.one``) of one query, once per passage."""
+
+    def __init__(self, neighbours: _Neighbours, exact: _Exact, weight: float):
+        self.neighbours, self.exact, self.weight, self.cache = neighbours, exact, weight, {}
+
+    def __call__(self, i: int) -> float:
+        if i not in self.cache:
+            self.cache[i] = self.neighbours.one(i, self.exact, self.weight)
+        return self.cache[i]
+
+    def prefetch(self, passages) -> None:
+        passages = np.asarray(passages, dtype=np.int64)
+        prev, nxt = self.neighbours.prev[passages], self.neighbours.next[passages]
+        self.exact.prefetch(np.concatenate([passages, prev, nxt]).tolist())
+
+
 class _Neighbours:
     """The passages before and after each one in its article under the same heading (-1: none),
-    and passage vectors in their context: ``v + w · mean(neighbours' v)``, renormalised (a
-    passage without neighbours keeps its vector)."""
+    and the cosine of a query with a passage in their context: with ``w`` the weight, the
+    cosine with ``v + w · mean(neighbours' v)`` (renormalised; a passage without neighbours
+    keeps its own). Computed from the plain cosines (a gather, no second copy of the vectors):
+    ``(s + w · mean(neighbours' s)) / ‖v + w · mean(neighbours' v)‖``, the norm in closed form
+    from dot products taken once."""
 
-    def __init__(self, rows: dict[str, list]):
+    def __init__(self, rows: dict[str, list], vectors: np.ndarray):
         n = len(rows["chunk_id"])
         ordinals = rows.get("ordinal") or list(range(n))
         headings = rows.get("heading") or [""] * n
@@ -104,16 +131,47 @@ class _Neighbours:
                 self.next[a], self.prev[b] = b, a
         self.count = (self.prev >= 0).astype(np.float32) + (self.next >= 0)
         self.any = bool(self.count.any())
+        self._norms: dict[float, np.ndarray] = {}
+        if self.any:  # v·v, v·prev, v·next, prev·next (0 where a neighbour is missing)
+            self._dots = np.zeros((4, n), np.float32)
+            for start in range(0, n, 8192):  # in slices: no full gathered copy of the vectors
+                part = slice(start, start + 8192)
+                v, p, q = vectors[part], self.prev[part], self.next[part]
+                vp, vq = vectors[np.maximum(p, 0)], vectors[np.maximum(q, 0)]
+                self._dots[0, part] = np.einsum("ij,ij->i", v, v)
+                self._dots[1, part] = np.where(p >= 0, np.einsum("ij,ij->i", v, vp), 0)
+                self._dots[2, part] = np.where(q >= 0, np.einsum("ij,ij->i", v, vq), 0)
+                self._dots[3, part] = np.where(
+                    (p >= 0) & (q >= 0), np.einsum("ij,ij->i", vp, vq), 0
+                )
 
-    def _around(self, values: np.ndarray) -> np.ndarray:
-        """Mean of the neighbours' rows (0 where none)."""
-        around = np.where((self.prev >= 0)[:, None], values[self.prev], 0.0)
-        around += np.where((self.next >= 0)[:, None], values[self.next], 0.0)
-        return around / np.maximum(self.count, 1)[:, None]
+    def norms(self, weight: float) -> np.ndarray:
+        """‖v + w · mean(neighbours' v)‖ per passage."""
+        if weight not in self._norms:
+            vv, vp, vq, pq = self._dots
+            c = np.maximum(self.count, 1)
+            has_p, has_q = self.prev >= 0, self.next >= 0
+            pp = np.where(has_p, vv[np.maximum(self.prev, 0)], 0)
+            qq = np.where(has_q, vv[np.maximum(self.next, 0)], 0)
+            square = vv + 2 * weight * (vp + vq) / c + weight**2 * (pp + qq + 2 * pq) / c**2
+            self._norms = {weight: np.sqrt(np.maximum(square, 1e-12)).astype(np.float32)}
+        return self._norms[weight]
 
-    def vectors(self, vectors: np.ndarray, weight: float) -> np.ndarray:
-        mixed = vectors + weight * self._around(vectors).astype(np.float32)
-        return mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
+    def cosines(self, sims: np.ndarray, weight: float) -> np.ndarray:
+        """``sims`` (queries × passages, plain cosines) in context."""
+        if weight <= 0 or not self.any:
+            return sims
+        around = np.where(self.prev >= 0, sims[:, self.prev], 0.0)
+        around += np.where(self.next >= 0, sims[:, self.next], 0.0)
+        return (sims + weight * around / np.maximum(self.count, 1)) / self.norms(weight)
+
+    def one(self, i: int, cosine: Callable[[int], float], weight: float) -> float:
+        """The context cosine of passage ``i`` from a plain-cosine function."""
+        around = [int(j) for j in (self.prev[i], self.next[i]) if j >= 0]
+        if weight <= 0 or not around:
+            return cosine(i)
+        mixed = cosine(i) + weight * sum(cosine(j) for j in around) / len(around)
+        return mixed / float(self.norms(weight)[i])
 
 
 class EmptyIndexError(RuntimeError):
@@ -133,7 +191,7 @@ class KnowledgeIndex:
         self.vectors = vectors
         self.encoder = encoder
         self.version = version
-        self._context: dict[float, tuple[np.ndarray, torch.Tensor]] = {}
+        self._torch_vectors = torch.from_numpy(vectors).to(torch.bfloat16)
         self._audience = np.array(rows["audience"], dtype=object)
         self._status = np.array(rows["status"], dtype=object)
         self._masks: dict[tuple, np.ndarray] = {}
@@ -142,16 +200,7 @@ class KnowledgeIndex:
         self.bm25.index(self._tokens(rows["text"]), show_progress=False)
         self._title = _Field(rows["title"], self._tokens)
         self._heading = _Field(rows.get("heading") or [""] * len(self), self._tokens)
-        self._neighbours = _Neighbours(rows)
-
-    def _vectors(self, weight: float) -> tuple[np.ndarray, torch.Tensor]:
-        """Passage vectors in their neighbours' context (float32, and bfloat16 for the scan)."""
-        if weight not in self._context:
-            ctx = self.vectors
-            if weight > 0 and self._neighbours.any:
-                ctx = self._neighbours.vectors(self.vectors, weight)
-            self._context = {weight: (ctx, torch.from_numpy(ctx).to(torch.bfloat16))}
-        return self._context[weight]
+        self._neighbours = _Neighbours(rows, vectors)
 
     @classmethod
     def load(cls, con, encoder: str) -> KnowledgeIndex:
@@ -215,22 +264,22 @@ class KnowledgeIndex:
             query_vectors = enc.embed(self.encoder, list(queries))
         depth = min(max(config.candidates, 4 * k), int(allowed.sum()))
         lexical = self._lexical(queries, allowed, depth, config) if method != "vector" else None
-        vectors, scan = self._vectors(config.neighbour_weight)
+        weight = config.neighbour_weight
         results = []
         for start in range(0, len(queries), BLOCK):
-            sims = self._similarities(query_vectors[start : start + BLOCK], scan)
+            sims = self._similarities(query_vectors[start : start + BLOCK])
+            sims = self._neighbours.cosines(sims, weight)
             sims[:, ~allowed] = -np.inf
             for row, approx in enumerate(sims):
                 i = start + row
-                near = _Exact(vectors, query_vectors[i])
-                exact = near if vectors is self.vectors else _Exact(self.vectors, query_vectors[i])
+                exact = _Exact(self.vectors, query_vectors[i])
+                near = _Near(self._neighbours, exact, weight) if weight > 0 else exact
                 ranked = self._rank(approx, near, lexical[i] if lexical else None, depth, method,
                                     config)  # fmt: skip
                 results.append(self._articles(ranked, near, exact, k, config.passage_bonus))
         return results
 
-    @staticmethod
-    def _similarities(queries: np.ndarray, scan: torch.Tensor) -> np.ndarray:
+    def _similarities(self, queries: np.ndarray) -> np.ndarray:
         """Approximate cosine (bfloat16) of each query with every passage, to pick candidates.
 
         The scan is memory-bound: bfloat16 halves the bytes read (≈ 4× faster at 100k passages
@@ -238,7 +287,7 @@ class KnowledgeIndex:
         otherwise spin against each other (queries 3× slower)."""
         with torch.no_grad():
             q = torch.from_numpy(np.ascontiguousarray(queries)).to(torch.bfloat16)
-            return (q @ scan.T).float().numpy()
+            return (q @ self._torch_vectors.T).float().numpy()
 
     def _lexical(
         self, queries, allowed: np.ndarray, depth: int, config: SearchConfig
@@ -266,7 +315,7 @@ class KnowledgeIndex:
         return out
 
     @staticmethod
-    def _rank(approx, near: Callable[[int], float], lexical, depth: int, method: str,
+    def _rank(approx, near: _Exact | _Near, lexical, depth: int, method: str,
               config: SearchConfig):  # fmt: skip
         """(passage, score) best first, for one query: candidates by the approximate scan,
         ranked by exact cosine (in context: ``near``)."""
@@ -275,6 +324,7 @@ class KnowledgeIndex:
         n = len(approx)
         top = np.argpartition(-approx, depth - 1)[:depth] if depth < n else np.arange(n)
         top = top[np.isfinite(approx[top])]
+        near.prefetch(np.concatenate([top, [i for i, _ in lexical or ()]]).astype(np.int64))
         vector = sorted(((int(i), near(i)) for i in top), key=lambda item: (-item[1], item[0]))
         if method == "vector":
             return vector

@@ -86,11 +86,19 @@ def test_neighbours_follow_ordinals_within_one_heading():
         "heading": ["", "Setup", "Setup", "Setup", "Setup"],
         "ordinal": [0, 1, 10, 2, 0],
     }
-    near = _Neighbours(rows)
+    vectors = np.random.default_rng(0).standard_normal((5, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    near = _Neighbours(rows, vectors)
     assert near.prev.tolist() == [-1, -1, 3, 1, -1]
     assert near.next.tolist() == [-1, 3, -1, 2, -1]
-    vectors = np.eye(5, dtype=np.float32)
-    mixed = near.vectors(vectors, 1.0)
-    assert np.allclose(np.linalg.norm(mixed, axis=1), 1)
-    assert np.array_equal(mixed[0], vectors[0]) and np.array_equal(mixed[4], vectors[4])
-    assert mixed[3, 1] == mixed[3, 2] > 0  # the middle passage takes both neighbours
+    # the context cosine is the cosine with the blended, renormalised vector
+    weight, query = 0.6, vectors[1] + vectors[4]
+    blended = vectors.copy()
+    for i, around in ((1, [3]), (3, [1, 2]), (2, [3])):
+        blended[i] = vectors[i] + weight * vectors[around].mean(axis=0)
+    blended /= np.linalg.norm(blended, axis=1, keepdims=True)
+    expected = blended @ query
+    assert np.allclose(near.cosines((vectors @ query)[None, :], weight)[0], expected, atol=1e-5)
+    plain = lambda i: float(vectors[i] @ query)  # noqa: E731
+    assert [near.one(i, plain, weight) for i in range(5)] == pytest.approx(expected, abs=1e-5)
+    assert near.cosines((vectors @ query)[None, :], 0)[0] == pytest.approx(vectors @ query)
