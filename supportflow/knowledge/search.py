@@ -106,9 +106,20 @@ class _Near:
         return self.cache[i]
 
     def prefetch(self, passages) -> None:
-        passages = np.asarray(passages, dtype=np.int64)
-        prev, nxt = self.neighbours.prev[passages], self.neighbours.next[passages]
-        self.exact.prefetch(np.concatenate([passages, prev, nxt]).tolist())
+        """Compute many at once: three matrix products, no Python loop per passage."""
+        near, w = self.neighbours, self.weight
+        p = np.unique(np.asarray(passages, dtype=np.int64))
+        if not len(p):
+            return
+        vectors, query = self.exact.vectors, self.exact.query
+        prev, nxt, count = near.prev[p], near.next[p], near.count[p]
+        own = vectors[p] @ query
+        around = np.where(prev >= 0, vectors[np.maximum(prev, 0)] @ query, 0)
+        around += np.where(nxt >= 0, vectors[np.maximum(nxt, 0)] @ query, 0)
+        mixed = (own + w * around / np.maximum(count, 1)) / near.norms(w)[p]
+        ids = p.tolist()
+        self.exact.cache.update(zip(ids, own.tolist(), strict=True))
+        self.cache.update(zip(ids, np.where(count > 0, mixed, own).tolist(), strict=True))
 
 
 class _Neighbours:
@@ -265,6 +276,7 @@ class KnowledgeIndex:
         depth = min(max(config.candidates, 4 * k), int(allowed.sum()))
         lexical = self._lexical(queries, allowed, depth, config) if method != "vector" else None
         weight = config.neighbour_weight
+        context = weight > 0 and self._neighbours.any
         results = []
         for start in range(0, len(queries), BLOCK):
             sims = self._similarities(query_vectors[start : start + BLOCK])
@@ -273,7 +285,7 @@ class KnowledgeIndex:
             for row, approx in enumerate(sims):
                 i = start + row
                 exact = _Exact(self.vectors, query_vectors[i])
-                near = _Near(self._neighbours, exact, weight) if weight > 0 else exact
+                near = _Near(self._neighbours, exact, weight) if context else exact
                 ranked = self._rank(approx, near, lexical[i] if lexical else None, depth, method,
                                     config)  # fmt: skip
                 results.append(self._articles(ranked, near, exact, k, config.passage_bonus))

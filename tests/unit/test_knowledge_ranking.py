@@ -102,3 +102,27 @@ def test_neighbours_follow_ordinals_within_one_heading():
     plain = lambda i: float(vectors[i] @ query)  # noqa: E731
     assert [near.one(i, plain, weight) for i in range(5)] == pytest.approx(expected, abs=1e-5)
     assert near.cosines((vectors @ query)[None, :], 0)[0] == pytest.approx(vectors @ query)
+
+
+def test_an_index_without_neighbours_searches_with_context_on():
+    """One passage per article (no neighbours anywhere): the context setting changes nothing."""
+    n = 6
+    rows = {c: [None] * n for c in KnowledgeIndex.COLUMNS}
+    rows |= {
+        "chunk_id": [f"a{i}#0" for i in range(n)],
+        "article_id": [f"a{i}" for i in range(n)],
+        "title": [f"Article {i}" for i in range(n)],
+        "audience": ["public"] * n,
+        "status": ["published"] * n,
+        "text": [f"Article {i}\nrefund invoice number {i}" for i in range(n)],
+        "heading": [""] * n,
+        "ordinal": [0] * n,
+    }
+    vectors = np.random.default_rng(1).standard_normal((n, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = KnowledgeIndex(rows, vectors, "none", "test")
+    query = vectors[2:3] + 0.1
+    on = index.search_many(["refund 2"], 3, query_vectors=query)[0]
+    off = index.search_many(["refund 2"], 3, query_vectors=query, config=OLD)[0]
+    assert [h.article_id for h in on] == [h.article_id for h in off]
+    assert on[0].article_id == "a2"
