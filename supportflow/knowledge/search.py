@@ -59,6 +59,12 @@ class Hit:
     similarity: float  # cosine of query and passage, comparable across methods
 
 
+def _dot(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Row · query without numpy's BLAS: its thread pool would spin against the encoder's
+    threads (a matrix product here made the next query embedding ~10 ms slower)."""
+    return np.einsum("ij,j->i", rows, query)
+
+
 class _Exact:
     """Exact float32 cosine of one query with any passage, computed once per passage."""
 
@@ -74,7 +80,7 @@ class _Exact:
         """Compute many at once (one matrix product instead of a Python loop)."""
         todo = np.unique(np.asarray([i for i in passages if i >= 0 and i not in self.cache]))
         if len(todo):
-            cosines = (self.vectors[todo] @ self.query).tolist()
+            cosines = _dot(self.vectors[todo], self.query).tolist()
             self.cache.update(zip(todo.tolist(), cosines, strict=True))
 
 
@@ -113,9 +119,9 @@ class _Near:
             return
         vectors, query = self.exact.vectors, self.exact.query
         prev, nxt, count = near.prev[p], near.next[p], near.count[p]
-        own = vectors[p] @ query
-        around = np.where(prev >= 0, vectors[np.maximum(prev, 0)] @ query, 0)
-        around += np.where(nxt >= 0, vectors[np.maximum(nxt, 0)] @ query, 0)
+        own = _dot(vectors[p], query)
+        around = np.where(prev >= 0, _dot(vectors[np.maximum(prev, 0)], query), 0)
+        around += np.where(nxt >= 0, _dot(vectors[np.maximum(nxt, 0)], query), 0)
         mixed = (own + w * around / np.maximum(count, 1)) / near.norms(w)[p]
         ids = p.tolist()
         self.exact.cache.update(zip(ids, own.tolist(), strict=True))
