@@ -9,8 +9,10 @@ stackfaq     real help center (shared/data/real/stackfaq, never copied here): 12
 docs         the same threads rebuilt at run time as a documentation-style help center: most
              threads merged into long guides (one section per thread, its question removed, a
              heading made of answer words), the rest left as short question-titled articles
-             that compete on title words; the same queries → the guide (docs_*), and the
-             thread's section as the top hit's best passage (docs_*_section_recall_at_1)
+             that compete on title words; the same queries → the guide or article (docs_*);
+             docs_guide_* over the queries whose thread is in a guide, with
+             docs_guide_*_section_recall_at_1: the top hit is the guide and its best passage
+             lies in the thread's section
 reindex      a synthetic 1,000-article help center: full reindex (passages/s), then one article
              edited and reindexed; the encoder is loaded afresh for each, as a CLI run would
 latency      hybrid search p50/p95 (query embedding included) over 100k passages: synthetic
@@ -21,9 +23,10 @@ latency      hybrid search p50/p95 (query embedding included) over 100k passages
                                       [--only retrieval,stackfaq,docs,reindex,latency]
 
 ``--only`` runs the named parts and keeps the other figures of benchmarks/results/knowledge.json
-(``--only stackfaq,docs``: the real help centers alone, a few minutes). The real sets are read
-from $SUPPORTFLOW_REAL_DATA or ../shared/data/real beside the repository; absent, they are
-skipped with a line saying so.
+(``--only stackfaq,docs``: the real help centers alone, a few minutes). ``--before`` ranks as
+before long-article ranking and only prints its figures (for before/after comparisons). The
+real sets are read from $SUPPORTFLOW_REAL_DATA or ../shared/data/real beside the repository;
+absent, they are skipped with a line saying so.
 """
 
 from __future__ import annotations
