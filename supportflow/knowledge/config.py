@@ -30,6 +30,24 @@ class SearchConfig(StrictModel):
     candidates: int = Field(default=50, ge=1, description="Per method, before fusion.")
     rrf_k: int = Field(default=10, ge=1, description="Reciprocal rank fusion constant.")
     lexical_weight: float = Field(default=0.5, ge=0, description="BM25's weight in the fusion.")
+    title_weight: float = Field(
+        default=0.0, ge=0,
+        description="Lexical side: weight of the BM25 score of a passage's article title, added "
+        "to the passage's own BM25 score.",
+    )  # fmt: skip
+    heading_weight: float = Field(
+        default=0.5, ge=0,
+        description="Lexical side: weight of the BM25 score of a passage's section heading.",
+    )  # fmt: skip
+    neighbour_weight: float = Field(
+        default=0.6, ge=0,
+        description="Vector side: a passage's vector plus this times the mean of its neighbours' "
+        "(before and after it under the same heading), renormalised; 0: the passage alone.",
+    )  # fmt: skip
+    passage_bonus: float = Field(
+        default=0.1, ge=0, le=1,
+        description="An article scores its best passage plus this times its second best.",
+    )  # fmt: skip
     suggest_k: int = Field(default=3, ge=1, description="Articles suggested per ticket.")
 
 

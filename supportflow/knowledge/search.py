@@ -1,6 +1,22 @@
 """Hybrid search over the knowledge index: BM25 (bm25s) beside exact cosine search, fused by
 weighted reciprocal rank, returned per article with the passage that matched best.
 
+Built for real help centers, where long guides sit beside short articles:
+- the lexical side is field-weighted: a passage's BM25 score plus ``title_weight`` and
+  ``heading_weight`` times the BM25 score of its article title and of its section heading (one
+  more bm25s index each, over their distinct values), so a heading match counts more than the
+  same words deep in a paragraph;
+- passage-neighbour context on the vector side: a passage is compared with the query through
+  its vector plus ``neighbour_weight`` times the mean of its neighbours' (the passages before
+  and after it under the same heading), renormalised, so an answer spread over a few passages
+  of a long section is found as one; a passage alone keeps its vector, and the cosine a hit
+  reports (``similarity``, what answer thresholds read) is always the passage's own;
+- an article is ranked by its best passage plus ``passage_bonus`` times its second best.
+
+Measured on StackFAQ (short articles), on the same threads rebuilt as long guides, and on the
+demo tickets (benchmarks/bench_knowledge.py): the title weight helped the first and the demo a
+little and cost the long guides more (short articles won on title words), so it is 0 by default.
+
 Exact search is a matrix product: ≈ 100k passages × 384 dimensions stays in tens of
 milliseconds on two cores. Past a few million passages an ANN index (hnswlib, FAISS) takes over.
 """
@@ -8,9 +24,10 @@ milliseconds on two cores. Past a few million passages an ANN index (hnswlib, FA
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 import bm25s
 import numpy as np
@@ -38,8 +55,14 @@ class Hit:
     audience: str
     status: str
     text: str
-    score: float  # the ranking score of the method (RRF for hybrid, BM25, or cosine)
+    score: float  # the article's ranking score in the method (RRF for hybrid, BM25, or cosine)
     similarity: float  # cosine of query and passage, comparable across methods
+
+
+def _dot(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Row · query without numpy's BLAS: its thread pool would spin against the encoder's
+    threads (a matrix product here made the next query embedding ~10 ms slower)."""
+    return np.einsum("ij,j->i", rows, query)
 
 
 class _Exact:
@@ -53,18 +76,134 @@ class _Exact:
             self.cache[i] = float(self.vectors[i] @ self.query)
         return self.cache[i]
 
+    def prefetch(self, passages) -> None:
+        """Compute many at once (one matrix product instead of a Python loop)."""
+        todo = np.unique(np.asarray([i for i in passages if i >= 0 and i not in self.cache]))
+        if len(todo):
+            cosines = _dot(self.vectors[todo], self.query).tolist()
+            self.cache.update(zip(todo.tolist(), cosines, strict=True))
+
+
+class _Field:
+    """BM25 over the distinct values of one passage field (title, heading), per passage."""
+
+    def __init__(self, values: Sequence[str | None], tokens: Callable):
+        distinct: dict[str, int] = {}
+        self.of = np.array([distinct.setdefault(v or "", len(distinct)) for v in values], np.int64)
+        indexed = tokens(list(distinct))
+        self.bm25 = None
+        if indexed.vocab:  # bm25s refuses an empty vocabulary
+            self.bm25 = bm25s.BM25()
+            self.bm25.index(indexed, show_progress=False)
+
+    def scores(self, tokens: list[str]) -> np.ndarray | None:
+        return None if self.bm25 is None else self.bm25.get_scores(tokens)[self.of]
+
+
+class _Near:
+    """Exact cosine in context (``_Neighbours.one``) of one query, once per passage."""
+
+    def __init__(self, neighbours: _Neighbours, exact: _Exact, weight: float):
+        self.neighbours, self.exact, self.weight, self.cache = neighbours, exact, weight, {}
+
+    def __call__(self, i: int) -> float:
+        if i not in self.cache:
+            self.cache[i] = self.neighbours.one(i, self.exact, self.weight)
+        return self.cache[i]
+
+    def prefetch(self, passages) -> None:
+        """Compute many at once: three matrix products, no Python loop per passage."""
+        near, w = self.neighbours, self.weight
+        p = np.unique(np.asarray(passages, dtype=np.int64))
+        if not len(p):
+            return
+        vectors, query = self.exact.vectors, self.exact.query
+        prev, nxt, count = near.prev[p], near.next[p], near.count[p]
+        own = _dot(vectors[p], query)
+        around = np.where(prev >= 0, _dot(vectors[np.maximum(prev, 0)], query), 0)
+        around += np.where(nxt >= 0, _dot(vectors[np.maximum(nxt, 0)], query), 0)
+        mixed = (own + w * around / np.maximum(count, 1)) / near.norms(w)[p]
+        ids = p.tolist()
+        self.exact.cache.update(zip(ids, own.tolist(), strict=True))
+        self.cache.update(zip(ids, np.where(count > 0, mixed, own).tolist(), strict=True))
+
+
+class _Neighbours:
+    """The passages before and after each one in its article under the same heading (-1: none),
+    and the cosine of a query with a passage in their context: with ``w`` the weight, the
+    cosine with ``v + w · mean(neighbours' v)`` (renormalised; a passage without neighbours
+    keeps its own). Computed from the plain cosines (a gather, no second copy of the vectors):
+    ``(s + w · mean(neighbours' s)) / ‖v + w · mean(neighbours' v)‖``, the norm in closed form
+    from dot products taken once."""
+
+    def __init__(self, rows: dict[str, list], vectors: np.ndarray):
+        n = len(rows["chunk_id"])
+        ordinals = rows.get("ordinal") or list(range(n))
+        headings = rows.get("heading") or [""] * n
+        order = sorted(range(n), key=lambda i: (rows["article_id"][i], ordinals[i], i))
+        self.prev = np.full(n, -1, np.int64)
+        self.next = np.full(n, -1, np.int64)
+        for a, b in pairwise(order):
+            if rows["article_id"][a] == rows["article_id"][b] and headings[a] == headings[b]:
+                self.next[a], self.prev[b] = b, a
+        self.count = (self.prev >= 0).astype(np.float32) + (self.next >= 0)
+        self.any = bool(self.count.any())
+        self._norms: dict[float, np.ndarray] = {}
+        if self.any:  # v·v, v·prev, v·next, prev·next (0 where a neighbour is missing)
+            self._dots = np.zeros((4, n), np.float32)
+            for start in range(0, n, 8192):  # in slices: no full gathered copy of the vectors
+                part = slice(start, start + 8192)
+                v, p, q = vectors[part], self.prev[part], self.next[part]
+                vp, vq = vectors[np.maximum(p, 0)], vectors[np.maximum(q, 0)]
+                self._dots[0, part] = np.einsum("ij,ij->i", v, v)
+                self._dots[1, part] = np.where(p >= 0, np.einsum("ij,ij->i", v, vp), 0)
+                self._dots[2, part] = np.where(q >= 0, np.einsum("ij,ij->i", v, vq), 0)
+                self._dots[3, part] = np.where(
+                    (p >= 0) & (q >= 0), np.einsum("ij,ij->i", vp, vq), 0
+                )
+
+    def norms(self, weight: float) -> np.ndarray:
+        """‖v + w · mean(neighbours' v)‖ per passage."""
+        if weight not in self._norms:
+            vv, vp, vq, pq = self._dots
+            c = np.maximum(self.count, 1)
+            has_p, has_q = self.prev >= 0, self.next >= 0
+            pp = np.where(has_p, vv[np.maximum(self.prev, 0)], 0)
+            qq = np.where(has_q, vv[np.maximum(self.next, 0)], 0)
+            square = vv + 2 * weight * (vp + vq) / c + weight**2 * (pp + qq + 2 * pq) / c**2
+            self._norms = {weight: np.sqrt(np.maximum(square, 1e-12)).astype(np.float32)}
+        return self._norms[weight]
+
+    def cosines(self, sims: np.ndarray, weight: float) -> np.ndarray:
+        """``sims`` (queries × passages, plain cosines) in context."""
+        if weight <= 0 or not self.any:
+            return sims
+        around = np.where(self.prev >= 0, sims[:, self.prev], 0.0)
+        around += np.where(self.next >= 0, sims[:, self.next], 0.0)
+        return (sims + weight * around / np.maximum(self.count, 1)) / self.norms(weight)
+
+    def one(self, i: int, cosine: Callable[[int], float], weight: float) -> float:
+        """The context cosine of passage ``i`` from a plain-cosine function."""
+        around = [int(j) for j in (self.prev[i], self.next[i]) if j >= 0]
+        if weight <= 0 or not around:
+            return cosine(i)
+        mixed = cosine(i) + weight * sum(cosine(j) for j in around) / len(around)
+        return mixed / float(self.norms(weight)[i])
+
 
 class EmptyIndexError(RuntimeError):
     """Nothing has been indexed yet."""
 
 
 class KnowledgeIndex:
-    """Passages, their vectors and a BM25 index, loaded once from the warehouse."""
+    """Passages, their vectors and BM25 indexes, loaded once from the warehouse."""
 
     COLUMNS = ("chunk_id", "article_id", "title", "url", "updated_at", "audience", "status",
-               "locale", "text")  # fmt: skip
+               "locale", "text", "heading", "ordinal")  # fmt: skip
 
     def __init__(self, rows: dict[str, list], vectors: np.ndarray, encoder: str, version: str):
+        """``rows``: COLUMNS as lists; ``heading`` and ``ordinal`` may be missing (or empty),
+        then passages have no heading field and neighbours follow the row order."""
         self.rows = rows
         self.vectors = vectors
         self.encoder = encoder
@@ -76,13 +215,16 @@ class KnowledgeIndex:
         self.stemmer = Stemmer.Stemmer("english")
         self.bm25 = bm25s.BM25()
         self.bm25.index(self._tokens(rows["text"]), show_progress=False)
+        self._title = _Field(rows["title"], self._tokens)
+        self._heading = _Field(rows.get("heading") or [""] * len(self), self._tokens)
+        self._neighbours = _Neighbours(rows, vectors)
 
     @classmethod
     def load(cls, con, encoder: str) -> KnowledgeIndex:
         version = current_index_version(con)
         table = con.sql(
             "SELECT c.chunk_id, c.article_id, a.title, a.url, a.updated_at, a.audience, a.status,"
-            " a.locale, c.text, c.embedding FROM landing.kb_chunks c"
+            " a.locale, c.text, c.heading, c.ordinal, c.embedding FROM landing.kb_chunks c"
             " JOIN landing.kb_articles a USING (article_id) ORDER BY c.chunk_id"
         ).to_arrow_table()
         if version is None or table.num_rows == 0:
@@ -138,17 +280,21 @@ class KnowledgeIndex:
         if query_vectors is None:
             query_vectors = enc.embed(self.encoder, list(queries))
         depth = min(max(config.candidates, 4 * k), int(allowed.sum()))
-        lexical = self._lexical(queries, allowed, depth) if method != "vector" else None
+        lexical = self._lexical(queries, allowed, depth, config) if method != "vector" else None
+        weight = config.neighbour_weight
+        context = weight > 0 and self._neighbours.any
         results = []
         for start in range(0, len(queries), BLOCK):
             sims = self._similarities(query_vectors[start : start + BLOCK])
+            sims = self._neighbours.cosines(sims, weight)
             sims[:, ~allowed] = -np.inf
             for row, approx in enumerate(sims):
                 i = start + row
                 exact = _Exact(self.vectors, query_vectors[i])
-                ranked = self._rank(approx, exact, lexical[i] if lexical else None, depth, method,
+                near = _Near(self._neighbours, exact, weight) if context else exact
+                ranked = self._rank(approx, near, lexical[i] if lexical else None, depth, method,
                                     config)  # fmt: skip
-                results.append(self._articles(ranked, exact, k))
+                results.append(self._articles(ranked, near, exact, k, config.passage_bonus))
         return results
 
     def _similarities(self, queries: np.ndarray) -> np.ndarray:
@@ -161,42 +307,65 @@ class KnowledgeIndex:
             q = torch.from_numpy(np.ascontiguousarray(queries)).to(torch.bfloat16)
             return (q @ self._torch_vectors.T).float().numpy()
 
-    def _lexical(self, queries, allowed: np.ndarray, depth: int) -> list[list[tuple[int, float]]]:
-        tokens = self._tokens(queries, ids=False)
-        docs, scores = self.bm25.retrieve(
-            tokens, k=depth, show_progress=False, weight_mask=allowed.astype(np.float32)
-        )
-        return [
-            [(int(d), float(s)) for d, s in zip(drow, srow, strict=True) if s > 0]
-            for drow, srow in zip(docs, scores, strict=True)
-        ]
+    def _lexical(
+        self, queries, allowed: np.ndarray, depth: int, config: SearchConfig
+    ) -> list[list[tuple[int, float]]]:
+        """(passage, score) best first, positive scores only: the passage's BM25 plus the
+        weighted BM25 of its title and heading, in its neighbours' context."""
+        out = []
+        for tokens in self._tokens(queries, ids=False):
+            if not tokens:  # only stop words or nothing at all
+                out.append([])
+                continue
+            scores = self.bm25.get_scores(tokens)
+            for field, weight in ((self._title, config.title_weight),
+                                  (self._heading, config.heading_weight)):  # fmt: skip
+                extra = field.scores(tokens) if weight > 0 else None
+                if extra is not None:
+                    scores = scores + weight * extra
+            scores = np.where(allowed, scores, 0.0)
+            top = np.argpartition(-scores, depth - 1)[:depth] if depth < len(scores) else None
+            top = np.arange(len(scores)) if top is None else top
+            top = top[scores[top] > 0]
+            out.append(
+                sorted(((int(i), float(scores[i])) for i in top), key=lambda x: (-x[1], x[0]))
+            )
+        return out
 
     @staticmethod
-    def _rank(approx, exact: _Exact, lexical, depth: int, method: str, config: SearchConfig):
+    def _rank(approx, near: _Exact | _Near, lexical, depth: int, method: str,
+              config: SearchConfig):  # fmt: skip
         """(passage, score) best first, for one query: candidates by the approximate scan,
-        ranked by exact cosine."""
+        ranked by exact cosine (in context: ``near``)."""
         if method == "lexical":
             return lexical
         n = len(approx)
         top = np.argpartition(-approx, depth - 1)[:depth] if depth < n else np.arange(n)
         top = top[np.isfinite(approx[top])]
-        vector = sorted(((int(i), exact(i)) for i in top), key=lambda item: (-item[1], item[0]))
+        near.prefetch(np.concatenate([top, [i for i, _ in lexical or ()]]).astype(np.int64))
+        vector = sorted(((int(i), near(i)) for i in top), key=lambda item: (-item[1], item[0]))
         if method == "vector":
             return vector
         fused: dict[int, float] = {}
         for weight, ranking in ((1.0, vector), (config.lexical_weight, lexical)):
             for rank, (i, _) in enumerate(ranking):
                 fused[i] = fused.get(i, 0.0) + weight / (config.rrf_k + rank + 1)
-        return sorted(fused.items(), key=lambda item: (-item[1], -exact(item[0])))
+        return sorted(fused.items(), key=lambda item: (-item[1], -near(item[0])))
 
-    def _articles(self, ranked, exact: _Exact, k: int) -> list[Hit]:
-        hits: list[Hit] = []
-        seen = set()
+    def _articles(self, ranked, near, exact: _Exact, k: int, bonus: float = 0.0) -> list[Hit]:
+        """Each article once, at its best passage; scored by that passage plus ``bonus`` times
+        its second best (ties: the better cosine in context)."""
         r = self.rows
+        best: dict[str, list] = {}  # article → [best passage, its score, second best score]
         for i, score in ranked:
-            if r["article_id"][i] in seen:
-                continue
-            seen.add(r["article_id"][i])
+            found = best.get(r["article_id"][i])
+            if found is None:
+                best[r["article_id"][i]] = [i, score, 0.0]
+            elif found[2] == 0.0:
+                found[2] = score
+        order = sorted(best.values(), key=lambda b: (-(b[1] + bonus * b[2]), -near(b[0])))
+        hits: list[Hit] = []
+        for i, score, second in order[:k]:
             hits.append(
                 Hit(
                     rank=len(hits) + 1,
@@ -208,10 +377,8 @@ class KnowledgeIndex:
                     audience=r["audience"][i],
                     status=r["status"][i],
                     text=r["text"][i],
-                    score=score,
+                    score=score + bonus * second,
                     similarity=exact(i),
                 )
             )
-            if len(hits) == k:
-                break
         return hits
