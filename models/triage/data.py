@@ -110,28 +110,34 @@ def check_minimum(
 ) -> None:
     """Refuse to train, naming the problem, on too little or one-class data.
 
-    ``min_per_class`` is one floor for every field or ``{field: floor}``. A field with classes
-    under its floor is refused with each such class, its count and how many more it needs.
-    Raises ``DataError``."""
+    ``min_per_class`` is one floor for every field or ``{field: floor}``. Every field with
+    classes under its floor is named in one ``DataError``, with each such class, its count and
+    how many more it needs."""
     empty = sum(1 for t in examples.texts if not t)
     if empty:
         raise DataError(f"{empty} example(s) have an empty text; clean or drop them first")
     if len(examples) < min_examples:
         raise DataError(f"{len(examples)} examples, fewer than the minimum of {min_examples}")
+    problems = []
     for name, values in examples.labels.items():
         floor = min_per_class if isinstance(min_per_class, int) else min_per_class.get(name, 1)
         counts = Counter(v for v in values if v is not None)
         if len(counts) < 2:
-            raise DataError(f"label field {name!r} has {len(counts)} class(es); need at least 2")
+            problems.append(f"label field {name!r} has {len(counts)} class(es); need at least 2")
+            continue
         rare = sorted((n, c) for c, n in counts.items() if n < floor)
         if rare:
             shown = ", ".join(f"{c!r} has {n} (needs {floor - n} more)" for n, c in rare[:10])
             more = f" and {len(rare) - 10} more" if len(rare) > 10 else ""
-            raise DataError(
-                f"label field {name!r}: {len(rare)} of {len(counts)} classes have fewer than "
-                f"{floor} examples: {shown}{more}; add examples, merge or relabel those classes, "
-                f"or lower data.min_per_class for {name!r}"
+            problems.append(
+                f"label field {name!r}: {len(rare)} of {len(counts)} classes under the minimum "
+                f"of {floor} examples: {shown}{more}"
             )
+    if problems:
+        raise DataError(
+            "; ".join(problems) + "; add examples, merge or relabel those classes, or lower "
+            "data.min_per_class for the field"
+        )
 
 
 WORD = re.compile(r"[a-z]+")

@@ -67,11 +67,20 @@ def target_indices(values: list[str | None], labels: list[str]) -> np.ndarray:
     return np.array([lookup.get(v, -1) if v is not None else -1 for v in values], dtype=np.int64)
 
 
-def field_report(logits: np.ndarray, targets: np.ndarray, head: HeadMeta) -> FieldReport:
+def field_report(
+    logits: np.ndarray,
+    targets: np.ndarray,
+    head: HeadMeta,
+    out_of_scope: np.ndarray | None = None,
+) -> FieldReport:
+    """Accuracy, macro-F1, top-3, ECE and coverage/precision at both thresholds of one head
+    over the labelled rows of ``targets`` ((n,) indices, -1 = none). ``out_of_scope`` ((n,)
+    bool, models/triage/unknown.py) abstains too, so coverage is what ``predict`` answers."""
     from sklearn.metrics import f1_score, precision_recall_fscore_support
 
     keep = targets >= 0
     logits, targets = logits[keep], targets[keep]
+    in_scope = ~out_of_scope[keep] if out_of_scope is not None else np.ones(len(targets), bool)
     if len(targets) == 0:
         raise ValueError("no labelled examples to evaluate")
     before = softmax(logits)
@@ -88,7 +97,7 @@ def field_report(logits: np.ndarray, targets: np.ndarray, head: HeadMeta) -> Fie
     np.add.at(confusion, (targets, predicted), 1)
 
     def answered(threshold: float) -> tuple[float, float]:
-        mask = confidence >= threshold
+        mask = (confidence >= threshold) & in_scope
         return float(mask.mean()), float(correct[mask].mean()) if mask.any() else 0.0
 
     suggest = answered(head.suggest_threshold)

@@ -109,7 +109,8 @@ def predictions_from_logits(
 
 
 def as_rows(texts: list[str], predictions: list[dict[str, FieldPrediction]]) -> list[dict]:
-    """Flat rows (text, <field>_label, <field>_confidence, <field>_abstained) for CSV output."""
+    """Flat rows for CSV output: text, per field ``<field>_label``, ``_confidence``,
+    ``_abstained`` and ``_out_of_scope``, and ``out_of_scope_score`` when the model has one."""
     rows = []
     for text, fields in zip(texts, predictions, strict=True):
         row = {"text": text}
@@ -118,5 +119,7 @@ def as_rows(texts: list[str], predictions: list[dict[str, FieldPrediction]]) -> 
             row[f"{name}_confidence"] = round(p.confidence, 4)
             row[f"{name}_abstained"] = p.abstained
             row[f"{name}_out_of_scope"] = p.out_of_scope
+            if p.out_of_scope_score is not None:
+                row["out_of_scope_score"] = round(p.out_of_scope_score, 4)
         rows.append(row)
     return rows

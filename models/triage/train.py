@@ -195,10 +195,16 @@ def save(
 
 
 def calibrate(
-    logits: dict[str, np.ndarray], side: Examples, meta: TriageMeta, config: TrainConfig
+    logits: dict[str, np.ndarray],
+    side: Examples,
+    meta: TriageMeta,
+    config: TrainConfig,
+    out_of_scope: dict[str, np.ndarray] | None = None,
 ) -> None:
-    """Per head: temperature on validation logits, then suggest/auto-apply thresholds; the
-    calibrated validation predictions are kept as the drift reference."""
+    """Per head: temperature on validation logits, then suggest/auto-apply thresholds over
+    the rows not flagged ``out_of_scope`` (those abstain anyway), so the answered precision
+    holds as ``predict`` answers; the calibrated validation predictions are kept as the drift
+    reference."""
     for name, head in meta.heads.items():
         targets = target_indices(side.labels[name], head.labels)
         keep = targets >= 0
@@ -207,8 +213,9 @@ def calibrate(
         meta.extra.setdefault("reference", {})[name] = drift.profile(
             [head.labels[i] for i in every.argmax(1)], every.max(1), head.labels
         )
-        probs = softmax(logits[name][keep], head.temperature)
-        confidence, correct = probs.max(1), probs.argmax(1) == targets[keep]
+        answerable = keep & ~(out_of_scope or {}).get(name, np.zeros(len(keep), dtype=bool))
+        probs = softmax(logits[name][answerable], head.temperature)
+        confidence, correct = probs.max(1), probs.argmax(1) == targets[answerable]
         head.suggest_threshold = threshold_for_precision(
             confidence, correct, config.calibration.suggest_precision
         )[0]
@@ -218,19 +225,37 @@ def calibrate(
 
 
 def reports(
-    logits: dict[str, np.ndarray], side: Examples, meta: TriageMeta
+    logits: dict[str, np.ndarray],
+    side: Examples,
+    meta: TriageMeta,
+    out_of_scope: dict[str, np.ndarray] | None = None,
 ) -> dict[str, FieldReport]:
-    """One ``FieldReport`` per head of ``logits`` (per field, (n, labels)) against ``side``."""
+    """One ``FieldReport`` per head of ``logits`` (per field, (n, labels)) against ``side``;
+    coverage counts the ``out_of_scope`` flags ({field: (n,) bool}) as abstentions."""
+    flags = out_of_scope or {}
     return {
-        f: field_report(logits[f], target_indices(side.labels[f], h.labels), h)
+        f: field_report(logits[f], target_indices(side.labels[f], h.labels), h, flags.get(f))
         for f, h in meta.heads.items()
     }
 
 
+def out_of_scope_flags(result: TrainResult, side: Examples) -> dict[str, np.ndarray]:
+    """{field: (n,) bool} of the run's detector on ``side``; empty without one."""
+    if result.detector is None or result.base_embedder is None:
+        return {}
+    return result.detector.out_of_scope(
+        result.detector.distances(result.base_embedder.embed(side.texts))
+    )
+
+
 def finish(result: TrainResult, split: Split, config: TrainConfig, logits_of: LogitsOf) -> None:
-    """Calibrate on validation, then report validation and test (shared by every model kind)."""
+    """Calibrate on validation, then report validation and test (shared by every model kind);
+    coverage figures include out-of-scope abstentions, as ``predict`` applies them."""
     val_logits = logits_of(split.validation)
-    calibrate(val_logits, split.validation, result.meta, config)
-    result.reports["validation"] = reports(val_logits, split.validation, result.meta)
+    val_flags = out_of_scope_flags(result, split.validation)
+    calibrate(val_logits, split.validation, result.meta, config, val_flags)
+    result.reports["validation"] = reports(val_logits, split.validation, result.meta, val_flags)
     if len(split.test):
-        result.reports["test"] = reports(logits_of(split.test), split.test, result.meta)
+        result.reports["test"] = reports(
+            logits_of(split.test), split.test, result.meta, out_of_scope_flags(result, split.test)
+        )

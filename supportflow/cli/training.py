@@ -81,7 +81,11 @@ def print_training(info: dict) -> None:
         )
         table.add_row(name, *(f"{m[f'{side}_{k}']:.3f}" for k in keys))
     console.print(table)
-    for name, c in info.get("unknown", {}).items():
+    unknown = info.get("unknown", {})
+    for name in info["metrics"][side] if unknown else ():
+        if name not in unknown:
+            console.print(f"unknown {name}: off (fewer than 3 classes: no unknown intents)")
+    for name, c in unknown.items():
         state = (
             f"abstains beyond distance {c['threshold']:.3f}: catches "
             f"{c['pseudo_unknown_recall']:.0%} of left-out classes, keeps "
@@ -99,7 +103,12 @@ def predict(
     model: Annotated[str, typer.Option(help="models:/triage-classifier/<version> or @<alias>.")],
     data: Annotated[Path, typer.Option(help="CSV with a text column.")],
     out: Annotated[
-        Path, typer.Option(help="CSV to write: per field label, confidence, abstained.")
+        Path,
+        typer.Option(
+            help="CSV to write: per field <field>_label, _confidence, _abstained and "
+            "_out_of_scope, plus out_of_scope_score (distance to the nearest training "
+            "example), beside the input columns."
+        ),
     ],
     text_column: Annotated[str, typer.Option(help="Text column of --data.")] = "text",
 ) -> None:

@@ -87,10 +87,15 @@ def test_gate_names_the_rare_classes():
     data.labels["category"][:3] = ["rare", "rare", "odd"]
     with pytest.raises(DataError) as error:
         check_minimum(data, min_examples=50, min_per_class=5)
-    assert "2 of 4 classes have fewer than 5 examples" in str(error.value)
+    assert "2 of 4 classes under the minimum of 5 examples" in str(error.value)
     assert "'odd' has 1 (needs 4 more), 'rare' has 2 (needs 3 more)" in str(error.value)
     # per field: the same data passes when this field's floor is lowered
     check_minimum(data, min_examples=50, min_per_class={"category": 1})
+    # every failing field is named at once
+    data.labels["team"] = ["x"] * 98 + ["y", "y"]
+    with pytest.raises(DataError) as both:
+        check_minimum(data, min_examples=50, min_per_class={"category": 5, "team": 3})
+    assert "'category': 2 of 4" in str(both.value) and "'y' has 2 (needs 1 more)" in str(both.value)
 
 
 def test_min_per_class_is_set_per_field_and_names_only_label_fields():
