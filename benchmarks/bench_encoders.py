@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import DATA, write_result
+from benchmarks.common import DATA, retrieval_figures, write_result
 
 log = logging.getLogger("bench")
 ENCODERS = (
@@ -87,21 +87,9 @@ def ranks_by_language(index, rows, truth, vectors, method: str) -> dict:
     out: dict[str, dict] = {"top1_similarity": top1_similarity(rows, truth, hits)}
     for lang in ("all", *LANGUAGES):
         picked = [(r, h) for r, h in zip(rows, hits, strict=True) if lang in ("all", r["language"])]
-        r1 = r5 = rr = 0.0
-        for row, found in picked:
-            good = set(truth[row["category"]])
-            ranks = [h.rank for h in found if h.article_id in good]
-            if ranks:
-                r5 += 1
-                r1 += ranks[0] == 1
-                rr += 1 / ranks[0]
-        n = max(len(picked), 1)
-        out[lang] = {
-            "n": len(picked),
-            "recall_at_1": round(r1 / n, 4),
-            "recall_at_5": round(r5 / n, 4),
-            "mrr": round(rr / n, 4),
-        }
+        out[lang] = {"n": len(picked)} | retrieval_figures(
+            [h for _, h in picked], [set(truth[r["category"]]) for r, _ in picked]
+        )
     return out
 
 

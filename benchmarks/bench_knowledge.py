@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import DATA, RESULTS, write_result
+from benchmarks.common import DATA, RESULTS, retrieval_figures, write_result
 from supportflow.demo.write import write_demo
 
 log = logging.getLogger("bench")
@@ -114,20 +114,9 @@ def retrieval(tmp: Path, data: Path) -> dict:
             config=search_config(),
             query_vectors=vectors,
         )
-        r1 = r5 = rr = 0.0
-        for row, found in zip(rows, hits, strict=True):
-            good = set(truth[row["category"]])
-            ranks = [h.rank for h in found if h.article_id in good]
-            if ranks:
-                r5 += 1
-                r1 += ranks[0] == 1
-                rr += 1 / ranks[0]
-        n = len(rows)
-        figures |= {
-            f"{method}_recall_at_1": round(r1 / n, 4),
-            f"{method}_recall_at_5": round(r5 / n, 4),
-            f"{method}_mrr": round(rr / n, 4),
-        }
+        figures |= retrieval_figures(
+            hits, [set(truth[r["category"]]) for r in rows], prefix=f"{method}_"
+        )
         log.info("%s: %s", method, {k: v for k, v in figures.items() if k.startswith(method)})
     return figures
 
@@ -162,23 +151,14 @@ def rank_figures(prefix: str, index, queries: list[str], gold: list[str], config
     figures = {}
     for method in METHODS:
         hits = index.search_many(queries, 5, method=method, config=config, query_vectors=vectors)
-        r1 = r5 = rr = s1 = 0.0
-        for n, found in enumerate(hits):
-            ranks = [h.rank for h in found if h.article_id == gold[n]]
-            if ranks:
-                r5 += 1
-                r1 += ranks[0] == 1
-                rr += 1 / ranks[0]
-            if sections and found and found[0].article_id == gold[n]:
-                s1 += headings[found[0].chunk_id] == sections[n]
-        m = len(queries)
-        figures |= {
-            f"{prefix}_{method}_recall_at_1": round(r1 / m, 4),
-            f"{prefix}_{method}_recall_at_5": round(r5 / m, 4),
-            f"{prefix}_{method}_mrr": round(rr / m, 4),
-        }
+        figures |= retrieval_figures(hits, [{g} for g in gold], prefix=f"{prefix}_{method}_")
         if sections:
-            figures[f"{prefix}_{method}_section_recall_at_1"] = round(s1 / m, 4)
+            s1 = sum(
+                bool(found) and found[0].article_id == gold[n]
+                and headings[found[0].chunk_id] == sections[n]
+                for n, found in enumerate(hits)
+            )  # fmt: skip
+            figures[f"{prefix}_{method}_section_recall_at_1"] = round(s1 / len(queries), 4)
     log.info("%s: %s", prefix, figures)
     return figures
 

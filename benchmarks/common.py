@@ -47,3 +47,24 @@ def write_result(bench: str, params: dict, figures: dict, targets: dict) -> dict
     (RESULTS / f"{bench}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return result
+
+
+def retrieval_figures(hits: list, relevant: list[set[str]], prefix: str = "") -> dict[str, float]:
+    """recall@1, recall@k (k = the hits per query, 5 in our benches) and MRR of ranked article
+    hits (each with ``rank`` and ``article_id``) against each query's relevant article ids;
+    keys ``<prefix>recall_at_1``, ``<prefix>recall_at_5``, ``<prefix>mrr``, rounded to 4
+    places; zeros for no queries. MRR as in Voorhees (TREC-8 QA): mean of 1/rank of the first
+    relevant hit, 0 when none is returned."""
+    r1 = r5 = rr = 0.0
+    for found, good in zip(hits, relevant, strict=True):
+        ranks = [h.rank for h in found if h.article_id in good]
+        if ranks:
+            r5 += 1
+            r1 += ranks[0] == 1
+            rr += 1 / ranks[0]
+    n = max(len(hits), 1)
+    return {
+        f"{prefix}recall_at_1": round(r1 / n, 4),
+        f"{prefix}recall_at_5": round(r5 / n, 4),
+        f"{prefix}mrr": round(rr / n, 4),
+    }
