@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from models.triage.config import LABEL_FIELDS, DataConfig
+from supportflow.graph import connected
 
 log = logging.getLogger("supportflow.train")
 
@@ -149,23 +150,15 @@ def near_duplicate_groups(texts: list[str], shingle: int = 5, hashes: int = 3) -
     Support tickets repeat (incident bursts, templates with a different greeting). Putting such
     near-duplicates on one side of the split keeps validation and test scores honest.
     """
-    parent = list(range(len(texts)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     first_seen: dict[tuple[int, int], int] = {}
+    pairs = []
     for i, text in enumerate(texts):
         words = WORD.findall(text.lower())
         grams = {" ".join(words[j : j + shingle]) for j in range(max(1, len(words) - shingle + 1))}
         for k in range(hashes):
             key = (k, min(_hash(f"{k}:{g}") for g in grams))
-            j = first_seen.setdefault(key, i)
-            parent[find(i)] = find(j)
-    return [find(i) for i in range(len(texts))]
+            pairs.append((i, first_seen.setdefault(key, i)))
+    return connected(len(texts), pairs).tolist()
 
 
 def _hash(text: str) -> int:

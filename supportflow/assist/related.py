@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from supportflow.assist.config import IncidentConfig, RelatedConfig
+from supportflow.graph import connected
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -145,24 +146,15 @@ def find_incidents(t: Tickets, config: IncidentConfig) -> list[Incident]:
     seeds = burst_rows(t, config)
     if not len(seeds):
         return []
-    parent = list(range(len(seeds)))
-
-    def root(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
     vectors = torch.from_numpy(np.ascontiguousarray(t.vectors[seeds]))
     times = t.times[seeds]
     with torch.no_grad():
         close = (vectors @ vectors.T >= config.similarity).numpy()
     near = np.abs(times[:, None] - times[None, :]) <= 2 * config.window_hours * HOUR
-    for a, b in zip(*np.nonzero(np.triu(close & near, 1)), strict=True):
-        parent[root(int(a))] = root(int(b))
+    labels = connected(len(seeds), np.argwhere(np.triu(close & near, 1)))
     groups: dict[int, list[int]] = {}
     for k in range(len(seeds)):
-        groups.setdefault(root(k), []).append(int(seeds[k]))
+        groups.setdefault(int(labels[k]), []).append(int(seeds[k]))
     incidents = []
     for parts in _merge_overlapping(t, sorted(groups.values(), key=min), config):
         members = sorted(m for part in parts for m in part)
