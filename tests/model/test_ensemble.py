@@ -1,4 +1,4 @@
-"""The calibrated ensemble: fine-tuned MiniLM mixed with TF-IDF, frozen-embedding and kNN members."""
+"""The calibrated ensemble: fine-tuned MiniLM mixed with TF-IDF, embedding and kNN members."""
 
 import numpy as np
 import pytest
