@@ -10,7 +10,7 @@ explicit stack (no recursion): a container deeper than ``max_depth`` levels beco
 ("unexpected structure: nested too deeply"), and ``bounds.bound_record`` leaves such a value out.
 
 The readers use these only where orjson cannot: a document or line deeper than orjson parses,
-and Zendesk documents too large to parse at once (``zendesk_files.IN_MEMORY_BYTES``).
+and Zendesk documents too large to parse at once (``zendesk_shape.IN_MEMORY_BYTES``).
 """
 
 from __future__ import annotations

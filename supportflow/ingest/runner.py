@@ -11,7 +11,8 @@ from supportflow.ingest.load import BatchReport, ingest_file
 from supportflow.ingest.mapping import load_mapping
 from supportflow.ingest.sources import SUFFIX_FORMATS, Format, SourceError
 from supportflow.ingest.zendesk import Lookups
-from supportflow.ingest.zendesk_files import Shape, read_lookups
+from supportflow.ingest.zendesk_files import read_lookups
+from supportflow.ingest.zendesk_shape import Shape
 from supportflow.settings import Settings
 from supportflow.warehouse import connect
 

@@ -24,13 +24,13 @@ from supportflow.ingest.deep_json import JSON_ERRORS, is_depth_error, loads_capp
 from supportflow.ingest.mapping import CANONICAL_FIELDS, Mapping
 from supportflow.ingest.raw import BATCH_BYTES, RawBatch, RawRecord, SourceError, batched
 from supportflow.ingest.zendesk import FlattenStats, Lookups
-from supportflow.ingest.zendesk_files import (
+from supportflow.ingest.zendesk_files import zendesk_records
+from supportflow.ingest.zendesk_shape import (
     Shape,
     first_object,
     is_document,
     looks_like_zendesk_ticket,
     shape_of,
-    zendesk_records,
 )
 
 __all__ = [  # the readers' types live in ``raw``, the CSV reader in ``csv_reader``
