@@ -159,16 +159,16 @@ def main() -> None:
                 for member, fields in transformer.member_accuracy.items()
             },
         }
-        targets = {
-            "banking77_accuracy": (">=", 0.94),
-            "banking77_ece": ("<=", 0.03),
+        targets = {  # issue 17: ≥ 94.5 %, ECE ≤ 0.02 after scaling, the 45-minute CPU budget
+            "banking77_accuracy": (">=", 0.945),
+            "banking77_ece": ("<=", 0.02),
             "banking77_train_s": ("<=", 45 * 60),
         }
         if not args.no_unknown:
             figures.update(rounded(unknown_intents(args.epochs, members, Path(tmp))))
             targets.update(
                 {
-                    "unknown_intent_abstain_rate": (">=", 0.70),
+                    "unknown_intent_abstain_rate": (">=", 0.75),
                     "answered_in_scope_accuracy": (">=", 0.97),
                 }
             )

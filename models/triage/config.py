@@ -89,13 +89,14 @@ class CombineConfig(Strict):
     """Members mixed with the fine-tuned transformer (``kind: transformer`` only).
 
     Names come from ``models/triage/members`` (``tfidf``: the baseline's TF-IDF logistic
-    regression, ``embedding``: a logistic regression over frozen base-encoder embeddings);
+    regression, ``embedding``: a logistic regression over frozen base-encoder embeddings,
+    ``knn``: a weighted vote of the nearest training examples in the same frozen space);
     weights per field are chosen on validation. Empty (the default) keeps the plain model.
     """
 
     members: list[str] = Field(default_factory=list)
     weight_step: float = Field(default=0.1, gt=0, le=0.5)
-    # the frozen encoder of the ``embedding`` member (and so of the out-of-scope score): any
+    # the frozen encoder of the ``embedding``/``knn`` members and the out-of-scope score: any
     # name ``load_embedder`` knows, e.g. ``use:multilingual-v3`` for German/Spanish/French
     # tickets; None = the fine-tuned model's own base encoder
     embedding_encoder: str | None = None
