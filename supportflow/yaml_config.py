@@ -173,7 +173,8 @@ def _blame(read: list[tuple[Path, dict[str, Any]]], loc: tuple) -> Path:
 def explain(exc: ValidationError, read: list[tuple[Path, dict[str, Any]]]) -> str:
     """One line per problem: ``file: dotted.key: message``, naming the file that set the key."""
     return "; ".join(
-        f"{_blame(read, e['loc'])}: {'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}"
+        f"{_blame(read, e['loc'])}: {'.'.join(map(str, e['loc'])) or '(top)'}: "
+        f"{e['msg'].removeprefix('Value error, ')}"
         for e in exc.errors()
     )
 

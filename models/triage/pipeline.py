@@ -83,6 +83,7 @@ def run_training(
     }
     info["train_seconds"] = round(result.train_seconds, 1)
     info["unknown"] = result.meta.extra.get("unknown", {})
+    info["classes"] = {f: len(h.labels) for f, h in result.meta.heads.items()}
     return info
 
 

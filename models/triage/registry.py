@@ -57,7 +57,7 @@ def git_commit() -> str:
 
 def flat_params(config: TrainConfig) -> dict[str, str]:
     out = {"kind": config.kind, "encoder": config.encoder, "model_name": config.model_name}
-    for section in ("data", "optim", "calibration"):
+    for section in ("data", "optim", "calibration", "combine", "serving"):
         for key, value in getattr(config, section).model_dump().items():
             out[f"{section}.{key}"] = str(value)
     return out

@@ -66,19 +66,25 @@ def _fail(message: str) -> None:
 
 
 class _quiet_prefect_failures:
-    """Keep Prefect from printing a traceback for a failure this command reports in one line."""
+    """Keep Prefect from printing a traceback for a failure this command reports in one line.
+
+    A filter, not a level: Prefect configures its loggers (``logging.config.dictConfig``) when a
+    command first imports it, which resets levels set before but keeps filters."""
 
     NAMES = ("prefect.task_runs", "prefect.flow_runs", "prefect.engine")
 
+    @staticmethod
+    def _below_error(record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR
+
     def __enter__(self):
-        self._levels = {name: logging.getLogger(name).level for name in self.NAMES}
         for name in self.NAMES:
-            logging.getLogger(name).setLevel(logging.CRITICAL)
+            logging.getLogger(name).addFilter(self._below_error)
         return self
 
     def __exit__(self, *exc_info) -> None:
-        for name, level in self._levels.items():
-            logging.getLogger(name).setLevel(level)
+        for name in self.NAMES:
+            logging.getLogger(name).removeFilter(self._below_error)
 
 
 def one_line(exc: BaseException) -> str:

@@ -79,7 +79,11 @@ def print_training(info: dict) -> None:
             "auto_apply_coverage",
             "auto_apply_precision",
         )
-        table.add_row(name, *(f"{m[f'{side}_{k}']:.3f}" for k in keys))
+        few = info.get("classes", {}).get(name, 4) <= 3  # top-3 of 2 or 3 classes is always 1
+        table.add_row(
+            name,
+            *("—" if few and k == "top3_accuracy" else f"{m[f'{side}_{k}']:.3f}" for k in keys),
+        )
     console.print(table)
     unknown = info.get("unknown", {})
     for name in info["metrics"][side] if unknown else ():

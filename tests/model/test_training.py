@@ -177,3 +177,36 @@ def test_labels_unseen_in_training_are_a_clear_error():
     val = Examples(["3"], ["c"], {"category": ["z"]})
     with pytest.raises(DataError, match=r"validation has category labels never seen.*\['z'\]"):
         label_maps(Split(train, val, Examples([], [], {"category": []})))
+
+
+def test_train_errors_are_one_line_without_prefect_tracebacks(labelled_csv, home, tmp_path):
+    """A per-field minimum for a field --label-column leaves out is not an error; a column the
+    CSV lacks is one ``error:`` line, with no Prefect task-failure traceback before it."""
+    experiment = tmp_path / "exp.yaml"
+    experiment.write_text(
+        "data:\n  label_fields: [category, priority]\n  min_per_class: {category: 5, priority: 5}\n"
+    )
+    env = {**os.environ, "SUPPORTFLOW_HOME": str(home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "supportflow.cli", "train", "-e", str(experiment),
+         "--data", str(labelled_csv), "--label-column", "team"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "Traceback" not in output and "ERROR" not in output, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: column(s) ['team'] not found"), output
+    assert "min_per_class" not in output
+
+
+def test_label_columns_keep_the_per_field_minimums_of_the_fields_named(labelled_csv):
+    from flows.train_triage_model import with_label_fields
+    from models.triage.config import DEFAULT_MIN_PER_CLASS
+
+    base = config(labelled_csv)
+    data = base.data.model_copy(update={"min_per_class": {"category": 5, "priority": 7}})
+    written = base.model_copy(update={"data": data})
+    assert with_label_fields(written, ["priority"]).data.minimum_per_class() == {"priority": 7}
+    other = with_label_fields(written, ["team"]).data
+    assert other.label_fields == ["team"] and other.min_per_class == DEFAULT_MIN_PER_CLASS

@@ -145,3 +145,15 @@ def test_a_bad_key_is_one_line_naming_the_file_that_set_it(tmp_path, config_dir)
     assert message == (
         f"{config_dir / 'knowledge.yaml'}: audit.stale_after_dayz: Extra inputs are not permitted"
     )
+
+
+def test_a_validator_message_reaches_the_user_without_pydantics_prefix(tmp_path):
+    from models.triage.config import load_config
+
+    experiment = tmp_path / "exp.yaml"
+    experiment.write_text("combine:\n  members: [tfidf, knnn]\n")
+    with pytest.raises(ValueError) as raised:
+        load_config(experiment)
+    message = str(raised.value)
+    assert "combine.members: unknown ensemble member(s) ['knnn']" in message
+    assert "Value error" not in message
