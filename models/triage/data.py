@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from models.triage.config import LABEL_FIELDS, DataConfig
-from supportflow.graph import connected
+from models.triage.graph import connected
 
 log = logging.getLogger("supportflow.train")
 

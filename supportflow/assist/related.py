@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from models.triage.graph import connected
 from supportflow.assist.config import IncidentConfig, RelatedConfig
-from supportflow.graph import connected
 
 HOUR = 3600.0
 DAY = 24 * HOUR

@@ -1,8 +1,8 @@
-"""Connected components (supportflow/graph.py)."""
+"""Connected components (models/triage/graph.py)."""
 
 import numpy as np
 
-from supportflow.graph import connected
+from models.triage.graph import connected
 
 
 def test_components_join_transitively_and_leave_isolated_nodes_alone():
