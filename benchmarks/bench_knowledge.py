@@ -24,7 +24,9 @@ latency      hybrid search p50/p95 (query embedding included) over 100k passages
 
 ``--only`` runs the named parts and keeps the other figures of benchmarks/results/knowledge.json
 (``--only stackfaq,docs``: the real help centers alone, a few minutes). ``--before`` ranks as
-before long-article ranking and only prints its figures (for before/after comparisons). The
+before long-article ranking and only prints its figures (for before/after comparisons).
+``--encoder NAME`` indexes and searches with another encoder and writes
+benchmarks/results/knowledge_encoder.json instead (the default encoder's file is untouched). The
 real sets are read from $SUPPORTFLOW_REAL_DATA or ../shared/data/real beside the repository;
 absent, they are skipped with a line saying so.
 """
@@ -66,12 +68,19 @@ DOCS_SEED = 17  # which threads go together (a seeded shuffle: guides mix topics
 # --before: the ranking as it was before long-article ranking (issue 17), for before/after figures
 BEFORE = {"title_weight": 0.0, "heading_weight": 0.0, "neighbour_weight": 0.0, "passage_bonus": 0.0}
 overrides: dict[str, float] = {}
+encoder: dict[str, str] = {}  # --encoder: {"encoder": NAME}
+
+
+def knowledge_config():
+    """The config's model defaults, with ``--encoder``'s index encoder when one is given."""
+    from supportflow.knowledge.config import KnowledgeConfig
+
+    config = KnowledgeConfig()
+    return config.model_copy(update={"index": config.index.model_copy(update=encoder)})
 
 
 def search_config():
-    from supportflow.knowledge.config import KnowledgeConfig
-
-    return KnowledgeConfig().search.model_copy(update=overrides)
+    return knowledge_config().search.model_copy(update=overrides)
 
 
 def real_data() -> Path:
@@ -88,12 +97,11 @@ def eval_tickets(n: int) -> Path:
 
 def retrieval(tmp: Path, data: Path) -> dict:
     from supportflow.knowledge import encoder as enc
-    from supportflow.knowledge.config import KnowledgeConfig
     from supportflow.knowledge.index import reindex
     from supportflow.knowledge.search import KnowledgeIndex
     from supportflow.warehouse import apply_migrations, open_warehouse
 
-    config = KnowledgeConfig()
+    config = knowledge_config()
     truth = json.loads((data / "kb" / "ground_truth.json").read_text())
     with open(data / "tickets.csv", newline="") as f:
         rows = [r for r in csv.DictReader(f) if truth.get(r["category"])]
@@ -123,12 +131,11 @@ def retrieval(tmp: Path, data: Path) -> dict:
 
 def _index(tmp: Path, kb: Path, name: str):
     """Reindex ``kb`` into a fresh warehouse; the loaded index and each passage's heading."""
-    from supportflow.knowledge.config import KnowledgeConfig
     from supportflow.knowledge.index import reindex
     from supportflow.knowledge.search import KnowledgeIndex
     from supportflow.warehouse import apply_migrations, open_warehouse
 
-    config = KnowledgeConfig()
+    config = knowledge_config()
     con = open_warehouse(tmp / f"{name}.duckdb")
     apply_migrations(con)
     summary = reindex(con, kb, config.index)
@@ -248,7 +255,6 @@ def synthetic_article(n: int, rng: random.Random) -> str:
 
 def reindex_costs(tmp: Path, articles: int) -> dict:
     from supportflow.knowledge import encoder as enc
-    from supportflow.knowledge.config import KnowledgeConfig
     from supportflow.knowledge.index import reindex
     from supportflow.warehouse import apply_migrations, open_warehouse
 
@@ -257,7 +263,7 @@ def reindex_costs(tmp: Path, articles: int) -> dict:
     kb.mkdir()
     for n in range(articles):
         (kb / f"syn-{n:05d}.md").write_text(synthetic_article(n, rng))
-    config = KnowledgeConfig().index
+    config = knowledge_config().index
     con = open_warehouse(tmp / "reindex.duckdb")
     apply_migrations(con)
 
@@ -285,10 +291,9 @@ def reindex_costs(tmp: Path, articles: int) -> dict:
 
 
 def search_latency(data: Path, passages: int, queries: int = 200) -> dict:
-    from supportflow.knowledge.config import KnowledgeConfig
     from supportflow.knowledge.search import KnowledgeIndex
 
-    config = KnowledgeConfig()
+    config = knowledge_config()
     rng = random.Random(9)
     texts = [" ".join(rng.choices(VOCAB, k=60)) for _ in range(passages)]
     vectors = np.random.default_rng(9).standard_normal((passages, 384)).astype(np.float32)
@@ -342,15 +347,21 @@ def main() -> None:
         help="rank as before long-article ranking (title/heading weights, neighbour context and "
         "passage bonus off); prints the figures, leaves the results file as it is",
     )  # fmt: skip
+    parser.add_argument(
+        "--encoder", help="index encoder instead of the default (e.g. use:multilingual-v3); "
+        "writes results/knowledge_encoder.json, not knowledge.json",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.before:
         overrides.update(BEFORE)
+    if args.encoder:
+        encoder["encoder"] = args.encoder
     only = set(args.only.split(","))
     if only - set(PARTS):
         parser.error(f"unknown part(s) {sorted(only - set(PARTS))}; known: {', '.join(PARTS)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     previous = RESULTS / "knowledge.json"
-    keep = previous.exists() and not args.before  # --before prints only what it ran
+    keep = previous.exists() and not args.before and not args.encoder  # only what it ran
     figures = json.loads(previous.read_text())["figures"] if keep else {}
     real = real_data() / "stackfaq"
     if only & {"stackfaq", "docs"} and not (real / "queries.csv").exists():
@@ -385,8 +396,9 @@ def main() -> None:
         print(json.dumps({"before": True, "parts_run": sorted(only), "figures": figures}, indent=2))
         return
     write_result(
-        "knowledge",
+        "knowledge_encoder" if args.encoder else "knowledge",
         {
+            "encoder": knowledge_config().index.encoder,
             "eval_seed": EVAL_SEED,
             "tickets": args.tickets,
             "articles": args.articles,

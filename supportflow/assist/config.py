@@ -83,8 +83,19 @@ class AssistConfig(StrictModel):
     generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
 
 
-def load_assist_config(path: Path | None = None) -> AssistConfig:
-    """``macros``, when relative, is next to the file that names it (packaged: the config home)."""
+def load_assist_config(path: Path | None = None, encoder: str | None = None) -> AssistConfig:
+    """``macros``, when relative, is next to the file that names it (packaged: the config home).
+    The related and incident thresholds are cosines of ``encoder`` (default: knowledge.yaml's
+    ``index.encoder``, whose vectors assist reads): ``encoders.yaml`` fits them to it, just
+    above the packaged defaults (a threshold a user file sets still wins)."""
+    from supportflow.knowledge.config import encoder_thresholds, load_knowledge_config
+
+    encoder = encoder or load_knowledge_config().index.encoder
     return load_yaml_config(
-        path, AssistConfig, "assist", default=DEFAULT_CONFIG, path_keys=("macros",)
+        path,
+        AssistConfig,
+        "assist",
+        default=DEFAULT_CONFIG,
+        path_keys=("macros",),
+        calibration=lambda _raw: encoder_thresholds(encoder, "assist"),
     )

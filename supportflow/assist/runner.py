@@ -37,8 +37,8 @@ def assist_pending(
 ) -> AssistResult:
     """Assist outputs for every ticket that needs them (or only ``ticket_ids``); raises
     ``EmptyIndexError`` while nothing is indexed (drafts cite articles)."""
-    config = load_assist_config(config_path)
     knowledge = load_knowledge_config(knowledge_config_path)
+    config = load_assist_config(config_path, encoder=knowledge.index.encoder)
     library = macro_library(config.macros)
     with connect(settings) as con:
         index = KnowledgeIndex.load(con, knowledge.index.encoder)

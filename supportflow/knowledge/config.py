@@ -9,9 +9,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from supportflow.yaml_config import StrictModel, load_yaml_config
+from supportflow.yaml_config import StrictModel, load_yaml_config, read_yaml_config
 
 DEFAULT_CONFIG = "knowledge.yaml"  # in the config home (supportflow/yaml_config.py)
+ENCODERS_CONFIG = "encoders.yaml"  # cosine thresholds per encoder, also in the config home
 
 
 class IndexConfig(StrictModel):
@@ -83,5 +84,25 @@ class KnowledgeConfig(StrictModel):
     audit: AuditConfig = Field(default_factory=AuditConfig)
 
 
+def encoder_thresholds(encoder: str, section: Literal["knowledge", "assist"]) -> dict:
+    """``encoder``'s fitted cosine thresholds for ``section`` (a partial config mapping, e.g.
+    ``{"answer": {"min_similarity": 0.43}}``) from ``encoders.yaml`` in the config home; ``{}``
+    for an encoder it does not list (the default encoder's values are the config's own)."""
+    table, where = read_yaml_config(None, "encoder thresholds", default=ENCODERS_CONFIG)
+    entry = table.get(encoder) or {}
+    if not isinstance(entry, dict) or not isinstance(entry.get(section) or {}, dict):
+        raise ValueError(f"{where}: {encoder}: expected a mapping with knowledge: and assist:")
+    return entry.get(section) or {}
+
+
+def _calibration(raw: dict) -> dict:
+    index = raw.get("index") if isinstance(raw.get("index"), dict) else {}
+    return encoder_thresholds(str(index.get("encoder") or IndexConfig().encoder), "knowledge")
+
+
 def load_knowledge_config(path: Path | None = None) -> KnowledgeConfig:
-    return load_yaml_config(path, KnowledgeConfig, "knowledge", default=DEFAULT_CONFIG)
+    """``knowledge.yaml`` layers, with the thresholds ``encoders.yaml`` fits to the configured
+    encoder just above the packaged defaults (a threshold a user file sets still wins)."""
+    return load_yaml_config(
+        path, KnowledgeConfig, "knowledge", default=DEFAULT_CONFIG, calibration=_calibration
+    )

@@ -157,3 +157,34 @@ def test_a_validator_message_reaches_the_user_without_pydantics_prefix(tmp_path)
     message = str(raised.value)
     assert "combine.members: unknown ensemble member(s) ['knnn']" in message
     assert "Value error" not in message
+
+
+def test_naming_another_encoder_brings_its_fitted_thresholds_and_user_values_still_win(
+    config_dir, tmp_path
+):
+    """An encoder is a config value: encoders.yaml's thresholds for it come along, above the
+    packaged (MiniLM) values and under anything a user file sets."""
+    from supportflow.knowledge.config import encoder_thresholds, load_knowledge_config
+
+    fitted = yaml.safe_load((CONFIG_HOME / "encoders.yaml").read_text())["use:multilingual-v3"]
+    default = load_knowledge_config()
+    assert default.answer.min_similarity == 0.40  # the packaged file's: MiniLM's scale
+    assert load_assist_config().related.duplicate_similarity == 0.92
+    (config_dir / "knowledge.yaml").write_text("index: {encoder: 'use:multilingual-v3'}\n")
+    use = load_knowledge_config()
+    assert use.answer.min_similarity == fitted["knowledge"]["answer"]["min_similarity"] != 0.40
+    assert use.audit.conflict_similarity == fitted["knowledge"]["audit"]["conflict_similarity"]
+    assert use.search == default.search  # what encoders.yaml does not name stays
+    # assist reads the knowledge encoder's vectors, so its thresholds follow that encoder
+    related = load_assist_config().related
+    assert related.duplicate_similarity == fitted["assist"]["related"]["duplicate_similarity"]
+    assert load_assist_config().incidents.min_tickets == 12
+    # a value a user file sets wins over the fitted one, at any layer
+    mine = tmp_path / "knowledge.yaml"
+    mine.write_text("answer: {min_similarity: 0.5}\n")
+    assert load_knowledge_config(mine).answer.min_similarity == 0.5
+    assert load_knowledge_config(mine).audit.conflict_similarity == use.audit.conflict_similarity
+    assert encoder_thresholds("packaged:some-other-model", "assist") == {}
+    (config_dir / "encoders.yaml").write_text("use:multilingual-v3: [0.4]\n")
+    with pytest.raises(ValueError, match=r"encoders\.yaml: use:multilingual-v3: expected"):
+        load_knowledge_config()
