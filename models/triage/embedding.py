@@ -118,6 +118,9 @@ class OnnxEmbedder(Embedder):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # no spin-waiting after a run: searches call torch right after one small batch, and
+        # spinning threads would take its cores (search p95 at 100k passages, bench-knowledge)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
 
