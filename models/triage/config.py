@@ -96,6 +96,10 @@ class CombineConfig(Strict):
 
     members: list[str] = Field(default_factory=list)
     weight_step: float = Field(default=0.1, gt=0, le=0.5)
+    # once weights, temperatures and thresholds are chosen on validation, fit the members again
+    # on training + validation (the transformer is not refitted): Banking77 members alone gain
+    # 0.2-0.5 pt on test (TF-IDF 90.81 → 91.33 %, kNN 91.92 → 92.27 %, embedding 92.69 → 92.89 %)
+    refit_on_validation: bool = True
     # the frozen encoder of the ``embedding``/``knn`` members and the out-of-scope score: any
     # name ``load_embedder`` knows, e.g. ``use:multilingual-v3`` for German/Spanish/French
     # tickets; None = the fine-tuned model's own base encoder

@@ -38,6 +38,19 @@ class Examples:
             {f: [v[i] for i in index] for f, v in self.labels.items()},
         )
 
+    def __add__(self, other: Examples) -> Examples:
+        """Both sets, ``self`` first; a field only one of them has is None for the other's."""
+        fields = list(dict.fromkeys([*self.labels, *other.labels]))
+        return Examples(
+            self.ids + other.ids,
+            self.texts + other.texts,
+            {
+                f: list(self.labels.get(f, [None] * len(self)))
+                + list(other.labels.get(f, [None] * len(other)))
+                for f in fields
+            },
+        )
+
 
 def from_rows(
     rows: list[dict], text_column: str, label_fields: list[str], id_column: str | None = None

@@ -55,6 +55,11 @@ class Members:
         fitted = {n: m.fit(train, maps, encoder_dir) for n, m in MEMBERS.items() if n in names}
         return cls(names, fitted)
 
+    def refit(self, examples: Examples, maps: dict[str, list[str]], encoder_dir: Path) -> None:
+        """Fit every member again on ``examples`` (training + validation once the weights,
+        temperatures and thresholds are chosen), keeping those weights and temperatures."""
+        self.fitted = {n: MEMBERS[n].fit(examples, maps, encoder_dir) for n in self.fitted}
+
     def member_logits(self, texts: list[str]) -> dict[str, Logits]:
         """Log-probabilities per member and field: {member: {field: (n, labels)}}."""
         return {name: member.logits(texts) for name, member in self.fitted.items()}

@@ -79,7 +79,13 @@ def train_model(
             result.detector = fit_unknown(config, split, result.base_embedder)
     logits_of = final_logits(fitted, members)
     with steps("calibrate and evaluate"):
-        finish(result, split, config, logits_of)
+        finish(
+            result,
+            split,
+            config,
+            logits_of,
+            before_test=lambda: refit(config, split, fitted, members),
+        )
         if members is not None and len(split.test):
             result.member_accuracy = members.accuracy_alone(
                 fitted.logits(split.test), split.test, fitted.maps
@@ -111,6 +117,16 @@ def fit_members(config: TrainConfig, split: Split, fitted: FittedModel) -> Membe
     )
     fitted.meta.extra["ensemble"] = {"members": members.names, "weights": members.weights}
     return members
+
+
+def refit(config: TrainConfig, split: Split, fitted: FittedModel, members: Members | None) -> None:
+    """With ``combine.refit_on_validation``, the members fitted again on training + validation
+    (after calibration, before the test report); recorded in the ensemble's meta."""
+    if members is None or not config.combine.refit_on_validation or not len(split.validation):
+        return
+    base = config.combine.embedding_encoder or fitted.encoder_dir
+    members.refit(split.train + split.validation, fitted.maps, base)
+    fitted.meta.extra["ensemble"]["fitted_on"] = "train+validation"
 
 
 def fit_unknown(
@@ -244,13 +260,22 @@ def out_of_scope_flags(result: TrainResult, side: Examples) -> dict[str, np.ndar
     )
 
 
-def finish(result: TrainResult, split: Split, config: TrainConfig, logits_of: LogitsOf) -> None:
+def finish(
+    result: TrainResult,
+    split: Split,
+    config: TrainConfig,
+    logits_of: LogitsOf,
+    before_test: Callable[[], None] | None = None,
+) -> None:
     """Calibrate on validation, then report validation and test (shared by every model kind);
-    coverage figures include out-of-scope abstentions, as ``predict`` applies them."""
+    coverage figures include out-of-scope abstentions, as ``predict`` applies them.
+    ``before_test`` runs between the two (the ensemble refits its members there)."""
     val_logits = logits_of(split.validation)
     val_flags = out_of_scope_flags(result, split.validation)
     calibrate(val_logits, split.validation, result.meta, config, val_flags)
     result.reports["validation"] = reports(val_logits, split.validation, result.meta, val_flags)
+    if before_test is not None:
+        before_test()
     if len(split.test):
         result.reports["test"] = reports(
             logits_of(split.test), split.test, result.meta, out_of_scope_flags(result, split.test)

@@ -39,6 +39,16 @@ def test_weights_are_chosen_on_validation_and_saved(ensemble):
     assert (result.folder / "base_encoder" / "config.json").exists()
 
 
+def test_members_are_refitted_on_training_and_validation_after_calibration(ensemble):
+    result, parts = ensemble
+    assert result.meta.extra["ensemble"]["fitted_on"] == "train+validation"
+    knn = Predictor(result.folder).members.fitted["knn"]
+    assert len(knn.vectors) == len(parts.train) + len(parts.validation)
+    # the validation report (and every threshold) came before the refit: members fitted on the
+    # training side only, so validation is still held out for them
+    assert result.reports["validation"]["category"].accuracy < 1.0
+
+
 def test_members_and_the_out_of_scope_score_share_one_frozen_encoder(ensemble):
     result, _ = ensemble
     predictor = Predictor(result.folder)

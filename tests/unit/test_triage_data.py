@@ -179,3 +179,13 @@ def test_behaviour_perturbations_change_only_what_they_should():
     assert sorted(typo) == sorted("the quick brown fox jumps over the lazy dog") and typo != (
         "the quick brown fox jumps over the lazy dog"
     )
+
+
+def test_adding_examples_keeps_order_and_fills_missing_fields_with_none():
+    from models.triage.data import Examples
+
+    a = Examples(["1", "2"], ["x", "y"], {"queue": ["q1", "q2"]})
+    b = Examples(["3"], ["z"], {"queue": ["q3"], "priority": ["high"]})
+    both = a + b
+    assert (both.ids, both.texts) == (["1", "2", "3"], ["x", "y", "z"])
+    assert both.labels == {"queue": ["q1", "q2", "q3"], "priority": [None, None, "high"]}
