@@ -25,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from models.triage.cosine import cosine_blocks
+
 log = logging.getLogger("supportflow.train")
 UNKNOWN_FILE = "unknown.npz"
 MAX_REFERENCE = 50_000  # training examples kept as neighbours (a seeded sample above this)
-BLOCK = 512  # query rows per similarity block: bounds memory at BLOCK × reference floats
 MIN_CLASSES = 3  # leaving one of two classes out is not an unknown intent: binary flags are off
 
 
@@ -175,20 +176,13 @@ def _nearest(
     codes, references sharing the query's code are left out (leave-class-out)."""
     import torch
 
-    ref = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float32))
     distance = np.empty(len(queries), dtype=np.float32)
     index = np.empty(len(queries), dtype=np.int64)
-    with torch.no_grad():
-        for start in range(0, len(queries), BLOCK):
-            q = torch.from_numpy(np.array(queries[start : start + BLOCK], np.float32))  # a copy
-            sims = q @ ref.T
-            if reference_codes is not None:
-                same = (
-                    torch.from_numpy(exclude_codes[start : start + BLOCK])[:, None]
-                    == (torch.from_numpy(reference_codes)[None, :])
-                )
-                sims[same] = -2.0
-            best, where = sims.max(dim=1)
-            distance[start : start + len(q)] = (1.0 - best).numpy()
-            index[start : start + len(q)] = where.numpy()
+    for rows, sims in cosine_blocks(queries, reference):
+        if reference_codes is not None:
+            own = torch.from_numpy(exclude_codes[rows])[:, None]
+            sims[own == torch.from_numpy(reference_codes)[None, :]] = -2.0
+        best, where = sims.max(dim=1)
+        distance[rows] = (1.0 - best).numpy()
+        index[rows] = where.numpy()
     return distance, index

@@ -18,6 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from models.triage.cosine import cosine_blocks
 from models.triage.data import Examples
 from models.triage.embedding import Embedder, PackageEmbedder
 from models.triage.evaluate import target_indices
@@ -30,7 +31,6 @@ K = 5  # neighbours that vote
 TAU = 0.02  # vote temperature on cosine similarity
 FLOOR = 1e-4  # probability mass spread uniformly, so no class is impossible
 MAX_REFERENCE = 100_000  # training examples kept as neighbours (a seeded sample above this)
-BLOCK = 512  # query rows per similarity block
 
 
 class KnnMember:
@@ -95,22 +95,19 @@ def vote(
     ``queries`` (n, d) and ``reference`` (m, d) are unit rows."""
     import torch
 
-    ref = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float32))
     out = {f: np.zeros((len(queries), size), np.float64) for f, size in sizes.items()}
-    with torch.no_grad():
-        for start in range(0, len(queries), BLOCK):
-            q = torch.from_numpy(np.array(queries[start : start + BLOCK], np.float32))
-            sims = q @ ref.T
-            for name, codes in targets.items():
-                labelled = torch.from_numpy(codes >= 0)
-                masked = sims.masked_fill(~labelled[None, :], -2.0)
-                best, where = masked.topk(min(k, int(labelled.sum())), dim=1)
-                weights = torch.exp((best - best[:, :1]) / tau).numpy()
-                classes = codes[where.numpy()]
-                rows = np.repeat(np.arange(len(q)), weights.shape[1])
-                block = np.zeros((len(q), sizes[name]))
-                np.add.at(block, (rows, classes.ravel()), weights.ravel())
-                out[name][start : start + len(q)] = block
+    for rows, sims in cosine_blocks(queries, reference):
+        n = rows.stop - rows.start
+        for name, codes in targets.items():
+            labelled = torch.from_numpy(codes >= 0)
+            masked = sims.masked_fill(~labelled[None, :], -2.0)
+            best, where = masked.topk(min(k, int(labelled.sum())), dim=1)
+            weights = torch.exp((best - best[:, :1]) / tau).numpy()
+            classes = codes[where.numpy()]
+            block = np.zeros((n, sizes[name]))
+            np.add.at(block, (np.repeat(np.arange(n), weights.shape[1]), classes.ravel()),
+                      weights.ravel())  # fmt: skip
+            out[name][rows] = block
     for name, probs in out.items():
         probs /= np.clip(probs.sum(axis=1, keepdims=True), 1e-300, None)
         out[name] = np.log((1 - FLOOR) * probs + FLOOR / sizes[name])
