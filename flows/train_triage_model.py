@@ -8,7 +8,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
-from models.triage.config import DEFAULT_MIN_PER_CLASS, DataConfig, TrainConfig, load_config
+from models.triage.config import load_config
 from models.triage.pipeline import run_training
 from supportflow.settings import Settings
 from supportflow.training_data import redacted_training_csv
@@ -30,7 +30,7 @@ def train(params: TrainParams) -> dict:
             data["text_column"] = params.text_column
     config = load_config(params.experiment, {"data": data} if data else None)
     if params.label_columns:
-        config = with_label_fields(config, params.label_columns)
+        config = config.with_label_fields(params.label_columns)
     settings = Settings()
     with redacted_training_csv(settings, config) as config:
         return run_training(
@@ -39,19 +39,6 @@ def train(params: TrainParams) -> dict:
             tracking_uri=settings.mlflow_tracking_uri,
             artifact_root=settings.mlflow_artifact_root,
         )
-
-
-def with_label_fields(config: TrainConfig, fields: list[str]) -> TrainConfig:
-    """``config`` training ``fields`` (``--label-column``) instead of the file's
-    ``label_fields``; a per-field ``min_per_class`` keeps the entries for those fields (the
-    file is validated as written first, so a misspelt field there is still an error)."""
-    minimums = config.data.min_per_class
-    if isinstance(minimums, dict):
-        minimums = {f: n for f, n in minimums.items() if f in fields} or DEFAULT_MIN_PER_CLASS
-    data = DataConfig.model_validate(
-        {**config.data.model_dump(), "label_fields": fields, "min_per_class": minimums}
-    )
-    return config.model_copy(update={"data": data})
 
 
 @flow(name="train-triage-model")

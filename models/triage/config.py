@@ -147,6 +147,18 @@ class TrainConfig(Strict):
             raise ValueError("combine.members only applies to kind: transformer")
         return self
 
+    def with_label_fields(self, fields: list[str]) -> TrainConfig:
+        """This config training ``fields`` (``--label-column``) instead of its
+        ``label_fields``; a per-field ``min_per_class`` keeps the entries for those fields (the
+        file is validated as written first, so a misspelt field there is still an error)."""
+        minimums = self.data.min_per_class
+        if isinstance(minimums, dict):
+            minimums = {f: n for f, n in minimums.items() if f in fields} or DEFAULT_MIN_PER_CLASS
+        data = DataConfig.model_validate(
+            {**self.data.model_dump(), "label_fields": fields, "min_per_class": minimums}
+        )
+        return self.model_copy(update={"data": data})
+
 
 def load_config(path: Path, overrides: dict | None = None) -> TrainConfig:
     """Parse an experiment YAML, with command-line ``overrides`` (nested keys, e.g.

@@ -201,12 +201,11 @@ def test_train_errors_are_one_line_without_prefect_tracebacks(labelled_csv, home
 
 
 def test_label_columns_keep_the_per_field_minimums_of_the_fields_named(labelled_csv):
-    from flows.train_triage_model import with_label_fields
     from models.triage.config import DEFAULT_MIN_PER_CLASS
 
     base = config(labelled_csv)
     data = base.data.model_copy(update={"min_per_class": {"category": 5, "priority": 7}})
     written = base.model_copy(update={"data": data})
-    assert with_label_fields(written, ["priority"]).data.minimum_per_class() == {"priority": 7}
-    other = with_label_fields(written, ["team"]).data
+    assert written.with_label_fields(["priority"]).data.minimum_per_class() == {"priority": 7}
+    other = written.with_label_fields(["team"]).data
     assert other.label_fields == ["team"] and other.min_per_class == DEFAULT_MIN_PER_CLASS
