@@ -56,10 +56,15 @@ def git_commit() -> str:
 
 
 def flat_params(config: TrainConfig) -> dict[str, str]:
+    """The config as MLflow params (``section.key`` → text). ``data.csv_path`` is the file's
+    name only: training reads a redacted temporary copy, and a user's folder names (a home
+    directory) are not the run's business; the data fingerprint tag identifies the content."""
     out = {"kind": config.kind, "encoder": config.encoder, "model_name": config.model_name}
     for section in ("data", "optim", "calibration", "combine", "serving"):
         for key, value in getattr(config, section).model_dump().items():
             out[f"{section}.{key}"] = str(value)
+    if config.data.csv_path is not None:
+        out["data.csv_path"] = Path(config.data.csv_path).name
     return out
 
 

@@ -24,6 +24,8 @@ def test_training_learns_and_registers_a_version(trained):
     run = mlflow.get_run(info["run_id"])
     assert run.info.status == "FINISHED"
     assert run.data.tags["data_fingerprint"] and run.data.params["data.label_fields"]
+    csv_param = run.data.params.get("data.csv_path", "None")
+    assert "/" not in csv_param and os.sep not in csv_param  # a file name, no user folders
     losses = [
         m.value for m in mlflow.MlflowClient().get_metric_history(info["run_id"], "train_loss")
     ]
