@@ -1,9 +1,11 @@
 """Apply a rules version to tickets: new tickets nightly, or a backfill over a date range.
 
 A backfill evaluates the whole range in one SQL pass (features → decisions, in a temporary
-table), then replaces one day at a time, each day in its own transaction. A day finished after
-the last ingest is skipped on the next run, so a crashed backfill resumes from the first
-unfinished day and a re-run with no new data writes nothing.
+table), then replaces its days set-based, ``days_per_transaction`` (31) days per transaction:
+one DELETE, one INSERT … SELECT and one partition row per day for the whole group. A day
+finished after the last ingest is skipped on the next run, so a crashed backfill resumes from
+the first unfinished group and a re-run with no new data writes nothing. (It was one
+transaction per day: 24 of the 29 s of a 1M-ticket backfill went to 365 small transactions.)
 """
 
 from __future__ import annotations
@@ -78,7 +80,13 @@ def _bounds(days: list[date]) -> list[str]:
 
 
 def _evaluate_into(con, rules: RuleSet, days: list[date], table: str) -> int:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {decisions_sql(rules)}", _bounds(days))
+    """Decisions for tickets created from the first to the last of ``days`` into ``table``,
+    with each ticket's UTC ``day`` (the partition it belongs to); returns the row count."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT *,"
+        f" CAST(timezone('UTC', created_at) AS DATE) AS day FROM ({decisions_sql(rules)})",
+        _bounds(days),
+    )
     return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
 
 
@@ -103,9 +111,13 @@ def backfill(
     until: date,
     on_progress: Callable[[int, int], None] | None = None,
     replace: bool = False,
+    days_per_transaction: int = 31,
 ) -> BackfillSummary:
-    """Decisions of ``rules`` for tickets created ``since``..``until`` (inclusive), by day.
-    ``replace`` recomputes days that are already current."""
+    """Decisions of ``rules`` for tickets created ``since``..``until`` (inclusive, UTC days),
+    written ``days_per_transaction`` days per transaction; ``on_progress(days done, days to
+    do)`` after each. ``replace`` recomputes days that are already current. Raises
+    ``BackfillError`` for a reversed range or one without tickets, ``RuleError`` for a
+    version registered with other rules."""
     days = check_range(since, until)
     known_version(con, rules)
     done = set() if replace else _finished_days(con, rules.version)
@@ -118,39 +130,53 @@ def backfill(
         raise BackfillError(f"no tickets were created between {since} and {until}")
     with transaction(con):
         register(con, rules)
-    con.execute("CREATE INDEX IF NOT EXISTS new_decisions_day ON new_decisions (created_at)")
-    for n, day in enumerate(todo, start=1):
-        lo, hi = _bounds([day])
+    for start in range(0, len(todo), days_per_transaction):
+        group = todo[start : start + days_per_transaction]
         with transaction(con):
-            con.execute(
-                "DELETE FROM ops.escalation_decisions WHERE rules_version = ?"
-                " AND ticket_created_at >= CAST(? AS TIMESTAMPTZ)"
-                " AND ticket_created_at < CAST(? AS TIMESTAMPTZ)",
-                [rules.version, lo, hi],
-            )
-            counts = con.execute(
-                """
-                INSERT INTO ops.escalation_decisions
-                SELECT ticket_id, ?, escalate, triggers, queue, priority, created_at, now()
-                FROM new_decisions
-                WHERE created_at >= CAST(? AS TIMESTAMPTZ) AND created_at < CAST(? AS TIMESTAMPTZ)
-                RETURNING escalate
-                """,
-                [rules.version, lo, hi],
-            ).fetchall()
-            escalated = sum(1 for (e,) in counts if e)
-            con.execute(
-                "INSERT OR REPLACE INTO ops.escalation_partitions VALUES (?, ?, ?, ?, now())",
-                [rules.version, day, len(counts), escalated],
-            )
-        summary.days_done += 1
-        summary.tickets += len(counts)
+            tickets, escalated = _replace_days(con, rules.version, group)
+        summary.days_done += len(group)
+        summary.tickets += tickets
         summary.escalated += escalated
         if on_progress:
-            on_progress(n, len(todo))
+            on_progress(summary.days_done, len(todo))
     summary.by_rule = _by_rule(con, "new_decisions")
     con.execute("DROP TABLE new_decisions")
     return summary
+
+
+def _replace_days(con, rules_version: str, days: list[date]) -> tuple[int, int]:
+    """Within the caller's transaction: ``days``' decisions of ``rules_version`` replaced by
+    those in ``new_decisions`` and each day's partition row written (days without tickets
+    too); returns (tickets, escalated)."""
+    lo, hi = _bounds([days[0], days[-1]])  # prunes by range; ``day IN`` skips finished days
+    params = {"version": rules_version, "days": days, "lo": lo, "hi": hi}
+    con.execute(
+        "DELETE FROM ops.escalation_decisions WHERE rules_version = $version"
+        " AND ticket_created_at >= CAST($lo AS TIMESTAMPTZ)"
+        " AND ticket_created_at < CAST($hi AS TIMESTAMPTZ)"
+        " AND CAST(timezone('UTC', ticket_created_at) AS DATE) IN (SELECT unnest($days))",
+        params,
+    )
+    con.execute(
+        """
+        INSERT INTO ops.escalation_decisions
+        SELECT ticket_id, $version, escalate, triggers, queue, priority, created_at, now()
+        FROM new_decisions WHERE day IN (SELECT unnest($days))
+        """,
+        {"version": rules_version, "days": days},
+    )
+    rows = con.execute(
+        """
+        INSERT OR REPLACE INTO ops.escalation_partitions
+        SELECT $version, d.day, count(n.ticket_id), count(n.ticket_id) FILTER (WHERE n.escalate),
+               now()
+        FROM (SELECT unnest($days) AS day) d LEFT JOIN new_decisions n USING (day)
+        GROUP BY d.day
+        RETURNING tickets, escalated
+        """,
+        {"version": rules_version, "days": days},
+    ).fetchall()
+    return sum(r[0] for r in rows), sum(r[1] for r in rows)
 
 
 def _by_rule(con, table: str) -> dict[str, int]:

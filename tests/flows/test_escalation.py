@@ -149,13 +149,13 @@ def test_backfill_resumes_after_a_crash_and_reruns_change_nothing(demo_live, her
     class Crash(RuntimeError):
         pass
 
-    def crash_after_three(done, total):
-        if done == 3:
-            raise Crash
+    def crash_after_the_first_transaction(done, total):
+        raise Crash
 
     with connect(Settings()) as con:
-        with pytest.raises(Crash):
-            backfill(con, RULES, since, until, on_progress=crash_after_three)
+        with pytest.raises(Crash):  # 3 days per transaction: the first three are committed
+            backfill(con, RULES, since, until, on_progress=crash_after_the_first_transaction,
+                     days_per_transaction=3)  # fmt: skip
         partial = con.execute("SELECT count(*) FROM ops.escalation_partitions").fetchall()[0][0]
         assert partial == 3
         resumed = backfill(con, RULES, since, until)
