@@ -157,7 +157,7 @@ def read_yaml_config(
     return merged, read[0][0]
 
 
-def _merged(read: list[tuple[Path | None, dict[str, Any]]], overrides: Mapping | None) -> dict:
+def _merged(read: list[tuple[Path, dict[str, Any]]], overrides: Mapping | None) -> dict:
     """Layers (highest first) merged lowest first, then the command line's ``overrides``."""
     raw: dict[str, Any] = {}
     for _, layer in reversed(read):
@@ -197,25 +197,29 @@ def load_yaml_config(
     path_keys: Iterable[str] = (),
     fill: Mapping[str, Any] | None = None,
     overrides: Mapping[str, Any] | None = None,
-    calibration: Callable[[dict[str, Any]], Mapping[str, Any]] | None = None,
+    calibration: Callable[[dict[str, Any]], tuple[Path, Mapping[str, Any]]] | None = None,
 ) -> Model:
     """``model`` validated from ``path`` over the config home's ``default`` (module docstring).
 
     ``fill``: values for keys no layer sets (a training config's ``name`` is its file stem).
     ``overrides``: values a command line sets, merged over every file before validation (so
     ``train --data x.csv`` satisfies a config whose ``data.source`` is ``csv`` without a path).
-    ``calibration``: given the merged mapping, an overlay that goes right above the packaged
-    default and under every other layer (an encoder's fitted thresholds: a value a user file
-    sets still wins). A missing file or a bad field says which file.
+    ``calibration``: given the merged mapping, (the file it comes from, an overlay) that goes
+    right above the packaged default and under every other layer (an encoder's fitted
+    thresholds: a value a user file sets still wins). A missing file or a bad field says which
+    file.
     """
     read = read_layers(path, what, default=default, overlay=overlay, path_keys=path_keys)
     raw = _merged(read, overrides)
     if calibration is not None:
         packaged = CONFIG_HOME / default if default else None
-        fitted = (None, dict(calibration(raw)))
-        layers = [layer for layer in read if layer[0] != packaged]
-        layers += [fitted] + [layer for layer in read if layer[0] == packaged]
-        raw = _merged(layers, overrides)
+        where, fitted = calibration(raw)
+        read = (
+            [layer for layer in read if layer[0] != packaged]
+            + [(where, dict(fitted))]
+            + [layer for layer in read if layer[0] == packaged]
+        )
+        raw = _merged(read, overrides)
     for key, value in (fill or {}).items():
         raw.setdefault(key, value)
     try:

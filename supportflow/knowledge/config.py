@@ -84,18 +84,19 @@ class KnowledgeConfig(StrictModel):
     audit: AuditConfig = Field(default_factory=AuditConfig)
 
 
-def encoder_thresholds(encoder: str, section: Literal["knowledge", "assist"]) -> dict:
-    """``encoder``'s fitted cosine thresholds for ``section`` (a partial config mapping, e.g.
-    ``{"answer": {"min_similarity": 0.43}}``) from ``encoders.yaml`` in the config home; ``{}``
-    for an encoder it does not list (the default encoder's values are the config's own)."""
+def encoder_thresholds(encoder: str, section: Literal["knowledge", "assist"]) -> tuple[Path, dict]:
+    """(the file, ``encoder``'s fitted cosine thresholds for ``section``: a partial config
+    mapping such as ``{"answer": {"min_similarity": 0.43}}``) from ``encoders.yaml`` in the
+    config home; ``{}`` for an encoder it does not list (the default encoder's values are the
+    config's own). Raises ValueError, naming the file, for an entry that is not a mapping."""
     table, where = read_yaml_config(None, "encoder thresholds", default=ENCODERS_CONFIG)
     entry = table.get(encoder) or {}
     if not isinstance(entry, dict) or not isinstance(entry.get(section) or {}, dict):
         raise ValueError(f"{where}: {encoder}: expected a mapping with knowledge: and assist:")
-    return entry.get(section) or {}
+    return where, entry.get(section) or {}
 
 
-def _calibration(raw: dict) -> dict:
+def _calibration(raw: dict) -> tuple[Path, dict]:
     index = raw.get("index") if isinstance(raw.get("index"), dict) else {}
     return encoder_thresholds(str(index.get("encoder") or IndexConfig().encoder), "knowledge")
 

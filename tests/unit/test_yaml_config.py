@@ -184,7 +184,13 @@ def test_naming_another_encoder_brings_its_fitted_thresholds_and_user_values_sti
     mine.write_text("answer: {min_similarity: 0.5}\n")
     assert load_knowledge_config(mine).answer.min_similarity == 0.5
     assert load_knowledge_config(mine).audit.conflict_similarity == use.audit.conflict_similarity
-    assert encoder_thresholds("packaged:some-other-model", "assist") == {}
+    assert encoder_thresholds("packaged:some-other-model", "assist")[1] == {}
+    # a bad fitted value names encoders.yaml, the file that set it
+    (config_dir / "encoders.yaml").write_text(
+        "use:multilingual-v3: {knowledge: {answer: {min_similarity: abc}}}\n"
+    )
+    with pytest.raises(ValueError, match=r"my-config/encoders\.yaml: answer\.min_similarity"):
+        load_knowledge_config()
     (config_dir / "encoders.yaml").write_text("use:multilingual-v3: [0.4]\n")
     with pytest.raises(ValueError, match=r"encoders\.yaml: use:multilingual-v3: expected"):
         load_knowledge_config()
