@@ -44,6 +44,9 @@ assert load_config(shipped_dir("experiments") / "demo_quick.yaml").name == "demo
 assert load_rollout_config().offline.max_ece == 0.08
 assert load_rollout_config(config_file("rollout_demo.yaml")).offline.max_ece == 0.15
 assert load_knowledge_config().search.rrf_k == 10
+from supportflow.knowledge.config import encoder_thresholds
+where, fitted = encoder_thresholds("use:multilingual-v3", "knowledge")
+assert where.resolve().is_relative_to(site) and fitted["answer"]["min_similarity"]
 macros = load_assist_config().macros
 assert macros.resolve().is_relative_to(site) and load_macros(macros)
 assert load_rules().rules
@@ -120,8 +123,8 @@ def test_the_wheel_ships_configs_dbt_and_experiments(installed):
     assert (shipped / "experiments" / "demo_quick.yaml").is_file()
     assert not (shipped / "experiments" / "rollout.yaml").exists()  # configs live in config/
     assert sorted(p.name for p in (site / "supportflow" / "config").glob("*.yaml")) == [
-        "assist.yaml", "escalation_rules.yaml", "knowledge.yaml", "macros.yaml",
-        "rollout.yaml", "rollout_demo.yaml",
+        "assist.yaml", "encoders.yaml", "escalation_rules.yaml", "knowledge.yaml",
+        "macros.yaml", "rollout.yaml", "rollout_demo.yaml",
     ]  # fmt: skip
     assert (shipped / "dbt" / "seeds" / "business_hours.csv").is_file()
     assert not (shipped / "dbt" / "target").exists()
