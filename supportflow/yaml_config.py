@@ -151,10 +151,7 @@ def read_yaml_config(
 ) -> tuple[dict[str, Any], Path]:
     """The merged raw mapping and the file that names it (the highest layer)."""
     read = read_layers(path, what, default=default, overlay=overlay, path_keys=path_keys)
-    merged: dict[str, Any] = {}
-    for _, raw in reversed(read):
-        merged = deep_merge(merged, raw)
-    return merged, read[0][0]
+    return _merged(read, None), read[0][0]
 
 
 def _merged(read: list[tuple[Path, dict[str, Any]]], overrides: Mapping | None) -> dict:
