@@ -59,7 +59,7 @@ def assist_figures(home: Path) -> dict:
     config, knowledge = load_assist_config(), load_knowledge_config()
     with connect(Settings()) as con:
         con.execute("DELETE FROM ml.assist_outputs")
-        index = KnowledgeIndex.load(con, knowledge.index.encoder)
+        index = KnowledgeIndex.load(con, knowledge.index.encoder, knowledge.index.language_encoders)
         started = time.perf_counter()
         result = run_assist(con, config, knowledge, index, load_macros(config.macros))
         seconds = time.perf_counter() - started

@@ -401,4 +401,33 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         WHERE NOT coalesce(is_deleted, false);
         """,
     ),
+    (
+        10,
+        "language routing: passage vectors of the other encoders; a ticket vector per encoder",
+        """
+        -- Passages embedded by each encoder that index.language_encoders routes a language to
+        -- (the index encoder's own vectors stay in kb_chunks.embedding); text_hash says which
+        -- text the vector is of, so an edited passage is re-embedded.
+        CREATE TABLE landing.kb_chunk_vectors (
+            chunk_id    VARCHAR NOT NULL,
+            encoder     VARCHAR NOT NULL,
+            text_hash   VARCHAR NOT NULL,
+            embedding   FLOAT[] NOT NULL,
+            PRIMARY KEY (chunk_id, encoder)
+        );
+        -- A German ticket keeps its index-encoder vector (assist and the audit compare tickets
+        -- in one space) and gets one of its language's encoder (suggestions).
+        CREATE TABLE ml.ticket_vectors_v10 (
+            ticket_id   VARCHAR NOT NULL,
+            encoder     VARCHAR NOT NULL,
+            text_hash   VARCHAR NOT NULL,
+            embedding   FLOAT[] NOT NULL,
+            embedded_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (ticket_id, encoder)
+        );
+        INSERT INTO ml.ticket_vectors_v10 SELECT * FROM ml.ticket_vectors;
+        DROP TABLE ml.ticket_vectors;
+        ALTER TABLE ml.ticket_vectors_v10 RENAME TO ticket_vectors;
+        """,
+    ),
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -30,6 +30,7 @@ from supportflow.assist.summary import summarise
 from supportflow.knowledge import ticket_vectors
 from supportflow.knowledge.config import KnowledgeConfig
 from supportflow.knowledge.search import KnowledgeIndex
+from supportflow.knowledge.suggest import search_tickets
 from supportflow.warehouse import transaction
 
 log = logging.getLogger("supportflow.assist")
@@ -134,9 +135,15 @@ def run_assist(
     batch: int = 1000,
     on_progress: Callable[[int, int], None] | None = None,
     generator_key: str | None = None,
+    answer_thresholds: Mapping[str, float] | None = None,
 ) -> AssistResult:
     """Assist every pending ticket (or only ``ticket_ids``); incidents are recomputed when
-    running over all tickets. ``generator_key``: the optional generator's API key."""
+    running over all tickets. ``generator_key``: the optional generator's API key.
+
+    A draft cites the best approved passage found with the encoder the ticket's language is
+    routed to when it reaches that encoder's answer threshold (``answer_thresholds``: encoder →
+    min_similarity, ``knowledge.answer_configs``; else ``knowledge.answer.min_similarity``).
+    Related tickets and incidents compare every ticket in the index encoder's space."""
     version = assist_version(config, library, index)
     result = AssistResult(version)
     result.retracted_citations = count_retracted(con, ticket_ids)
@@ -145,7 +152,8 @@ def run_assist(
         log.warning("ticket %s has no subject or body text: not assisted", ticket_id)
     if not todo:  # incidents depend only on tickets' texts and times: nothing new, nothing moves
         return result
-    ticket_vectors.refresh(con, index.encoder, ticket_ids=ticket_ids)
+    for encoder, languages in index.routes().items():
+        ticket_vectors.refresh(con, encoder, ticket_ids=ticket_ids, languages=languages)
     tickets = store.load_tickets(con, index.encoder)
     if ticket_ids is None:
         result.incidents, result.incident_tickets = detect_incidents(con, tickets, config)
@@ -154,7 +162,7 @@ def run_assist(
     for start in range(0, len(todo), batch):
         ids = todo[start : start + batch]
         rows = _assist_batch(con, ids, config, knowledge, index, library, related, generator,
-                             result)  # fmt: skip
+                             result, answer_thresholds or {})  # fmt: skip
         store.write_outputs(con, rows, version)
         result.assisted += len(rows)
         result.needs_rewrite += sum(r["needs_rewrite"] for r in rows)
@@ -171,18 +179,19 @@ def _internal(index: KnowledgeIndex) -> frozenset:
     )
 
 
-def _assist_batch(con, ids, config, knowledge, index, library, related, generator, result):
+def _assist_batch(con, ids, config, knowledge, index, library, related, generator, result,
+                  thresholds):  # fmt: skip
     context = store.load_context(con, ids)
     internal = _internal(index)
-    vectors = ticket_vectors.load(con, index.encoder, ids)
-    texts = [context[i]["text"] for i in ids]
-    hits = index.search_many(texts, 1, audience="public", published_only=True,
-                             config=knowledge.search, query_vectors=vectors)  # fmt: skip
+    asked = [(i, context[i]["text"], context[i]["ticket"]["language"]) for i in ids]
+    hits = search_tickets(con, index, asked, 1, knowledge.search, audience="public",
+                          published_only=True)  # fmt: skip
     rows = []
-    for ticket_id, found in zip(ids, hits, strict=True):
+    for (ticket_id, _, language), found in zip(asked, hits, strict=True):
         ctx = context[ticket_id]
         ticket = ctx["ticket"]
-        hit = found[0] if found and found[0].similarity >= knowledge.answer.min_similarity else None
+        floor = thresholds.get(index.encoder_for(language), knowledge.answer.min_similarity)
+        hit = found[0] if found and found[0].similarity >= floor else None
         missing = missing_fields(ticket.get("category"), ctx["customer_text"],
                                  config.required_fields)  # fmt: skip
         draft = compose(ticket, hit, library.pick(ticket.get("category")), request_line(missing))

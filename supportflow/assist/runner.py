@@ -11,7 +11,7 @@ from supportflow.assist.batch import AssistResult, run_assist
 from supportflow.assist.config import load_assist_config
 from supportflow.assist.macros import MacroLibrary, load_macros
 from supportflow.assist.qa import top_up_samples
-from supportflow.knowledge.config import load_knowledge_config
+from supportflow.knowledge.config import answer_configs, load_knowledge_config
 from supportflow.knowledge.search import KnowledgeIndex
 from supportflow.settings import Settings
 from supportflow.warehouse import connect
@@ -40,12 +40,14 @@ def assist_pending(
     knowledge = load_knowledge_config(knowledge_config_path)
     config = load_assist_config(config_path, encoder=knowledge.index.encoder)
     library = macro_library(config.macros)
+    thresholds = answer_configs(knowledge, knowledge_config_path)
     with connect(settings) as con:
-        index = KnowledgeIndex.load(con, knowledge.index.encoder)
+        index = KnowledgeIndex.load(con, knowledge.index.encoder, knowledge.index.language_encoders)
         key = settings.generator_api_key
         return run_assist(
             con, config, knowledge, index, library, ticket_ids=ticket_ids,
             on_progress=on_progress, generator_key=key.get_secret_value() if key else None,
+            answer_thresholds={e: c.min_similarity for e, c in thresholds.items()},
         )  # fmt: skip
 
 

@@ -58,7 +58,8 @@ def load_context(con, ticket_ids: list[str]) -> dict[str, dict]:
             con,
             """
             SELECT t.ticket_id, t.subject, t.body, t.status, t.is_settled, t.created_at,
-                   t.customer_key, t.ticket_text, coalesce(t.category, p.label) AS category
+                   t.customer_key, t.ticket_text, t.language,
+                   coalesce(t.category, p.label) AS category
             FROM landing.ticket_texts t JOIN wanted USING (ticket_id)
             LEFT JOIN (SELECT ticket_id, arg_max(label, model_version) AS label
                        FROM ml.predictions WHERE field = 'category' GROUP BY ticket_id) p

@@ -78,7 +78,9 @@ def _index(settings, config_path: Path | None):
     try:
         config = load_knowledge_config(config_path)
         with connect(settings, read_only=settings.warehouse.exists()) as con:
-            return KnowledgeIndex.load(con, config.index.encoder), config
+            return KnowledgeIndex.load(
+                con, config.index.encoder, config.index.language_encoders
+            ), config
     except (EmptyIndexError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
 
@@ -98,10 +100,15 @@ def search(
     if audience not in (None, "public", "internal"):
         _fail(f"unknown audience {audience!r} (public or internal)")
     index, config = _index(settings, None)
+    languages = None
+    if len(index.routes()) > 1:  # a question in a routed language is searched with its encoder
+        from supportflow.ingest.language import detect_question_languages
+
+        languages = detect_question_languages([query])
     try:
         hits = index.search(
             query, k, audience=audience, published_only=not include_drafts, method=method,
-            config=config.search,
+            config=config.search, languages=languages,
         )  # fmt: skip
     except ValueError as exc:
         _fail(str(exc))
@@ -125,20 +132,25 @@ def answer(
 ) -> None:
     """A self-service answer from approved public articles, with citation — or why not."""
     settings = _setup()
-    from supportflow.knowledge.answer import answer as answer_one
+    from supportflow.knowledge.answer import answer_many
 
     if (question is None) == (ticket is None):
         _fail("give either a QUESTION or --ticket ID")
+    languages = None  # a question's language is detected; a ticket's is the one ingest kept
     if ticket is not None:
-        question = _ticket_text(settings, ticket)
+        question, language = _ticket_text(settings, ticket)
+        languages = [language]
+    from supportflow.knowledge.config import answer_configs
+
     index, config = _index(settings, None)
-    result = answer_one(index, question, config.answer, config.search)
+    by_encoder = answer_configs(config)
+    result = answer_many(index, [question], config.answer, config.search, languages, by_encoder)[0]
     console = _console()
     if not result.answered:
         similarity = f"{result.similarity:.2f}" if result.similarity is not None else "n/a"
         console.print(
             f"[bold yellow]abstain[/]: {result.abstain_reason} (best approved similarity "
-            f"{similarity}; needs {config.answer.min_similarity:.2f})"
+            f"{similarity}; needs {result.threshold:.2f})"
         )
         raise typer.Exit(2)
     c = result.citation
@@ -147,19 +159,20 @@ def answer(
     console.print(f"\n[dim]source: {c.title} — {c.url or c.article_id}{updated}[/]")
 
 
-def _ticket_text(settings, ticket_id: str) -> str:
+def _ticket_text(settings, ticket_id: str) -> tuple[str, str | None]:
+    """(subject and body, language) of a ticket in the warehouse; exits when it has no text."""
     from supportflow.warehouse import connect
 
     with connect(settings, read_only=settings.warehouse.exists()) as con:
         rows = con.execute(
-            "SELECT ticket_text FROM landing.ticket_texts WHERE ticket_id = ?",
+            "SELECT ticket_text, language FROM landing.ticket_texts WHERE ticket_id = ?",
             [ticket_id],
         ).fetchall()
     if not rows:
         _fail(f"no ticket {ticket_id!r} in the warehouse")
     if not rows[0][0].strip():
         _fail(f"ticket {ticket_id!r} has no text to answer")
-    return rows[0][0]
+    return rows[0][0], rows[0][1]
 
 
 @app.command()

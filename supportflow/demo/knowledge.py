@@ -178,6 +178,24 @@ def articles() -> list[Article]:
     return found
 
 
+def relevant_articles(locale: str, arts: list[Article] | None = None) -> dict[str, list[str]]:
+    """Category → the articles in ``locale`` that resolve it: public, published and not due for
+    review. ``ground_truth.json`` holds English's; a ticket in another language is also answered
+    by its own language's (the German password article for a German ticket)."""
+    return {
+        c.name: [
+            a.article_id
+            for a in (arts if arts is not None else articles())
+            if a.category == c.name
+            and a.audience == "public"
+            and a.status == "published"
+            and a.locale == locale
+            and a.review_by >= "2026-10-31"
+        ]
+        for c in CATEGORIES
+    }
+
+
 def write_knowledge_base(out: Path) -> dict:
     """Write ``kb/*.md`` and ``kb/ground_truth.json``; return a summary for the manifest."""
     kb = out / "kb"
@@ -187,17 +205,6 @@ def write_knowledge_base(out: Path) -> dict:
         text = "---\n" + yaml.safe_dump(art.front_matter(), sort_keys=False, allow_unicode=True)
         text += f"---\n# {art.title}\n\n{art.body}\n"
         (kb / f"{art.article_id}.md").write_text(text, encoding="utf-8")
-    truth = {
-        c.name: [
-            a.article_id
-            for a in arts
-            if a.category == c.name
-            and a.audience == "public"
-            and a.status == "published"
-            and a.locale == "en"
-            and a.review_by >= "2026-10-31"
-        ]
-        for c in CATEGORIES
-    }
+    truth = relevant_articles("en", arts)
     (kb / "ground_truth.json").write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
     return {"articles": len(arts), "answerable_categories": sum(bool(v) for v in truth.values())}

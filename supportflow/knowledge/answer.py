@@ -5,6 +5,7 @@ it only explains an abstention ("internal only").
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,6 +33,7 @@ class Answer:
     citation: Citation | None = None
     similarity: float | None = None
     abstain_reason: str | None = None
+    threshold: float | None = None  # the min_similarity it was held to (its encoder's)
 
 
 def answer(
@@ -39,8 +41,9 @@ def answer(
     question: str,
     config: AnswerConfig | None = None,
     search: SearchConfig | None = None,
+    by_encoder: Mapping[str, AnswerConfig] | None = None,
 ) -> Answer:
-    return answer_many(index, [question], config, search)[0]
+    return answer_many(index, [question], config, search, by_encoder=by_encoder)[0]
 
 
 def answer_many(
@@ -48,14 +51,27 @@ def answer_many(
     questions: list[str],
     config: AnswerConfig | None = None,
     search: SearchConfig | None = None,
+    languages: Sequence[str | None] | None = None,
+    by_encoder: Mapping[str, AnswerConfig] | None = None,
 ) -> list[Answer]:
-    """One answer or abstention per question (batched search)."""
+    """One answer or abstention per question (batched search).
+
+    When the index routes languages to other encoders, each question is searched with its
+    language's encoder (``languages``: ISO 639-1 codes, detected when not given)
+    and held to that encoder's thresholds (``by_encoder``, from ``config.answer_configs``;
+    ``config`` for an encoder it lacks)."""
     config = config or AnswerConfig()
-    approved = index.search_many(questions, 1, audience="public", config=search)
-    anywhere = index.search_many(questions, 1, published_only=False, config=search)
+    if len(index.routes()) > 1 and languages is None:
+        from supportflow.ingest.language import detect_question_languages
+
+        languages = detect_question_languages(questions)
+    options = {"config": search, "languages": languages}
+    approved = index.search_many(questions, 1, audience="public", **options)
+    anywhere = index.search_many(questions, 1, published_only=False, **options)
+    encoders = [index.encoder_for(lang) for lang in languages or [None] * len(questions)]
     return [
-        _decide(q, a[0] if a else None, b[0] if b else None, config)
-        for q, a, b in zip(questions, approved, anywhere, strict=True)
+        _decide(q, a[0] if a else None, b[0] if b else None, (by_encoder or {}).get(e, config))
+        for q, a, b, e in zip(questions, approved, anywhere, encoders, strict=True)
     ]
 
 
@@ -74,6 +90,7 @@ def _decide(question: str, best: Hit | None, best_any: Hit | None, config: Answe
             text=best.text,
             citation=Citation(best.article_id, best.title, best.url, best.updated_at),
             similarity=best.similarity,
+            threshold=threshold,
         )
     strong_elsewhere = best_any is not None and best_any.similarity >= threshold
     if strong_elsewhere and best_any.audience != "public":
@@ -87,4 +104,5 @@ def _decide(question: str, best: Hit | None, best_any: Hit | None, config: Answe
         False,
         similarity=best.similarity if best else None,
         abstain_reason=reason,
+        threshold=threshold,
     )

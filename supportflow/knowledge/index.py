@@ -48,6 +48,7 @@ class ReindexSummary:
     finished_at: datetime
     problems: list[Problem]
     empty: str | None = None  # why the source gave no article (then nothing was written)
+    chunks_routed: int = 0  # passages embedded by the encoders languages are routed to
 
 
 def current_index_version(con) -> str | None:
@@ -58,11 +59,18 @@ def current_index_version(con) -> str | None:
 
 
 def index_version(hashes: dict[str, str], encoder: str) -> str:
-    """Names the index content: the same articles and encoder give the same version."""
+    """Names the index content: the same articles and encoders give the same version
+    (``encoder``: ``routing_signature`` of the index config)."""
     digest = hashlib.sha256(encoder.encode())
     for article_id in sorted(hashes):
         digest.update(f"\n{article_id}\t{hashes[article_id]}".encode())
     return digest.hexdigest()[:12]
+
+
+def routing_signature(config: IndexConfig) -> str:
+    """The index encoder, then each routed language and its encoder: part of the version."""
+    routes = ",".join(f"{lang}={e}" for lang, e in sorted(config.language_encoders.items()))
+    return f"{config.encoder}|{routes}" if routes else config.encoder
 
 
 def _existing(con) -> dict[str, dict]:
@@ -157,7 +165,7 @@ def reindex(
         hashes.pop(aid)
     for art in to_embed + todo["metadata"]:
         hashes[art.article_id] = art.content_hash
-    version = index_version(hashes, config.encoder)
+    version = index_version(hashes, routing_signature(config))
     run_id = uuid.uuid4().hex[:12]
     changed = to_embed + todo["metadata"]
 
@@ -167,6 +175,7 @@ def reindex(
         _delete(con, "landing.kb_chunks", [a.article_id for a in to_embed] + todo["delete"])
         _insert_articles(con, changed, source, version)
         _insert_chunks(con, rows, vectors, version)
+        routed = _refresh_routed(con, config)
         total = con.execute("SELECT count(*) FROM landing.kb_chunks").fetchone()[0]
         summary = ReindexSummary(
             run_id=run_id,
@@ -185,6 +194,7 @@ def reindex(
             started_at=started,
             finished_at=datetime.now(UTC),
             problems=read.problems,
+            chunks_routed=routed,
         )
         _record_run(con, summary)
     return summary
@@ -223,6 +233,54 @@ def _chunk_and_embed(articles: list[Article], config: IndexConfig, on_progress):
             rows.append((art.article_id, chunk))
     vectors = enc.embed(config.encoder, [c.text for _, c in rows], on_progress)
     return rows, vectors
+
+
+def _refresh_routed(con, config: IndexConfig) -> int:
+    """Passage vectors of each routed encoder (``landing.kb_chunk_vectors``) for the passages
+    as they now are: drops those of gone or edited passages and of encoders no longer routed
+    to, embeds the missing ones; returns how many passages were embedded."""
+    encoders = config.routed_encoders
+    con.execute(
+        """DELETE FROM landing.kb_chunk_vectors v
+           WHERE v.encoder NOT IN (SELECT unnest($encoders::VARCHAR[]))
+              OR NOT EXISTS (SELECT 1 FROM landing.kb_chunks c
+                             WHERE c.chunk_id = v.chunk_id AND md5(c.text) = v.text_hash)""",
+        {"encoders": encoders},
+    )
+    done = 0
+    for encoder in encoders:
+        rows = con.execute(
+            """SELECT c.chunk_id, md5(c.text), c.text FROM landing.kb_chunks c
+               WHERE NOT EXISTS (SELECT 1 FROM landing.kb_chunk_vectors v
+                                 WHERE v.chunk_id = c.chunk_id AND v.encoder = $encoder)
+               ORDER BY c.chunk_id""",
+            {"encoder": encoder},
+        ).fetchall()
+        if not rows:
+            continue
+        vectors = enc.embed(encoder, [r[2] for r in rows], kind="passage")
+        table = pa.table(
+            {
+                "chunk_id": [r[0] for r in rows],
+                "encoder": [encoder] * len(rows),
+                "text_hash": [r[1] for r in rows],
+                "embedding": _list_column(vectors),
+            }
+        )
+        con.register("new_routed", table)
+        try:
+            con.execute("INSERT INTO landing.kb_chunk_vectors SELECT * FROM new_routed")
+        finally:
+            con.unregister("new_routed")
+        done += len(rows)
+    return done
+
+
+def _list_column(vectors: np.ndarray) -> pa.Array:
+    """(n, d) float32 → a column of n lists of d floats (DuckDB FLOAT[])."""
+    return pa.FixedSizeListArray.from_arrays(
+        pa.array(vectors.reshape(-1), pa.float32()), vectors.shape[1]
+    ).cast(pa.list_(pa.float32()))
 
 
 def _delete(con, table: str, article_ids: list[str]) -> None:
@@ -272,9 +330,7 @@ def _insert_chunks(con, rows: list, vectors: np.ndarray, version: str) -> None:
             "article_id": [aid for aid, _ in rows],
             "ordinal": pa.array([c.ordinal for _, c in rows], pa.int32()),
             "text": [c.text for _, c in rows],
-            "embedding": pa.FixedSizeListArray.from_arrays(
-                pa.array(vectors.reshape(-1), pa.float32()), vectors.shape[1]
-            ).cast(pa.list_(pa.float32())),
+            "embedding": _list_column(vectors),
             "index_version": [version] * len(rows),
             "heading": [c.heading for _, c in rows],
             "tokens": pa.array([c.tokens for _, c in rows], pa.int32()),

@@ -63,7 +63,7 @@ def embed_tickets(settings: Settings, config: KnowledgeConfig, on_progress: Prog
     """Vectors for new or edited tickets (shared by the audit, suggestions and agent assist);
     returns how many tickets were embedded."""
     with connect(settings) as con:
-        return ticket_vectors.refresh(con, config.index.encoder, on_progress=on_progress)
+        return ticket_vectors.refresh_routed(con, config.index, on_progress=on_progress)
 
 
 def audit_knowledge(settings: Settings, config: KnowledgeConfig) -> AuditSummary:
@@ -71,7 +71,7 @@ def audit_knowledge(settings: Settings, config: KnowledgeConfig) -> AuditSummary
     index is empty."""
     with connect(settings) as con:
         try:
-            index = KnowledgeIndex.load(con, config.index.encoder)
+            index = KnowledgeIndex.load(con, config.index.encoder, config.index.language_encoders)
         except EmptyIndexError as exc:
             return AuditSummary(audit_id=None, skipped=str(exc))
         result = run_audit(con, index, config.audit)
@@ -88,7 +88,7 @@ def refresh_suggestions(
     with connect(settings) as con:
         retracted = drop_retracted(con)
         try:
-            index = KnowledgeIndex.load(con, config.index.encoder)
+            index = KnowledgeIndex.load(con, config.index.encoder, config.index.language_encoders)
         except EmptyIndexError as exc:
             return SuggestSummary(skipped=str(exc), retracted=retracted)
         done = suggest_new_tickets(con, index, config.search, on_progress=on_progress)

@@ -23,8 +23,9 @@ milliseconds on two cores. Past a few million passages an ANN index (hnswlib, FA
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
@@ -39,6 +40,7 @@ from supportflow.knowledge.config import SearchConfig
 from supportflow.knowledge.index import current_index_version
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # its DEBUG lines flood flow logs
+log = logging.getLogger(__name__)
 
 METHODS = ("hybrid", "lexical", "vector")
 BLOCK = 256  # queries per similarity block: bounds memory at BLOCK × passages floats
@@ -218,9 +220,63 @@ class KnowledgeIndex:
         self._title = _Field(rows["title"], self._tokens)
         self._heading = _Field(rows.get("heading") or [""] * len(self), self._tokens)
         self._neighbours = _Neighbours(rows, vectors)
+        self.language_encoders: dict[str, str] = {}
+        self.index_encoder = encoder  # the one every passage is embedded with in kb_chunks
+        self._by_encoder: dict[str, KnowledgeIndex] = {encoder: self}
+
+    def add_encoder(self, encoder: str, vectors: np.ndarray, languages: Sequence[str]) -> None:
+        """Route ``languages`` (ISO 639-1) to ``encoder``, whose passage vectors (in row order)
+        are ``vectors``; the passages, BM25 indexes and filters are shared."""
+        if len(vectors) != len(self):
+            raise ValueError(f"{encoder}: {len(vectors)} passage vectors for {len(self)} passages")
+        other = copy.copy(self)
+        other.vectors = vectors
+        other.encoder = encoder
+        other._torch_vectors = torch.from_numpy(vectors).to(torch.bfloat16)
+        other._neighbours = _Neighbours(self.rows, vectors)
+        self._by_encoder[encoder] = other
+        self.language_encoders.update(dict.fromkeys(languages, encoder))
+
+    def encoder_for(self, language: str | None) -> str:
+        """The encoder that embeds a query in ``language`` (None: undetected)."""
+        return self.language_encoders.get(language or "", self.encoder)
+
+    def routes(self) -> dict[str, list[str] | None]:
+        """Encoder → the languages it embeds queries of (None for the index encoder: all the
+        others, and every ticket's vector for assist and the audit)."""
+        out: dict[str, list[str] | None] = {self.encoder: None}
+        for language, encoder in sorted(self.language_encoders.items()):
+            out.setdefault(encoder, []).append(language)
+        return out
+
+    def for_encoder(self, encoder: str) -> KnowledgeIndex:
+        """This index searched with ``encoder``'s vectors (KeyError when it has none)."""
+        return self._by_encoder[encoder]
 
     @classmethod
-    def load(cls, con, encoder: str) -> KnowledgeIndex:
+    def load(
+        cls, con, encoder: str, language_encoders: Mapping[str, str] | None = None
+    ) -> KnowledgeIndex:
+        """The index as the warehouse holds it, searched with ``encoder``; each language in
+        ``language_encoders`` is routed to its encoder where the passages have its vectors
+        (``landing.kb_chunk_vectors``; else, with a warning, it stays on ``encoder``). Raises
+        EmptyIndexError when nothing is indexed."""
+        index = cls._load(con, encoder)
+        routed: dict[str, list[str]] = {}
+        for language, other in (language_encoders or {}).items():
+            if other and other != encoder:
+                routed.setdefault(other, []).append(language)
+        for other, languages in sorted(routed.items()):
+            vectors = _routed_vectors(con, other, index.rows["chunk_id"])
+            if vectors is None:
+                log.warning("the index has no %s vectors (run `supportflow reindex`): %s "
+                            "questions use %s", other, "/".join(languages), encoder)  # fmt: skip
+            else:
+                index.add_encoder(other, vectors, languages)
+        return index
+
+    @classmethod
+    def _load(cls, con, encoder: str) -> KnowledgeIndex:
         version = current_index_version(con)
         table = con.sql(
             "SELECT c.chunk_id, c.article_id, a.title, a.url, a.updated_at, a.audience, a.status,"
@@ -269,11 +325,47 @@ class KnowledgeIndex:
         method: str = "hybrid",
         config: SearchConfig | None = None,
         query_vectors: np.ndarray | None = None,
+        languages: Sequence[str | None] | None = None,
     ) -> list[list[Hit]]:
-        """Top-``k`` articles per query, best passage each, most relevant first."""
+        """Top-``k`` articles per query, best passage each, most relevant first.
+
+        ``query_vectors``: (n, d) of ``self.encoder``, when the caller has them. ``languages``:
+        each query's ISO 639-1 code (or None); a query whose language is routed to another
+        encoder is embedded and searched with it (then ``query_vectors`` must not be given)."""
+        options = dict(audience=audience, published_only=published_only, method=method,
+                       config=config)  # fmt: skip
+        if languages is not None and len(self._by_encoder) > 1:
+            if query_vectors is not None:
+                raise ValueError("query_vectors are of one encoder: route by languages without")
+            groups: dict[str, list[int]] = {}
+            for i, language in enumerate(languages):
+                groups.setdefault(self.encoder_for(language), []).append(i)
+            out: list[list[Hit]] = [[] for _ in queries]
+            for encoder, positions in groups.items():
+                found = self._by_encoder[encoder].search_many(
+                    [queries[i] for i in positions], k, **options
+                )
+                for i, hits in zip(positions, found, strict=True):
+                    out[i] = hits
+            return out
+        return self._search(queries, k, query_vectors=query_vectors, **options)
+
+    def _search(
+        self,
+        queries: Sequence[str],
+        k: int,
+        *,
+        audience: str | None,
+        published_only: bool,
+        method: str,
+        config: SearchConfig | None,
+        query_vectors: np.ndarray | None,
+    ) -> list[list[Hit]]:
         if method not in METHODS:
             raise ValueError(f"unknown search method {method!r} (one of {', '.join(METHODS)})")
         config = config or SearchConfig()
+        if self.encoder != self.index_encoder:  # a routed language: English stems match less
+            config = config.model_copy(update={"lexical_weight": config.routed_lexical_weight})
         allowed = self.mask(audience, published_only)
         if not allowed.any():
             return [[] for _ in queries]
@@ -382,3 +474,20 @@ class KnowledgeIndex:
                 )
             )
         return hits
+
+
+def _routed_vectors(con, encoder: str, chunk_ids: list[str]) -> np.ndarray | None:
+    """(n, d) ``encoder`` vectors of ``chunk_ids`` in that order, or None unless every passage
+    has one (``landing.kb_chunk_vectors``, written by reindex)."""
+    table = con.sql(
+        "SELECT chunk_id, embedding FROM landing.kb_chunk_vectors WHERE encoder = $encoder",
+        params={"encoder": encoder},
+    ).to_arrow_table()
+    if table.num_rows == 0:
+        return None
+    position = {c: i for i, c in enumerate(table.column("chunk_id").to_pylist())}
+    if any(c not in position for c in chunk_ids):
+        return None
+    flat = table.column("embedding").combine_chunks().flatten().to_numpy()
+    matrix = flat.reshape(table.num_rows, -1)
+    return np.array(matrix[[position[c] for c in chunk_ids]], dtype=np.float32)

@@ -54,27 +54,27 @@ def suggest_new_tickets(
     batch: int = 2000,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Suggest articles for every ticket that has none; returns how many tickets got them."""
-    ticket_vectors.refresh(con, index.encoder)  # a no-op when the nightly run embedded them
+    """Suggest articles for every ticket that has none; returns how many tickets got them.
+
+    A ticket is searched with the encoder its language is routed to (``index.encoder_for``)."""
+    for encoder, languages in index.routes().items():  # no-ops after the nightly run
+        ticket_vectors.refresh(con, encoder, languages=languages)
     total = count_pending(con)
     done = 0
     while True:
         rows = con.execute(
-            f"SELECT t.ticket_id, t.ticket_text FROM landing.ticket_texts t WHERE {PENDING}"
-            " ORDER BY t.created_at, t.ticket_id LIMIT ?",
+            "SELECT t.ticket_id, t.ticket_text, t.language FROM landing.ticket_texts t"
+            f" WHERE {PENDING} ORDER BY t.created_at, t.ticket_id LIMIT ?",
             [batch],
         ).fetchall()
         if not rows:
             return done
-        vectors = ticket_vectors.load(con, index.encoder, [r[0] for r in rows])
-        hits = index.search_many(
-            [r[1] for r in rows], config.suggest_k, config=config, query_vectors=vectors
-        )
+        hits = search_tickets(con, index, rows, config.suggest_k, config)
         now = datetime.now(UTC)
         records = [
             [ticket_id, h.rank, h.article_id, h.chunk_id, h.score, h.similarity, h.audience,
              index.version, now]
-            for (ticket_id, _), found in zip(rows, hits, strict=True)
+            for (ticket_id, _, _), found in zip(rows, hits, strict=True)
             for h in found
         ]  # fmt: skip
         if not records:  # nothing published to suggest: stop rather than loop on the same rows
@@ -87,3 +87,27 @@ def suggest_new_tickets(
         done += len(rows)
         if on_progress:
             on_progress(done, total)
+
+
+def search_tickets(
+    con, index: KnowledgeIndex, rows: list[tuple], k: int, config: SearchConfig, **filters
+) -> list[list]:
+    """Top-``k`` hits per (ticket_id, text, language) row (``filters``: search_many's
+    ``audience`` / ``published_only``), each ticket searched with the encoder its language is
+    routed to and the vector ``ticket_vectors`` keeps for it (KeyError when it has none)."""
+    groups: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault(index.encoder_for(row[2]), []).append(i)
+    out: list[list] = [[] for _ in rows]
+    for encoder, positions in groups.items():
+        ids = [rows[i][0] for i in positions]
+        found = index.for_encoder(encoder).search_many(
+            [rows[i][1] for i in positions],
+            k,
+            config=config,
+            query_vectors=ticket_vectors.load(con, encoder, ids),
+            **filters,
+        )
+        for i, hits in zip(positions, found, strict=True):
+            out[i] = hits
+    return out

@@ -7,6 +7,10 @@ subject or body changes is re-embedded; status changes are not text changes.
 A ticket is embedded as a query (e5's ``query: `` prefix, knowledge/encoder.py): it is what
 search asks with, and ticket-to-ticket similarity (related tickets, incidents) compares
 queries with queries, as e5 is meant to be used for symmetric tasks.
+
+With language routing (``index.language_encoders``) a ticket in a routed language has two
+vectors: the index encoder's, which every ticket has (assist and the audit compare tickets with
+one another in that space), and its language's encoder's, which its suggestions search with.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from supportflow.knowledge import encoder as enc
+from supportflow.knowledge.config import IndexConfig
 from supportflow.warehouse import transaction
 
 STALE = """t.has_text AND NOT EXISTS (
@@ -25,12 +30,32 @@ STALE = """t.has_text AND NOT EXISTS (
     AND v.encoder = $encoder AND v.text_hash = md5(t.ticket_text))"""
 
 
-ONLY = "($ids IS NULL OR list_contains($ids, t.ticket_id))"
+ONLY = """($ids IS NULL OR list_contains($ids, t.ticket_id))
+    AND ($languages IS NULL OR list_contains($languages, t.language))"""
 
 
-def count_stale(con, encoder: str, ticket_ids: list[str] | None = None) -> int:
+def count_stale(
+    con, encoder: str, ticket_ids: list[str] | None = None, languages: list[str] | None = None
+) -> int:
     sql = f"SELECT count(*) FROM landing.ticket_texts t WHERE {STALE} AND {ONLY}"
-    return con.execute(sql, {"encoder": encoder, "ids": ticket_ids}).fetchall()[0][0]
+    params = {"encoder": encoder, "ids": ticket_ids, "languages": languages}
+    return con.execute(sql, params).fetchall()[0][0]
+
+
+def refresh_routed(
+    con,
+    config: IndexConfig,
+    on_progress: Callable[[int, int], None] | None = None,
+    ticket_ids: list[str] | None = None,
+) -> int:
+    """``refresh`` for the index encoder (every ticket: assist and the audit compare tickets in
+    its space) and for each encoder a language is routed to (the tickets in those languages, for
+    their suggestions); returns how many vectors were computed."""
+    done = refresh(con, config.encoder, on_progress=on_progress, ticket_ids=ticket_ids)
+    for encoder in config.routed_encoders:
+        done += refresh(con, encoder, on_progress=on_progress, ticket_ids=ticket_ids,
+                        languages=config.languages_of(encoder))  # fmt: skip
+    return done
 
 
 def refresh(
@@ -39,17 +64,18 @@ def refresh(
     batch: int = 4096,
     on_progress: Callable[[int, int], None] | None = None,
     ticket_ids: list[str] | None = None,
+    languages: list[str] | None = None,
 ) -> int:
     """Embed every ticket with text that has no vector for this encoder and text (or only
-    ``ticket_ids``); returns how many. Each batch commits on its own, so a crash keeps whole
-    batches and a re-run resumes."""
-    total = count_stale(con, encoder, ticket_ids)
+    ``ticket_ids``, only tickets in ``languages``); returns how many. Each batch commits on its
+    own, so a crash keeps whole batches and a re-run resumes."""
+    total = count_stale(con, encoder, ticket_ids, languages)
     done = 0
     while done < total:
         rows = con.execute(
             "SELECT t.ticket_id, md5(t.ticket_text), t.ticket_text FROM landing.ticket_texts t"
             f" WHERE {STALE} AND {ONLY} ORDER BY t.ticket_id LIMIT $batch",
-            {"encoder": encoder, "batch": batch, "ids": ticket_ids},
+            {"encoder": encoder, "batch": batch, "ids": ticket_ids, "languages": languages},
         ).fetchall()
         if not rows:
             break
@@ -68,8 +94,9 @@ def refresh(
         with transaction(con):
             con.register("new_vectors", table)
             con.execute(
-                "DELETE FROM ml.ticket_vectors WHERE ticket_id IN"
-                " (SELECT ticket_id FROM new_vectors)"
+                "DELETE FROM ml.ticket_vectors WHERE encoder = $encoder AND ticket_id IN"
+                " (SELECT ticket_id FROM new_vectors)",
+                {"encoder": encoder},
             )
             con.execute("INSERT INTO ml.ticket_vectors SELECT * FROM new_vectors")
             con.unregister("new_vectors")

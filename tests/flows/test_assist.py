@@ -212,3 +212,21 @@ def test_retracting_a_cited_article_reassists_its_drafts_and_resuggests(world):
         [article],
     )
     assert cited_internal == [(0,)] and stale == [(0,)]
+
+
+def test_drafts_for_tickets_in_routed_languages_cite_their_categorys_article(world):
+    """German, Spanish and French tickets are searched with the encoder their language is
+    routed to, and held to its answer threshold: about as many of their drafts cite an article
+    about their category as English tickets' do (0.64 against 0.65 here; with routing off,
+    MiniLM for every ticket, 30 of the 232 against 1,679 of 2,238)."""
+    rows = query(
+        "SELECT t.language IN ('de', 'es', 'fr') AS routed, count(DISTINCT t.ticket_id),"
+        " count(DISTINCT t.ticket_id) FILTER (WHERE a.category = t.category)"
+        " FROM ml.assist_outputs o JOIN landing.tickets t USING (ticket_id)"
+        " LEFT JOIN unnest(cast(o.citations AS JSON[])) AS c(cite) ON true"
+        " LEFT JOIN landing.kb_articles a ON a.article_id = c.cite->>'article_id'"
+        " WHERE t.category IS NOT NULL GROUP BY ALL"
+    )
+    share = {routed: right / tickets for routed, tickets, right in rows if tickets >= 100}
+    assert set(share) == {False, True}, rows
+    assert share[True] >= share[False] - 0.05, share

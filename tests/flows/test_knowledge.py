@@ -5,6 +5,7 @@ the KB audit on the generator's planted cases, coverage gaps and suggestions."""
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from flows.ingest_tickets import IngestParams, ingest_tickets
 from flows.reindex_knowledge import ReindexParams, reindex_knowledge
 from supportflow.knowledge import answer as answers
-from supportflow.knowledge.config import KnowledgeConfig
+from supportflow.knowledge.config import KnowledgeConfig, answer_configs, load_knowledge_config
 from supportflow.knowledge.index import reindex
 from supportflow.knowledge.search import KnowledgeIndex
 from supportflow.settings import Settings
@@ -63,8 +64,9 @@ def world(tmp_path_factory, demo_export):
         ingest_tickets(IngestParams(paths=[demo_export / "zendesk"]))
         first = reindex_knowledge(ReindexParams(path=kb))
         second = reindex_knowledge(ReindexParams(path=kb))
+        routes = load_knowledge_config().index.language_encoders
         with connect(Settings()) as con:
-            index = KnowledgeIndex.load(con, ENCODER)
+            index = KnowledgeIndex.load(con, ENCODER, routes)
         yield {"root": root, "kb": kb, "first": first, "second": second, "index": index}
 
 
@@ -145,6 +147,74 @@ def test_answers_cite_the_right_article_or_abstain(in_world):
     assert not off_topic.answered and off_topic.abstain_reason == answers.LOW_CONFIDENCE
     internal = answers.answer(index, "Refund approval matrix: which agents may approve $500?")
     assert not internal.answered and internal.abstain_reason == answers.INTERNAL_ONLY
+
+
+def test_tickets_in_routed_languages_are_searched_with_their_languages_encoder(
+    in_world, demo_export
+):
+    config = load_knowledge_config().index
+    routed = config.encoder_for("de")
+    assert routed != config.encoder == ENCODER  # the packaged default routes German
+    chunks = query("SELECT count(*) FROM landing.kb_chunks")[0][0]
+    assert query("SELECT count(DISTINCT chunk_id) FROM landing.kb_chunk_vectors WHERE encoder = ?",
+                 [routed])[0][0] == chunks  # fmt: skip
+    assert in_world["first"].reindex.chunks_routed == chunks
+    assert in_world["second"].reindex.chunks_routed == 0
+    # every ticket keeps an index-encoder vector; only tickets in routed languages get another
+    vectors = dict(
+        query(
+            "SELECT v.encoder, list(DISTINCT coalesce(t.language, '?')) FROM ml.ticket_vectors v"
+            " JOIN landing.ticket_texts t USING (ticket_id) GROUP BY v.encoder"
+        )
+    )
+    assert set(vectors) == {ENCODER, routed}
+    assert set(vectors[routed]) == set(config.languages_of(routed)) & set(vectors[ENCODER])
+    # suggestions for German, Spanish and French tickets: recall@3 of the gold article, against
+    # the same tickets searched with the index encoder
+    truth = json.loads((demo_export / "kb" / "ground_truth.json").read_text())
+    rows = query(
+        "SELECT t.ticket_id, t.ticket_text, t.category, list(s.article_id) FROM"
+        " landing.ticket_texts t JOIN ml.article_suggestions s USING (ticket_id)"
+        " WHERE t.language IN ('de', 'es', 'fr') GROUP BY ALL"
+    )
+    rows = [r for r in rows if truth.get(r[2])]
+    assert len(rows) >= 20
+    routed_hits = sum(bool(set(r[3]) & set(truth[r[2]])) for r in rows) / len(rows)
+    plain = in_world["index"].for_encoder(ENCODER).search_many([r[1] for r in rows], 3)
+    plain_hits = sum(
+        bool({h.article_id for h in hits} & set(truth[r[2]]))
+        for r, hits in zip(rows, plain, strict=True)
+    ) / len(rows)
+    print(f"recall@3 routed {routed_hits:.3f} index encoder {plain_hits:.3f} n={len(rows)}")
+    assert routed_hits >= 0.9 and routed_hits >= plain_hits + 0.05
+
+
+def test_a_german_question_is_answered_with_its_encoder_and_its_threshold(in_world):
+    index = in_world["index"]
+    config = load_knowledge_config()
+    by_encoder = answer_configs(config)
+    question = "Der Link zum Zurücksetzen meines Passworts ist abgelaufen. Wie melde ich mich an?"
+    reply = answers.answer(index, question, config.answer, config.search, by_encoder)
+    assert reply.answered and reply.citation.article_id == "kb-account_access-2"  # its German page
+    assert reply.threshold == by_encoder[config.index.encoder_for("de")].min_similarity
+    assert reply.threshold != config.answer.min_similarity  # USE's fitted value, not MiniLM's
+    english = answers.answer(index, "The reset password link expired, how do I log in?",
+                             config.answer, config.search, by_encoder)  # fmt: skip
+    assert english.threshold == config.answer.min_similarity
+    # the CLI detects the question's language; for --ticket it takes the one ingest kept
+    from typer.testing import CliRunner
+
+    from supportflow.cli import app
+
+    said = CliRunner().invoke(app, ["answer", question])
+    assert said.exit_code == 0 and "Passwort zurücksetzen" in said.output, said.output
+    ((german,),) = query(
+        "SELECT min(ticket_id) FROM landing.ticket_texts WHERE language = 'de' AND has_text"
+    )
+    said = CliRunner().invoke(app, ["answer", "--ticket", german])
+    assert said.exit_code in (0, 2) and "Traceback" not in said.output
+    needs = f"needs {by_encoder[config.index.encoder_for('de')].min_similarity:.2f}"
+    assert said.exit_code == 0 or needs in said.output, said.output
 
 
 def test_audit_finds_the_planted_stale_draft_and_conflicting_articles(in_world):
