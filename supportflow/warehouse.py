@@ -95,3 +95,12 @@ def connect(settings: Settings | None = None, *, read_only: bool = False) -> Ite
         yield con
     finally:
         con.close()
+
+
+# Which tickets get the work only agents look at (drafts, summaries, related tickets, article
+# suggestions): those not settled, and those created within ``$recent_days`` days of the newest
+# ticket (NULL: every ticket). Relative to the newest ticket, not the clock, so a re-run over
+# the same data picks the same tickets. Over ``landing.ticket_texts t``.
+WORKING_SET = """($recent_days IS NULL OR NOT t.is_settled
+    OR t.created_at >= (SELECT max(created_at) FROM landing.ticket_texts)
+                       - to_days(CAST($recent_days AS INTEGER)))"""

@@ -31,7 +31,7 @@ from supportflow.knowledge import ticket_vectors
 from supportflow.knowledge.config import KnowledgeConfig
 from supportflow.knowledge.search import KnowledgeIndex
 from supportflow.knowledge.suggest import search_tickets
-from supportflow.warehouse import transaction
+from supportflow.warehouse import WORKING_SET, transaction
 
 log = logging.getLogger("supportflow.assist")
 
@@ -52,7 +52,11 @@ class AssistResult:
 
 def assist_version(config: AssistConfig, library: MacroLibrary, index: KnowledgeIndex) -> str:
     payload = json.dumps(
-        [config.model_dump(mode="json"), [m.__dict__ for m in library.macros], index.version],
+        [
+            config.model_dump(mode="json", exclude={"recent_days"}),  # who, not what: no re-run
+            [m.__dict__ for m in library.macros],
+            index.version,
+        ],
         sort_keys=True,
         default=str,
     )
@@ -77,20 +81,26 @@ def count_retracted(con, ticket_ids: list[str] | None = None) -> int:
     ).fetchone()[0]
 
 
-def pending(con, version: str, ticket_ids: list[str] | None = None) -> tuple[list[str], list[str]]:
+def pending(
+    con, version: str, ticket_ids: list[str] | None = None, recent_days: int | None = None
+) -> tuple[list[str], list[str]]:
     """(ticket ids to assist, ticket ids without text): no output yet, an output of another
-    assist version, an output older than the ticket, or a draft citing a retracted article."""
+    assist version, an output older than the ticket, or a draft citing a retracted article;
+    only tickets in the working set (``warehouse.WORKING_SET``, ``recent_days``) unless named
+    in ``ticket_ids`` or citing a retracted article (no stored draft keeps citing one)."""
     rows = con.execute(
         f"""
         WITH retracted AS ({RETRACTED_CITATIONS})
         SELECT t.ticket_id, t.has_text
         FROM landing.ticket_texts t LEFT JOIN ml.assist_outputs a USING (ticket_id)
         WHERE ($ids IS NULL OR list_contains($ids, t.ticket_id))
+          AND ($ids IS NOT NULL OR {WORKING_SET}
+               OR t.ticket_id IN (SELECT ticket_id FROM retracted))
           AND (a.ticket_id IS NULL OR a.assist_version <> $version
                OR a.created_at < t.updated_at OR a.ticket_id IN (SELECT ticket_id FROM retracted))
         ORDER BY t.created_at, t.ticket_id
         """,
-        {"version": version, "ids": ticket_ids},
+        {"version": version, "ids": ticket_ids, "recent_days": recent_days},
     ).fetchall()
     return [r[0] for r in rows if r[1]], [r[0] for r in rows if not r[1]]
 
@@ -147,7 +157,7 @@ def run_assist(
     version = assist_version(config, library, index)
     result = AssistResult(version)
     result.retracted_citations = count_retracted(con, ticket_ids)
-    todo, result.no_text = pending(con, version, ticket_ids)
+    todo, result.no_text = pending(con, version, ticket_ids, config.recent_days)
     for ticket_id in result.no_text:
         log.warning("ticket %s has no subject or body text: not assisted", ticket_id)
     if not todo:  # incidents depend only on tickets' texts and times: nothing new, nothing moves

@@ -75,6 +75,11 @@ class GeneratorConfig(StrictModel):
 
 class AssistConfig(StrictModel):
     macros: Path | None = Field(default=None, description="YAML or Zendesk macros JSON.")
+    recent_days: int | None = Field(
+        default=30, ge=1,
+        description="Drafts, summaries and related tickets for tickets not settled and those "
+        "created within this many days of the newest ticket; null: every ticket in history.",
+    )  # fmt: skip
     guardrails: GuardrailConfig = Field(default_factory=GuardrailConfig)
     required_fields: dict[str, list[RequiredField]] = Field(default_factory=dict)
     related: RelatedConfig = Field(default_factory=RelatedConfig)

@@ -35,7 +35,8 @@ def assist_pending(
     ticket_ids: list[str] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> AssistResult:
-    """Assist outputs for every ticket that needs them (or only ``ticket_ids``); raises
+    """Assist outputs for every ticket of the working set that needs them (or only
+    ``ticket_ids``; ``batch.pending``); raises
     ``EmptyIndexError`` while nothing is indexed (drafts cite articles)."""
     knowledge = load_knowledge_config(knowledge_config_path)
     config = load_assist_config(config_path, encoder=knowledge.index.encoder)

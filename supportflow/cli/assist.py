@@ -79,7 +79,8 @@ def _print_assist(out: dict) -> None:
 
 @app.command("assist-batch")
 def assist_batch(config: ConfigOption = None) -> None:
-    """Assist every new or updated ticket and recompute incident bursts (the nightly step)."""
+    """Assist new or updated tickets of the working set (open, or created within assist.yaml's
+    recent_days of the newest) and recompute incident bursts (the nightly step)."""
     _setup(api=True)
     from flows.assist_tickets import AssistParams, assist_tickets
     from supportflow.assist.macros import MacroLibraryError

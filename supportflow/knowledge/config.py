@@ -81,6 +81,12 @@ class SearchConfig(StrictModel):
         description="An article scores its best passage plus this times its second best.",
     )  # fmt: skip
     suggest_k: int = Field(default=3, ge=1, description="Articles suggested per ticket.")
+    suggest_recent_days: int | None = Field(
+        default=None, ge=1,
+        description="Suggest for tickets not settled and those created within this many days "
+        "of the newest ticket; null: every ticket in history (the escalation rules' "
+        "kb_public_similarity reads suggestions, also when backfilled over history).",
+    )  # fmt: skip
 
 
 class AnswerConfig(StrictModel):

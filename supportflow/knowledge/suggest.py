@@ -15,18 +15,19 @@ import pyarrow as pa
 from supportflow.knowledge import ticket_vectors
 from supportflow.knowledge.config import SearchConfig
 from supportflow.knowledge.search import KnowledgeIndex
-from supportflow.warehouse import transaction
+from supportflow.warehouse import WORKING_SET, transaction
 
 COLUMNS = ("ticket_id", "rank", "article_id", "chunk_id", "score", "similarity", "audience",
            "index_version", "suggested_at")  # fmt: skip
-PENDING = """t.has_text AND NOT EXISTS (
+PENDING = f"""t.has_text AND {WORKING_SET} AND NOT EXISTS (
     SELECT 1 FROM ml.article_suggestions s WHERE s.ticket_id = t.ticket_id)"""
 
 
-def count_pending(con) -> int:
-    return con.execute(f"SELECT count(*) FROM landing.ticket_texts t WHERE {PENDING}").fetchall()[
-        0
-    ][0]
+def count_pending(con, recent_days: int | None = None) -> int:
+    """Tickets that need suggestions: with text, in the working set (``WORKING_SET``), none
+    yet."""
+    sql = f"SELECT count(*) FROM landing.ticket_texts t WHERE {PENDING}"
+    return con.execute(sql, {"recent_days": recent_days}).fetchall()[0][0]
 
 
 # Suggestions that cite an article no longer as it was: deleted from the index, no longer
@@ -54,18 +55,20 @@ def suggest_new_tickets(
     batch: int = 2000,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Suggest articles for every ticket that has none; returns how many tickets got them.
+    """Suggest articles for every ticket in the working set that has none (open tickets and
+    those created within ``config.suggest_recent_days`` of the newest); returns how many tickets
+    got them.
 
     A ticket is searched with the encoder its language is routed to (``index.encoder_for``)."""
     for encoder, languages in index.routes().items():  # no-ops after the nightly run
         ticket_vectors.refresh(con, encoder, languages=languages)
-    total = count_pending(con)
+    total = count_pending(con, config.suggest_recent_days)
     done = 0
     while True:
         rows = con.execute(
             "SELECT t.ticket_id, t.ticket_text, t.language FROM landing.ticket_texts t"
-            f" WHERE {PENDING} ORDER BY t.created_at, t.ticket_id LIMIT ?",
-            [batch],
+            f" WHERE {PENDING} ORDER BY t.created_at, t.ticket_id LIMIT $batch",
+            {"batch": batch, "recent_days": config.suggest_recent_days},
         ).fetchall()
         if not rows:
             return done
