@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
 from supportflow.assist.batch import AssistResult
 from supportflow.assist.runner import assist_pending, sample_for_qa
+from supportflow.progress import step_progress
 from supportflow.settings import Settings
 
 
@@ -28,10 +29,9 @@ class AssistParams(BaseModel):
 
 @task(cache_policy=NO_CACHE)
 def assist(params: AssistParams) -> AssistResult:
-    logger = get_run_logger()
     return assist_pending(
         Settings(), params.config, params.knowledge_config, ticket_ids=params.ticket_ids,
-        on_progress=lambda done, total: logger.info("assisted %d of %d", done, total),
+        on_progress=step_progress("assisting tickets"),
     )  # fmt: skip
 
 

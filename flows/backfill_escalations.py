@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, task
 from pydantic import BaseModel, Field
 
 from flows.retry import IO_TASK
 from supportflow.escalation.backfill import BackfillSummary, DryRunDiff
 from supportflow.escalation.runner import replay
+from supportflow.progress import step_progress
 from supportflow.settings import Settings
 
 
@@ -30,7 +31,6 @@ class BackfillParams(BaseModel):
 @task(**IO_TASK)
 def run_backfill(params: BackfillParams) -> BackfillSummary | DryRunDiff:
     """Resumable: days already current under the version are skipped, so a retry continues."""
-    logger = get_run_logger()
     return replay(
         Settings(),
         params.since,
@@ -39,7 +39,7 @@ def run_backfill(params: BackfillParams) -> BackfillSummary | DryRunDiff:
         preview=params.dry_run,
         against=params.against,
         replace=params.replace,
-        on_progress=lambda done, total: logger.info("replaced day %d of %d", done, total),
+        on_progress=step_progress("escalation backfill (days)"),
     )
 
 

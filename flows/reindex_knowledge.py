@@ -19,6 +19,7 @@ from supportflow.knowledge import runner
 from supportflow.knowledge.config import load_knowledge_config
 from supportflow.knowledge.index import ReindexSummary
 from supportflow.knowledge.runner import AuditSummary, KnowledgeRefresh, SuggestSummary
+from supportflow.progress import step_progress
 from supportflow.settings import Settings
 
 
@@ -29,16 +30,10 @@ class ReindexParams(BaseModel):
     suggest: bool = Field(default=True, description="Suggest articles for new tickets.")
 
 
-def progress(verb: str):
-    """A progress callback ``(done, total)`` that logs to the current run."""
-    logger = get_run_logger()
-    return lambda done, total: logger.info("%s %d of %d", verb, done, total)
-
-
 @task(**IO_TASK)
 def reindex_source(params: ReindexParams) -> ReindexSummary:
     config = load_knowledge_config(params.config)
-    embedded = progress("embedded passages")
+    embedded = step_progress("embedding passages")
     summary = runner.reindex_articles(Settings(), params.path, config, embedded)
     logger = get_run_logger()
     for problem in summary.problems:
@@ -51,7 +46,7 @@ def reindex_source(params: ReindexParams) -> ReindexSummary:
 @task(cache_policy=NO_CACHE)
 def embed_tickets(config_path: Path | None) -> int:
     config = load_knowledge_config(config_path)
-    return runner.embed_tickets(Settings(), config, progress("embedded tickets"))
+    return runner.embed_tickets(Settings(), config, step_progress("embedding tickets"))
 
 
 @task(cache_policy=NO_CACHE)
@@ -65,7 +60,7 @@ def audit_knowledge(config_path: Path | None) -> AuditSummary:
 @task(cache_policy=NO_CACHE)
 def suggest_for_new_tickets(config_path: Path | None) -> SuggestSummary:
     config = load_knowledge_config(config_path)
-    done = runner.refresh_suggestions(Settings(), config, progress("suggested articles for"))
+    done = runner.refresh_suggestions(Settings(), config, step_progress("suggesting articles"))
     if done.skipped:
         get_run_logger().info("suggestions skipped: %s", done.skipped)
     return done

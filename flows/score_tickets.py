@@ -15,6 +15,7 @@ from prefect.runtime import flow_run
 from pydantic import BaseModel, Field
 
 from supportflow import scoring
+from supportflow.progress import step_progress
 from supportflow.rollout.config import ScoringConfig, load_rollout_config
 from supportflow.scoring import RunSummary
 from supportflow.settings import Settings
@@ -52,7 +53,7 @@ def score_tickets(params: ScoreParams) -> list[RunSummary]:
         str(flow_run.id or "local"),
         compute,
         window=max(params.dask_workers, 1) * 2 if params.dask_workers else 1,
-        on_progress=lambda done, total: logger.info("scored %d of %d", done, total),
+        on_progress=step_progress(f"scoring with {params.model_name}"),
     )
     if not summaries:
         logger.info("scoring skipped: no version of %s holds a rollout phase", params.model_name)

@@ -108,6 +108,11 @@ class Settings(BaseSettings):
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "DASK_LOGGING__DISTRIBUTED": "warning",
+            # no third-party progress bars ("Loading weights", "Downloading artifacts"): the
+            # steps print their own progress lines (supportflow/progress.py); --verbose keeps them
+            "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+            "TRANSFORMERS_VERBOSITY": "error",
+            "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
         }
 
     def apply_environment(self) -> None:

@@ -130,7 +130,7 @@ class OnnxEmbedder(Embedder):
         from onnxruntime.quantization import quantize_dynamic
         from transformers import AutoModel
 
-        from models.triage.fastpath import fuse
+        from models.triage.fastpath import fuse, quiet_export
 
         weights = sorted(self.folder.glob("*.safetensors")) or sorted(self.folder.glob("*.bin"))
         key = hashlib.sha256(b"".join(w.read_bytes()[: 1 << 20] for w in weights)).hexdigest()[:16]
@@ -142,16 +142,18 @@ class OnnxEmbedder(Embedder):
         fp32 = int8.with_suffix(".fp32.onnx")
         ids = torch.ones((2, 8), dtype=torch.long)
         axes = {0: "batch", 1: "tokens"}
-        torch.onnx.export(
-            _Pooled(model), (ids, torch.ones_like(ids)), str(fp32),
-            input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-            dynamic_axes={"input_ids": axes, "attention_mask": axes, "embedding": {0: "batch"}},
-            opset_version=17, dynamo=False,
-        )  # fmt: skip
-        graph, options = fuse(fp32, model.config)
         partial = int8.with_suffix(".partial")
-        # per-channel weights: cosine to fp32 0.993 on demo tickets (per-tensor 0.963), same speed
-        quantize_dynamic(str(graph), str(partial), per_channel=True, **options)
+        with quiet_export():
+            torch.onnx.export(
+                _Pooled(model), (ids, torch.ones_like(ids)), str(fp32),
+                input_names=["input_ids", "attention_mask"], output_names=["embedding"],
+                dynamic_axes={"input_ids": axes, "attention_mask": axes,
+                              "embedding": {0: "batch"}},
+                opset_version=17, dynamo=False,
+            )  # fmt: skip
+            graph, options = fuse(fp32, model.config)
+            # per-channel weights: cosine to fp32 0.993 on demo tickets (per-tensor 0.963)
+            quantize_dynamic(str(graph), str(partial), per_channel=True, **options)
         partial.rename(int8)  # a crash mid-export never leaves a half graph under the final name
         for leftover in (fp32, fp32.with_suffix(".fused.onnx"), graph):
             leftover.unlink(missing_ok=True)

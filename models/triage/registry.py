@@ -12,6 +12,7 @@ import logging
 import subprocess
 import tempfile
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
@@ -159,15 +160,16 @@ def log_and_register(config: TrainConfig, result: TrainResult, *, fingerprint: s
     mlflow.log_dict(thresholds, "thresholds.json")
     example = pd.DataFrame({"text": ["I was charged twice for my subscription this month"]})
     signature = mlflow.models.infer_signature(example, _example_output(result, example))
-    info = mlflow.pyfunc.log_model(
-        name="model",
-        python_model=TriagePyfunc(),
-        artifacts={"model_dir": str(result.folder)},
-        signature=signature,
-        input_example=example,
-        pip_requirements=PIP_REQUIREMENTS,
-        registered_model_name=config.model_name,
-    )
+    with _quiet_pyfunc():
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=TriagePyfunc(),
+            artifacts={"model_dir": str(result.folder)},
+            signature=signature,
+            input_example=example,
+            pip_requirements=PIP_REQUIREMENTS,
+            registered_model_name=config.model_name,
+        )
     version = info.registered_model_version
     client = mlflow.MlflowClient()
     for key, value in (
@@ -198,3 +200,30 @@ def load_model(uri: str, tracking_uri: str):
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     return mlflow.pyfunc.load_model(uri)
+
+
+class _PyfuncNotes(logging.Filter):
+    """Drops MLflow's notes on logging this model: its INFO lines ("Validating input example
+    against model signature") and the warning that a Python object as ``python_model`` is
+    saved with CloudPickle. The object is ``TriagePyfunc``, a class of this package that loads
+    the model folder from the artifacts; nothing of the user's is pickled. Other warnings and
+    errors pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            return True
+        return record.levelno >= logging.WARNING and "CloudPickle" not in str(record.msg)
+
+
+@contextmanager
+def _quiet_pyfunc():
+    """``_PyfuncNotes`` on MLflow's pyfunc and models loggers for the duration."""
+    loggers = [logging.getLogger(n) for n in ("mlflow.pyfunc", "mlflow.models")]
+    notes = _PyfuncNotes()
+    for logger in loggers:
+        logger.addFilter(notes)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(notes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import typer
 
@@ -23,6 +24,11 @@ def _setup(verbose: bool = False, api: bool = False):
     from supportflow.settings import Settings
 
     settings = Settings()
+    if verbose:  # third-party progress bars and notes too (tool_environment turns them off)
+        for key, value in (("HF_HUB_DISABLE_PROGRESS_BARS", "0"),
+                           ("TRANSFORMERS_VERBOSITY", "info"),
+                           ("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "true")):  # fmt: skip
+            os.environ.setdefault(key, value)
     settings.apply_environment()
     handler = RichHandler(console=_console(), show_path=False, show_time=False, markup=False)
     log = logging.getLogger("supportflow")

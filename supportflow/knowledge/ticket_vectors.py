@@ -51,10 +51,19 @@ def refresh_routed(
     """``refresh`` for the index encoder (every ticket: assist and the audit compare tickets in
     its space) and for each encoder a language is routed to (the tickets in those languages, for
     their suggestions); returns how many vectors were computed."""
-    done = refresh(con, config.encoder, on_progress=on_progress, ticket_ids=ticket_ids)
-    for encoder in config.routed_encoders:
-        done += refresh(con, encoder, on_progress=on_progress, ticket_ids=ticket_ids,
-                        languages=config.languages_of(encoder))  # fmt: skip
+    plan = [(config.encoder, None)]
+    plan += [(e, config.languages_of(e)) for e in config.routed_encoders]
+    total = sum(count_stale(con, e, ticket_ids, langs) for e, langs in plan)
+    done = 0
+    for encoder, languages in plan:  # one progress count over every encoder's tickets
+        before = done
+
+        def step(n: int, _: int, before: int = before) -> None:
+            if on_progress:
+                on_progress(before + n, total)
+
+        done += refresh(con, encoder, on_progress=step, ticket_ids=ticket_ids,
+                        languages=languages)  # fmt: skip
     return done
 
 

@@ -1,0 +1,56 @@
+"""Progress of long steps as log lines that logs, non-interactive terminals and Prefect workers
+all show: what the step does, how far it is (done of total, percent) and the seconds since it
+started, one line per ~10 % of the work and one at the end.
+
+Lines go to the ``supportflow.progress`` logger (the CLI prints it) and, inside a Prefect run,
+to the run's logger too (the Prefect UI and workers' logs; shown when ``PREFECT_LOGGING_LEVEL``
+is INFO, which the CLI leaves at WARNING so a terminal sees each line once).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+
+log = logging.getLogger("supportflow.progress")
+
+Progress = Callable[[int, int], None]
+
+
+def step_progress(what: str, every: float = 0.10) -> Progress:
+    """A ``(done, total)`` callback for a step described by ``what`` ("embedding tickets"):
+    logs ``what: 2,000 of 19,806 (10 %), 12 s`` when ``done`` crosses each ``every`` share of
+    ``total`` and when it reaches ``total``; a call with ``total`` ≤ 0 logs nothing."""
+    started = time.monotonic()
+    next_share = every
+    run_logger = _run_logger()
+
+    def report(done: int, total: int) -> None:
+        nonlocal next_share
+        if total <= 0:
+            return
+        share = min(done / total, 1.0)
+        if share < next_share and (done < total or next_share > 1.0):
+            return  # before the next tenth, or the end already logged
+        next_share = (math.floor(share / every + 1e-9) + 1) * every
+        line = f"{what}: {done:,} of {total:,} ({share:.0%}), {time.monotonic() - started:.0f} s"
+        log.info(line)
+        if run_logger is not None:
+            run_logger.info(line)
+
+    return report
+
+
+def _run_logger() -> logging.Logger | logging.LoggerAdapter | None:
+    """The current Prefect flow or task run's logger, or None outside a run."""
+    try:
+        from prefect.exceptions import MissingContextError
+        from prefect.logging import get_run_logger
+    except ImportError:  # pragma: no cover - Prefect is a dependency
+        return None
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return None

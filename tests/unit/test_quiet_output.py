@@ -1,0 +1,84 @@
+"""Quiet by default, loud on request: progress lines for long steps, and the known-harmless
+third-party messages silenced at their source while every other warning still shows."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import pytest
+import torch
+
+from models.triage.fastpath import quiet_export
+from models.triage.registry import _quiet_pyfunc
+from supportflow.progress import step_progress
+
+
+def test_a_step_logs_one_line_per_tenth_of_its_work_and_one_at_the_end(caplog):
+    caplog.set_level(logging.INFO, logger="supportflow.progress")
+    report = step_progress("embedding tickets")
+    for done in range(0, 1001, 7):
+        report(done, 1000)
+    report(1000, 1000)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 10  # 10 %, 20 %, … 90 % and the end, which a repeat does not log again
+    assert lines[0].startswith("embedding tickets: 105 of 1,000 (10%), ")
+    assert lines[-1].startswith("embedding tickets: 1,000 of 1,000 (100%), ") and lines[
+        -1
+    ].endswith(" s")
+    caplog.clear()
+    step_progress("nothing")(0, 0)
+    big = step_progress("scoring")
+    big(990, 1000)  # a first call far along logs once, then waits for the next tenth
+    big(995, 1000)
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["scoring"]
+
+
+class _Branchy(torch.nn.Module):
+    def forward(self, x):
+        if x.sum() > 0:  # a tensor to Python bool: torch's tracer warns (TracerWarning)
+            return x * 2
+        return x
+
+
+def _export(path):
+    torch.onnx.export(_Branchy(), (torch.ones(2, 3),), str(path), dynamo=False)
+
+
+def test_export_warnings_are_silenced_at_their_source_and_others_still_show(tmp_path, caplog):
+    with pytest.warns(torch.jit.TracerWarning):
+        _export(tmp_path / "loud.onnx")  # the control: the export does warn
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with quiet_export():
+            _export(tmp_path / "quiet.onnx")
+            logging.getLogger().warning("Please consider to run pre-processing before quantization")
+            logging.getLogger().warning("something else")
+            warnings.warn("a warning we did not vouch for", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in seen] == ["a warning we did not vouch for"]
+    assert [r.getMessage() for r in caplog.records] == ["something else"]
+    logging.getLogger().warning("Please consider it")  # the filter is gone afterwards
+    assert caplog.records[-1].getMessage() == "Please consider it"
+
+
+def test_mlflows_notes_on_logging_the_model_are_dropped_and_its_errors_kept(caplog):
+    caplog.set_level(logging.INFO)
+    pyfunc = logging.getLogger("mlflow.pyfunc")
+    with _quiet_pyfunc():
+        pyfunc.info("Validating input example against model signature")
+        pyfunc.warning("Passing a Python object as `python_model` causes it to be serialized "
+                       "using CloudPickle")  # fmt: skip
+        pyfunc.warning("the artifact store is nearly full")
+        pyfunc.error("could not register the model")
+    assert [r.getMessage() for r in caplog.records] == [
+        "the artifact store is nearly full",
+        "could not register the model",
+    ]
+
+
+def test_third_party_progress_bars_are_off_in_the_tool_environment():
+    from supportflow.settings import Settings
+
+    env = Settings().tool_environment()
+    assert env["HF_HUB_DISABLE_PROGRESS_BARS"] == "1"
+    assert env["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] == "false"
