@@ -55,10 +55,13 @@ def demo_run(
     days: Annotated[int, typer.Option(min=1)] = 90,
     seed: Annotated[int, typer.Option()] = 7,
     train: Annotated[bool, typer.Option(help="Also train a quick triage model.")] = True,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also the libraries' progress bars and notes.")
+    ] = False,
 ) -> None:
     """Generate demo data (once), run the nightly flow on its Zendesk export and help center,
     train a quick triage model on the settled tickets, put it in shadow, score, show results."""
-    settings = _setup(api=True)
+    settings = _setup(verbose, api=True)
     from flows.demo import DemoParams, demo
 
     console = _console()
