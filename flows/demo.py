@@ -20,6 +20,7 @@ from flows.reindex_knowledge import ReindexParams
 from flows.retrain_weekly import RetrainParams, RetrainResult, retrain_weekly
 from flows.score_tickets import ScoreParams, run_scoring
 from supportflow.dbt_runner import DbtRunSummary
+from supportflow.progress import timed
 from supportflow.scoring import RunSummary
 from supportflow.settings import Settings
 from supportflow.yaml_config import config_file, shipped_dir
@@ -40,6 +41,7 @@ class DemoResult:
     scored: list[RunSummary] = field(default_factory=list)
     dbt: DbtRunSummary | None = None  # the rebuild after the new version scored
     scorecard: Scorecard | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # step → wall-clock seconds
 
 
 def same_demo(manifest: Path, params: DemoParams) -> bool:
@@ -68,27 +70,34 @@ def generate(params: DemoParams, out: Path) -> Path:
 @flow(name="demo")
 def demo(params: DemoParams) -> DemoResult:
     """Generate → nightly → retrain into shadow → score → dbt build → scorecard (+ PNG)."""
-    out = generate(params, Settings().home.resolve() / "demo_data")
-    result = DemoResult(
-        out,
-        nightly(
+    seconds: dict[str, float] = {}
+    with timed(seconds, "generate"):
+        out = generate(params, Settings().home.resolve() / "demo_data")
+    with timed(seconds, "nightly"):
+        night = nightly(
             NightlyParams(
                 ingest=IngestParams(paths=[out / "zendesk"]),
                 knowledge=ReindexParams(path=out / "kb"),
             )
-        ),
-    )
+        )
+    result = DemoResult(out, night)
+    seconds |= {f"nightly · {step}": s for step, s in night.seconds.items()}
     if params.train:
         # looser ECE gate for shadow: the quick model is checked on ~200 test tickets
-        result.retrain = retrain_weekly(
-            RetrainParams(
-                experiment=shipped_dir("experiments") / "demo_quick.yaml",
-                rollout_config=config_file("rollout_demo.yaml"),  # rollout.yaml, looser ECE
+        with timed(seconds, "retrain"):
+            result.retrain = retrain_weekly(
+                RetrainParams(
+                    experiment=shipped_dir("experiments") / "demo_quick.yaml",
+                    rollout_config=config_file("rollout_demo.yaml"),  # rollout.yaml, looser ECE
+                )
             )
-        )
         if result.retrain.shadow.passed:
             name = result.retrain.training["model_name"]
-            result.scored = run_scoring(ScoreParams(model_name=name))
-            result.dbt = build_metrics()
-    result.scorecard = publish_scorecard(with_png=True)
+            with timed(seconds, "shadow scoring"):
+                result.scored = run_scoring(ScoreParams(model_name=name))
+            with timed(seconds, "dbt build"):
+                result.dbt = build_metrics()
+    with timed(seconds, "scorecard"):
+        result.scorecard = publish_scorecard(with_png=True)
+    result.seconds = seconds
     return result

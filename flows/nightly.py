@@ -9,7 +9,7 @@ that decides for itself when it has nothing to do (no deployed model, nothing in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prefect import flow
 from pydantic import BaseModel, Field
@@ -27,6 +27,7 @@ from supportflow.dbt_runner import DbtRunSummary
 from supportflow.escalation.runner import EscalateSummary
 from supportflow.ingest.load import BatchReport
 from supportflow.knowledge.runner import KnowledgeRefresh
+from supportflow.progress import timed
 from supportflow.scoring import RunSummary
 
 
@@ -52,19 +53,29 @@ class NightlyResult:
     assist: AssistResult | None
     dbt: DbtRunSummary
     scorecard: Scorecard
+    seconds: dict[str, float] = field(default_factory=dict)  # step → wall-clock seconds
 
 
 @flow(name="nightly")
 def nightly(params: NightlyParams) -> NightlyResult:
     """Ingest → score → knowledge → escalation → assist → dbt build → scorecard."""
-    batches = ingest_tickets(params.ingest)
-    scored = run_scoring(params.score)
-    if params.knowledge is not None:
-        knowledge = reindex_knowledge(params.knowledge)
-    else:
-        knowledge = suggest_articles(params.suggest)
-    escalation = escalate_tickets(params.escalate)
-    assisted = assist_tickets(params.assist) if params.assist is not None else None
-    dbt = build_metrics()
-    scorecard = publish_scorecard()
-    return NightlyResult(batches, scored, knowledge, escalation, assisted, dbt, scorecard)
+    seconds: dict[str, float] = {}
+    with timed(seconds, "ingest"):
+        batches = ingest_tickets(params.ingest)
+    with timed(seconds, "score"):
+        scored = run_scoring(params.score)
+    with timed(seconds, "knowledge"):
+        if params.knowledge is not None:
+            knowledge = reindex_knowledge(params.knowledge)
+        else:
+            knowledge = suggest_articles(params.suggest)
+    with timed(seconds, "escalation"):
+        escalation = escalate_tickets(params.escalate)
+    with timed(seconds, "assist"):
+        assisted = assist_tickets(params.assist) if params.assist is not None else None
+    with timed(seconds, "dbt build"):
+        dbt = build_metrics()
+    with timed(seconds, "scorecard"):
+        scorecard = publish_scorecard()
+    return NightlyResult(batches, scored, knowledge, escalation, assisted, dbt, scorecard,
+                         seconds)  # fmt: skip

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger("supportflow.progress")
 
@@ -54,3 +55,14 @@ def _run_logger() -> logging.Logger | logging.LoggerAdapter | None:
         return get_run_logger()
     except MissingContextError:
         return None
+
+
+@contextmanager
+def timed(into: dict[str, float], step: str) -> Iterator[None]:
+    """Record the wall-clock seconds (0.1 s) the block takes as ``into[step]``, also when it
+    raises (the step times a flow reports, e.g. the demo's table at the end)."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        into[step] = round(time.monotonic() - started, 1)

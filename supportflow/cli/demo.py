@@ -106,8 +106,43 @@ def print_demo(settings, result) -> None:
             for s in result.scored:
                 console.print(f"v{s.version} ({s.phase}): scored {s.scored:,} tickets")
     render_status(settings, console)  # the warehouse at the end, with the model's quality
+    print_step_times(result.seconds, console)
     console.print(f"[bold]Scorecard[/]: {result.scorecard.html}")
     if result.scorecard.png is not None:
         console.print(f"[bold]Screenshot[/]: {result.scorecard.png}")
     else:
         console.print("(no Chromium here, so no screenshot: `apt-get install chromium` for one)")
+    for line in what_to_open(settings, result.scorecard.html):
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def print_step_times(seconds: dict[str, float], console) -> None:
+    """A table of the demo's steps (nightly sub-steps indented) and their wall-clock seconds."""
+    from rich.table import Table
+
+    table = Table(title="Step times")
+    table.add_column("step")
+    table.add_column("seconds", justify="right")
+    top = 0.0
+    for step, value in seconds.items():
+        nested = step.startswith("nightly · ")
+        table.add_row(f"  {step.removeprefix('nightly · ')}" if nested else step, f"{value:,.1f}")
+        top += 0.0 if nested else value
+    table.add_row("[bold]total[/]", f"[bold]{top:,.1f}[/]")
+    console.print(table)
+
+
+def what_to_open(settings, scorecard) -> list[str]:
+    """The three things to look at after the demo, with the commands for this home: the
+    scorecard, the MLflow UI on this home's registry, the Prefect UI on this home's flow runs
+    (the temporary API kept them in ``PREFECT_HOME``'s database)."""
+    import shlex
+
+    prefect_home = shlex.quote(str(settings.home.resolve() / "prefect"))
+    return [
+        "[bold]Open next[/]:",
+        f"  the scorecard        {scorecard}",
+        f"  the model registry   mlflow ui --backend-store-uri "
+        f"{shlex.quote(settings.mlflow_tracking_uri)}",
+        f"  the flow runs        PREFECT_HOME={prefect_home} prefect server start",
+    ]

@@ -30,6 +30,9 @@ def test_nightly_dag_end_to_end_and_rerun(home, demo_export):
     assert staged == 600 - deleted[0] and daily[0] == staged
     assert result.scored == [] and result.knowledge.suggestions.suggested == staged
     assert result.escalation.decided == staged
+    steps = ["ingest", "score", "knowledge", "escalation", "assist", "dbt build", "scorecard"]
+    assert list(result.seconds) == steps and all(s >= 0 for s in result.seconds.values())
+    assert result.seconds["knowledge"] > 0  # it embedded 600 tickets
 
     again = nightly(params)  # nothing new: every writer step writes nothing
     assert again.batches[0].skipped_as_duplicate

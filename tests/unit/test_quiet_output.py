@@ -82,3 +82,25 @@ def test_third_party_progress_bars_are_off_in_the_tool_environment():
     env = Settings().tool_environment()
     assert env["HF_HUB_DISABLE_PROGRESS_BARS"] == "1"
     assert env["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] == "false"
+
+
+def test_the_demo_ends_with_its_step_times_and_the_commands_to_open_what_it_built(tmp_path):
+    import shlex
+
+    from rich.console import Console
+
+    from supportflow.cli.demo import print_step_times, what_to_open
+    from supportflow.settings import Settings
+
+    console = Console(record=True, width=120)
+    times = {"generate": 7.0, "nightly": 230.5, "nightly · ingest": 15.0, "retrain": 232.1}
+    print_step_times(times, console)
+    text = console.export_text()
+    assert "Step times" in text and "\n│   ingest" in text.replace("┃", "│")
+    assert "469.6" in text  # the total counts the top-level steps, not nightly's parts again
+    settings = Settings(home=tmp_path / "my home")
+    lines = "\n".join(what_to_open(settings, tmp_path / "scorecard.html"))
+    assert str(tmp_path / "scorecard.html") in lines
+    uri = shlex.quote(settings.mlflow_tracking_uri)  # the home has a space: quoted for a shell
+    assert f"mlflow ui --backend-store-uri {uri}" in lines
+    assert f"PREFECT_HOME='{tmp_path / 'my home' / 'prefect'}' prefect server start" in lines
