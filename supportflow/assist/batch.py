@@ -31,6 +31,7 @@ from supportflow.knowledge import ticket_vectors
 from supportflow.knowledge.config import KnowledgeConfig
 from supportflow.knowledge.search import KnowledgeIndex
 from supportflow.knowledge.suggest import search_tickets
+from supportflow.ticket_text import encoder_text
 from supportflow.warehouse import WORKING_SET, transaction
 
 log = logging.getLogger("supportflow.assist")
@@ -193,7 +194,8 @@ def _assist_batch(con, ids, config, knowledge, index, library, related, generato
                   thresholds):  # fmt: skip
     context = store.load_context(con, ids)
     internal = _internal(index)
-    asked = [(i, context[i]["text"], context[i]["ticket"]["language"]) for i in ids]
+    asked = [(i, encoder_text(context[i]["ticket"]["subject"], context[i]["ticket"]["body"]),
+              context[i]["ticket"]["language"]) for i in ids]  # fmt: skip
     hits = search_tickets(con, index, asked, 1, knowledge.search, audience="public",
                           published_only=True)  # fmt: skip
     rows = []

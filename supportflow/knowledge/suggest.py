@@ -15,6 +15,7 @@ import pyarrow as pa
 from supportflow.knowledge import ticket_vectors
 from supportflow.knowledge.config import SearchConfig
 from supportflow.knowledge.search import KnowledgeIndex
+from supportflow.ticket_text import encoder_text
 from supportflow.warehouse import WORKING_SET, transaction
 
 COLUMNS = ("ticket_id", "rank", "article_id", "chunk_id", "score", "similarity", "audience",
@@ -66,10 +67,11 @@ def suggest_new_tickets(
     done = 0
     while True:
         rows = con.execute(
-            "SELECT t.ticket_id, t.ticket_text, t.language FROM landing.ticket_texts t"
+            "SELECT t.ticket_id, t.subject, t.body, t.language FROM landing.ticket_texts t"
             f" WHERE {PENDING} ORDER BY t.created_at, t.ticket_id LIMIT $batch",
             {"batch": batch, "recent_days": config.suggest_recent_days},
         ).fetchall()
+        rows = [(i, encoder_text(subject, body), language) for i, subject, body, language in rows]
         if not rows:
             return done
         hits = search_tickets(con, index, rows, config.suggest_k, config)

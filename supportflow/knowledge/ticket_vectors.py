@@ -4,7 +4,8 @@ Article suggestions, the coverage-gap audit and agent assist (related tickets, i
 read them, so the nightly run embeds each new ticket once, not once per consumer. A ticket whose
 subject or body changes is re-embedded; status changes are not text changes.
 
-A ticket is embedded as a query (e5's ``query: `` prefix, knowledge/encoder.py): it is what
+A ticket is embedded as its subject and newest message (``ticket_text.encoder_text``: quoted
+replies and signatures out), as a query (e5's ``query: `` prefix, knowledge/encoder.py): it is what
 search asks with, and ticket-to-ticket similarity (related tickets, incidents) compares
 queries with queries, as e5 is meant to be used for symmetric tasks.
 
@@ -23,11 +24,15 @@ import pyarrow as pa
 
 from supportflow.knowledge import encoder as enc
 from supportflow.knowledge.config import IndexConfig
+from supportflow.ticket_text import encoder_text
 from supportflow.warehouse import transaction
 
-STALE = """t.has_text AND NOT EXISTS (
+# The text a vector is of: the ticket's text as ``ticket_text.encoder_text`` reads it (the
+# prefix names that reading, so changing it re-embeds every ticket once).
+TEXT_HASH = "md5('encoder_text-1' || chr(10) || t.ticket_text)"
+STALE = f"""t.has_text AND NOT EXISTS (
     SELECT 1 FROM ml.ticket_vectors v WHERE v.ticket_id = t.ticket_id
-    AND v.encoder = $encoder AND v.text_hash = md5(t.ticket_text))"""
+    AND v.encoder = $encoder AND v.text_hash = {TEXT_HASH})"""
 
 
 ONLY = """($ids IS NULL OR list_contains($ids, t.ticket_id))
@@ -82,13 +87,13 @@ def refresh(
     done = 0
     while done < total:
         rows = con.execute(
-            "SELECT t.ticket_id, md5(t.ticket_text), t.ticket_text FROM landing.ticket_texts t"
+            f"SELECT t.ticket_id, {TEXT_HASH}, t.subject, t.body FROM landing.ticket_texts t"
             f" WHERE {STALE} AND {ONLY} ORDER BY t.ticket_id LIMIT $batch",
             {"encoder": encoder, "batch": batch, "ids": ticket_ids, "languages": languages},
         ).fetchall()
         if not rows:
             break
-        vectors = enc.embed(encoder, [r[2] for r in rows], kind="query")
+        vectors = enc.embed(encoder, [encoder_text(r[2], r[3]) for r in rows], kind="query")
         table = pa.table(
             {
                 "ticket_id": [r[0] for r in rows],

@@ -1,0 +1,56 @@
+"""What an encoder reads of a ticket: its subject and the newest message of its body, without the
+quoted history ("On … wrote:" and its "> " lines, "-----Original Message-----" blocks) and the
+signature below it. Real support e-mails carry both, and they are what makes a ticket long (a
+classifier or a search needs the customer's own words, not the thread they replied to).
+
+The markers come from ``mail-parser-reply`` (MIT, pure Python), which knows the reply headers
+of English, German, Spanish, French, Italian, Dutch and other mail clients; our own code only
+decides what to keep when the newest message is too short to stand alone (a forward: "see
+below"). The warehouse always keeps the whole text; this is only an encoder's input.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+# mail-parser-reply's language codes for the ticket languages ingest detects, Portuguese aside
+# (the library has no Portuguese markers; its generic separators still apply).
+MARKER_LANGUAGES = ("en", "de", "es", "fr", "it", "nl")
+MIN_WORDS = 12  # a newest message shorter than this ("FYI, see below") takes the next one too
+MAX_CHARS = 2000  # what MiniLM's 128 and the classifier's 256 tokens can read, with room
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    from mailparser_reply import EmailReplyParser
+
+    return EmailReplyParser(languages=list(MARKER_LANGUAGES))
+
+
+def newest_message(body: str, min_words: int = MIN_WORDS) -> str:
+    """The newest message of an e-mail ``body``: quoted replies and signatures dropped; when it
+    has fewer than ``min_words`` words the next (older) messages are added until it has (a
+    forward's content is the forwarded mail). Text without markers comes back unchanged (but
+    stripped); text the parser would empty comes back whole."""
+    text = body.strip()
+    if not text:
+        return ""
+    replies = _parser().read(text=text).replies
+    kept: list[str] = []
+    for reply in replies:
+        part = (reply.body or "").strip()
+        if part:
+            kept.append(part)
+        if len(" ".join(kept).split()) >= min_words:
+            break
+    return "\n\n".join(kept) or text
+
+
+def encoder_text(subject: str | None, body: str | None, max_chars: int = MAX_CHARS) -> str:
+    """``subject`` and the newest message of ``body`` (``newest_message``), one per line,
+    cut to ``max_chars`` characters (at a word boundary when there is one)."""
+    text = "\n".join(p for p in ((subject or "").strip(), newest_message(body or "")) if p)
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars]
+    return cut.rsplit(None, 1)[0] if " " in cut[max_chars // 2 :] else cut
