@@ -17,7 +17,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export MLFLOW_DISABLE_TELEMETRY := true
 export HF_HUB_OFFLINE := 1
 
-.PHONY: help venv chromium demo test test-fast bench bench-ingest bench-triage bench-triage-real bench-scoring bench-knowledge bench-escalation bench-metrics bench-nightly bench-assist bench-pull bench-kb-audit bench-large-record bench-encoders bench-thresholds lint format clean
+.PHONY: help venv chromium demo test test-fast bench bench-ingest bench-triage bench-triage-real bench-scoring bench-knowledge bench-escalation bench-metrics bench-nightly bench-assist bench-pull bench-kb-audit bench-large-record bench-encoders bench-thresholds bench-first-run lint format clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -59,7 +59,7 @@ test: $(STAMP) chromium ## Run the whole test suite (real DuckDB, Prefect, dbt)
 test-fast: $(STAMP) ## Unit tests only
 	$(BIN)/python -m pytest -q tests/unit
 
-bench: bench-ingest bench-triage bench-scoring bench-knowledge bench-escalation bench-metrics bench-nightly bench-assist bench-pull bench-kb-audit bench-large-record bench-encoders bench-thresholds ## Run every benchmark; results in benchmarks/results/*.json
+bench: bench-ingest bench-triage bench-scoring bench-knowledge bench-escalation bench-metrics bench-nightly bench-assist bench-pull bench-kb-audit bench-large-record bench-encoders bench-thresholds bench-first-run ## Run every benchmark; results in benchmarks/results/*.json
 
 bench-ingest: $(STAMP) ## Ingest 1M generated tickets (JSONL) vs DuckDB's raw read_json
 	$(BIN)/python -m benchmarks.bench_ingest
@@ -79,6 +79,9 @@ bench-encoders: $(STAMP) ## Packaged MiniLM vs multilingual e5 / USE per languag
 
 bench-thresholds: $(STAMP) ## Fit another encoder's cosine thresholds to MiniLM's operating points on 10k demo tickets (~5 min)
 	$(BIN)/python -m benchmarks.bench_thresholds
+
+bench-first-run: $(STAMP) ## A new user's first run: `supportflow demo run` and a 200-ticket ingest in fresh homes (~15 min)
+	$(BIN)/python -m benchmarks.bench_first_run
 
 bench-knowledge: $(STAMP) ## Retrieval recall/MRR, reindex throughput, search latency at 100k passages (~10 min)
 	$(BIN)/python -m benchmarks.bench_knowledge
