@@ -101,9 +101,11 @@ class CombineConfig(Strict):
     # 0.2-0.5 pt on test (TF-IDF 90.81 → 91.33 %, kNN 91.92 → 92.27 %, embedding 92.69 → 92.89 %)
     refit_on_validation: bool = True
     # the frozen encoder of the ``embedding``/``knn`` members and the out-of-scope score: any
-    # name ``load_embedder`` knows, e.g. ``use:multilingual-v3`` for German/Spanish/French
-    # tickets; None = the fine-tuned model's own base encoder
-    embedding_encoder: str | None = None
+    # name ``load_embedder`` knows (e.g. ``use:multilingual-v3``); None = the fine-tuned model's
+    # own base encoder; "auto" = the multilingual encoder when at least ``multilingual_share``
+    # of the training texts are not English, else the base (members/frozen.choose_frozen_encoder)
+    embedding_encoder: str | None = "auto"
+    multilingual_share: float = Field(default=0.2, ge=0, le=1)
 
     @field_validator("members")
     @classmethod

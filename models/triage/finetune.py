@@ -38,6 +38,7 @@ class FittedModel:
     best_epoch: int = 0
     steps: int = 0  # optimiser steps taken
     started: float = 0.0  # time.perf_counter() when the training loop began
+    frozen_encoder: Path | str | None = None  # the members' frozen encoder, once chosen
 
     @property
     def maps(self) -> dict[str, list[str]]:

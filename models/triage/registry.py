@@ -137,6 +137,9 @@ def log_and_register(config: TrainConfig, result: TrainResult, *, fingerprint: s
         )
         if result.detector is not None:
             mlflow.log_metrics(result.detector.metrics())
+        frozen = result.meta.extra.get("frozen_encoder")
+        if frozen:  # which encoder "auto" chose for the members, and why
+            mlflow.set_tags({f"frozen_encoder_{k}": v for k, v in frozen.items()})
         for member, fields in result.member_accuracy.items():
             mlflow.log_metrics({f"test_{f}_accuracy_{member}_alone": v for f, v in fields.items()})
         for side, fields in result.reports.items():

@@ -24,7 +24,7 @@ from models.triage.ensemble import Members
 from models.triage.evaluate import FieldReport, field_report, target_indices
 from models.triage.finetune import FittedModel, fine_tune
 from models.triage.members.embedding import BASE_ENCODER
-from models.triage.members.frozen import frozen_embedder
+from models.triage.members.frozen import choose_frozen_encoder, frozen_embedder
 from models.triage.modeling import TriageMeta
 from models.triage.steps import Steps
 
@@ -75,7 +75,7 @@ def train_model(
     )
     if config.calibration.unknown_recall is not None:
         with steps("out-of-scope calibration"):
-            result.base_embedder = base_embedder(config, fitted)
+            result.base_embedder = base_embedder(config, split, fitted)
             result.detector = fit_unknown(config, split, result.base_embedder)
     logits_of = final_logits(fitted, members)
     with steps("calibrate and evaluate"):
@@ -106,8 +106,9 @@ def fit_members(config: TrainConfig, split: Split, fitted: FittedModel) -> Membe
     validation and recorded in ``fitted.meta.extra["ensemble"]``; None without members."""
     if not config.combine.members:
         return None
-    base = config.combine.embedding_encoder or fitted.encoder_dir
-    members = Members.fit(config.combine.members, split.train, fitted.maps, base)
+    members = Members.fit(
+        config.combine.members, split.train, fitted.maps, frozen_encoder(config, split, fitted)
+    )
     members.choose_weights(
         fitted.logits(split.validation),
         split.validation.texts,
@@ -124,8 +125,9 @@ def refit(config: TrainConfig, split: Split, fitted: FittedModel, members: Membe
     (after calibration, before the test report); recorded in the ensemble's meta."""
     if members is None or not config.combine.refit_on_validation or not len(split.validation):
         return
-    base = config.combine.embedding_encoder or fitted.encoder_dir
-    members.refit(split.train + split.validation, fitted.maps, base)
+    members.refit(
+        split.train + split.validation, fitted.maps, frozen_encoder(config, split, fitted)
+    )
     fitted.meta.extra["ensemble"]["fitted_on"] = "train+validation"
 
 
@@ -146,10 +148,28 @@ def fit_unknown(
     )
 
 
-def base_embedder(config: TrainConfig, fitted: FittedModel) -> Embedder | PackageEmbedder:
-    """The frozen base encoder: ``combine.embedding_encoder`` or the fine-tuned model's own base
-    encoder, the same instance the ``embedding`` and ``knn`` members use (one memo, one pass)."""
-    return frozen_embedder(config.combine.embedding_encoder or fitted.encoder_dir)
+def frozen_encoder(config: TrainConfig, split: Split, fitted: FittedModel) -> Path | str:
+    """The members' and out-of-scope score's frozen encoder (``combine.embedding_encoder``,
+    chosen once per run from the training texts; the choice is recorded in
+    ``fitted.meta.extra["frozen_encoder"]``)."""
+    if fitted.frozen_encoder is None:
+        combine = config.combine
+        chosen, record = choose_frozen_encoder(
+            combine.embedding_encoder, split.train.texts, fitted.encoder_dir,
+            combine.multilingual_share,
+        )  # fmt: skip
+        log.info("frozen encoder for the members and out-of-scope score: %s", record["encoder"])
+        fitted.meta.extra["frozen_encoder"] = record
+        fitted.frozen_encoder = chosen
+    return fitted.frozen_encoder
+
+
+def base_embedder(
+    config: TrainConfig, split: Split, fitted: FittedModel
+) -> Embedder | PackageEmbedder:
+    """The frozen base encoder (``frozen_encoder``), the same instance the ``embedding`` and
+    ``knn`` members use (one memo, one pass)."""
+    return frozen_embedder(frozen_encoder(config, split, fitted))
 
 
 def final_logits(fitted: FittedModel, members: Members | None) -> LogitsOf:

@@ -37,6 +37,10 @@ def test_weights_are_chosen_on_validation_and_saved(ensemble):
     assert weights["tfidf"] + weights["embedding"] + weights["knn"] > 0
     assert (result.folder / "members.joblib").exists()
     assert (result.folder / "base_encoder" / "config.json").exists()
+    # demo tickets are ~10 % German/Spanish/French: "auto" keeps the model's own base encoder
+    frozen = result.meta.extra["frozen_encoder"]
+    assert frozen["encoder"] == "fine-tuned model's base encoder"
+    assert frozen["non_english_share"] < 0.2
 
 
 def test_members_are_refitted_on_training_and_validation_after_calibration(ensemble):
@@ -74,3 +78,61 @@ def test_combine_is_refused_for_the_tfidf_kind():
         TrainConfig.model_validate(
             {"name": "x", "kind": "tfidf", "combine": {"members": ["tfidf"]}}
         )
+
+
+# Hand-written tickets in three languages, as a German/Spanish desk writes them.
+MULTILINGUAL = {
+    "billing": [
+        "I was charged twice for {x}, please refund one payment.",
+        "Ich wurde für {x} zweimal belastet, bitte erstatten Sie eine Zahlung.",
+        "Me cobraron dos veces por {x}, por favor devuelvan un pago.",
+        "Die Rechnung für {x} ist falsch, der Betrag stimmt nicht.",
+    ],
+    "login": [
+        "I cannot log in to {x}, the password reset link has expired.",
+        "Ich kann mich nicht bei {x} anmelden, der Link zum Zurücksetzen ist abgelaufen.",
+        "No puedo iniciar sesión en {x}, el enlace para restablecer la contraseña caducó.",
+        "Mein Konto bei {x} ist gesperrt, ich komme nicht mehr hinein.",
+    ],
+    "export": [
+        "Exporting the report from {x} to CSV fails with an error.",
+        "Der Export des Berichts aus {x} als CSV schlägt mit einem Fehler fehl.",
+        "La exportación del informe de {x} a CSV falla con un error.",
+        "Die Datei aus {x} lässt sich nicht herunterladen, der Export bricht ab.",
+    ],
+}
+PRODUCTS = ["the mobile app", "the web portal", "the team plan", "the API", "the desktop client"]
+
+
+def test_a_mostly_german_and_spanish_training_set_gets_multilingual_members(tmp_path):
+    import csv
+
+    path = tmp_path / "tickets.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "category"])
+        for category, templates in MULTILINGUAL.items():
+            for template in templates:
+                for product in PRODUCTS:
+                    writer.writerow([template.format(x=product), category])
+    config = TrainConfig.model_validate(
+        {
+            "name": "tiny-multilingual",
+            "data": {"source": "csv", "csv_path": str(path), "label_fields": ["category"],
+                     "min_examples": 30, "min_per_class": 5},
+            "optim": {"epochs": 1, "batch_size": 16, "max_length": 48, "max_steps": 4},
+            "combine": {"members": ["embedding", "knn"], "weight_step": 0.25},
+            "serving": {"fast_path": "none"},
+        }
+    )  # fmt: skip
+    parts = split(load_csv(path, "text", ["category"]), 0.2, 0.2, seed=3)
+    result = train_model(config, parts, tmp_path / "model")
+    chosen = result.meta.extra["frozen_encoder"]
+    assert chosen["encoder"] == "use:multilingual-v3"
+    assert chosen["non_english_share"] > 0.5  # 3 of 4 templates are German or Spanish
+    predictor = Predictor(result.folder)  # the saved model reads with the same encoder
+    assert {type(m.embedder).__name__ for m in predictor.members.fitted.values()} == {
+        "UseEmbedder"
+    }
+    german = "Der Link zum Zurücksetzen meines Passworts für das Portal ist abgelaufen."
+    assert predictor.predict([german])[0]["category"].label == "login"
