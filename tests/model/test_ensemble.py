@@ -131,8 +131,6 @@ def test_a_mostly_german_and_spanish_training_set_gets_multilingual_members(tmp_
     assert chosen["encoder"] == "use:multilingual-v3"
     assert chosen["non_english_share"] > 0.5  # 3 of 4 templates are German or Spanish
     predictor = Predictor(result.folder)  # the saved model reads with the same encoder
-    assert {type(m.embedder).__name__ for m in predictor.members.fitted.values()} == {
-        "UseEmbedder"
-    }
+    assert {type(m.embedder).__name__ for m in predictor.members.fitted.values()} == {"UseEmbedder"}
     german = "Der Link zum Zurücksetzen meines Passworts für das Portal ist abgelaufen."
     assert predictor.predict([german])[0]["category"].label == "login"

@@ -14,7 +14,7 @@ ENGLISH = [
     "Please cancel my account at the end of the billing period.",
 ]
 GERMAN = [
-    "Ich wurde diesen Monat zweimal für mein Abonnement belastet, bitte erstatten Sie eine Zahlung.",
+    "Ich wurde diesen Monat zweimal für mein Abo belastet, bitte erstatten Sie eine Zahlung.",
     "Der Link zum Zurücksetzen des Passworts ist abgelaufen, wie kann ich mich jetzt anmelden?",
 ]
 SPANISH = ["No puedo exportar el informe mensual a CSV desde la última actualización."]
@@ -31,7 +31,7 @@ def test_auto_is_the_default_and_the_share_can_be_set():
 def test_non_english_share_counts_what_the_detector_can_tell():
     assert non_english_share(ENGLISH) == 0.0
     assert non_english_share(ENGLISH + GERMAN + SPANISH) == pytest.approx(3 / 7)
-    assert non_english_share(ENGLISH + ["12345", ""]) == 0.0  # undecided texts are not counted
+    assert non_english_share([*ENGLISH, "12345", ""]) == 0.0  # undecided texts are not counted
     assert non_english_share([]) == 0.0
 
 
