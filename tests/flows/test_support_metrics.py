@@ -4,8 +4,9 @@ independently in Python from the raw Zendesk JSON (real ingest, real dbt)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -159,11 +160,29 @@ def test_scorecard_is_one_offline_html_file_with_charts(marts, tmp_path):
     parser = Tags()
     parser.feed(page)
     assert parser.tags.count("polyline") >= 2  # volume and headline metric charts
-    # KB health and themes have rows; nothing was scored or escalated here: said, not hidden
-    assert parser.tags.count("table") == 2 and page.count("No data yet.") == 2
+    # AI impact, queues, KB health and themes have rows; nothing was scored or escalated here:
+    # said, not hidden
+    assert parser.tags.count("table") == 4 and page.count("No data yet.") == 2
     assert "script" not in parser.tags
     assert parser.sources == []  # nothing fetched: works offline
     assert "First-contact resolution" in page and "None" not in page
+    # every chart has labelled axes: a y title, its range in the metric's unit, the first and
+    # last week on the x axis
+    assert page.count("week starting</text>") == parser.tags.count("polyline")
+    assert "percent</text>" in page and "minutes</text>" in page  # y titles: the unit
+    assert "tickets created</text>" in page
+    # human labels only: no raw column name as a table header
+    headers = re.findall(r"<th>([^<]*)</th>", page)
+    assert headers and not [h for h in headers if "_" in h], headers
+    for mart in (
+        "fct_support_weekly",
+        "fct_ai_impact_weekly",
+        "fct_queue_weekly",
+        "fct_model_quality",
+        "fct_kb_health_summary",
+        "fct_voc_themes",
+    ):
+        assert f"Source: <code>marts.{mart}</code>" in page, mart
 
 
 def test_scorecard_headlines_decide_target_and_format_in_the_mart(marts, tmp_path):
@@ -186,6 +205,58 @@ def test_scorecard_headlines_decide_target_and_format_in_the_mart(marts, tmp_pat
         shown = f"{latest:.1%}" if fmt == "percent" else f"{latest:,.1f}"
         assert f"<p class='value'>{shown}</p>" in page, metric
     assert {h[3] for h in heads.values()} == {True, False}  # the demo has both kinds of card
+    # week over week: the value of the calendar week before the latest, and the change shown
+    with connect(Settings()) as con:
+        changes = con.execute(
+            "SELECT metric, latest_week_start, previous_value, change_vs_previous_week, format"
+            " FROM marts.fct_scorecard_headlines").fetchall()  # fmt: skip
+    by_week = {w["week_start"]: w for w in weeks}
+    compared = 0
+    for metric, latest_week, previous, change, fmt in changes:
+        before = by_week.get(latest_week - timedelta(days=7), {}).get(metric)
+        assert previous == before, metric
+        if previous is not None:
+            compared += 1
+            want = f"{change * 100:+.1f} pts" if fmt == "percent" else f"{change:+,.1f}"
+            assert f"{want} vs week before" in page, metric
+    assert compared >= 4
+
+
+def test_scorecard_says_what_the_ai_changed_and_breaks_down_by_queue(marts, tmp_path):
+    from supportflow.report.scorecard import write_scorecard
+
+    with connect(Settings()) as con:
+        impact = con.execute(
+            "SELECT week_start, tickets, self_service_resolutions, auto_routed_tickets,"
+            " agent_minutes_saved, minutes_per_self_service_resolution"
+            " FROM marts.fct_ai_impact_weekly ORDER BY week_start").fetchall()  # fmt: skip
+        independent = dict(
+            con.execute(
+                "SELECT date_trunc('week', created_date)::date, count(*) FILTER"
+                " (WHERE self_service_resolved) FROM marts.fct_tickets GROUP BY 1"
+            ).fetchall()
+        )
+        queues = con.execute(
+            "SELECT queue, tickets FROM marts.fct_queue_weekly WHERE week_start ="
+            " (SELECT max(week_start) FROM marts.fct_queue_weekly)"
+        ).fetchall()
+        total = con.execute("SELECT count(*) FROM marts.fct_tickets").fetchone()[0]
+    assert sum(row[1] for row in impact) == total
+    assert {row[0]: row[2] for row in impact} == independent
+    assert sum(independent.values()) > 0  # the demo's help center resolves some tickets
+    # nothing was scored: no auto-routing, so the minutes are self-service resolutions only
+    for _, _, resolutions, routed, minutes, per_resolution in impact:
+        assert routed == 0 and minutes == resolutions * per_resolution
+    page = write_scorecard(Settings(), tmp_path / "scorecard.html").read_text()
+    section = page[page.index("<h2>AI impact</h2>") : page.index("By queue")]
+    assert "Tickets resolved by self-service that did not come back" in section
+    assert f"<td>{impact[-1][2]:,}</td>" in section
+    assert "min per self-service resolution" in section and "ai_impact_assumptions" in section
+    assert "no draft was followed by an agent reply yet" in section
+    table = page[page.index("By queue") : page.index("Model quality")]
+    assert len(queues) >= 2 and table.count("<tr>") == len(queues) + 1
+    for queue, tickets in queues:
+        assert f"<td>{queue}</td><td>{tickets:,}</td>" in table
 
 
 CHROMEDRIVER = shutil.which("chromedriver")
