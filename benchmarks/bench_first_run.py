@@ -4,9 +4,12 @@ configured, output to a pipe as in a log).
 
 demo           ``supportflow demo run`` with its defaults (venv present; what ``make demo`` runs
                after setup): ``demo_s``, and the step times it prints
-small_ingest   200 demo tickets (Zendesk export) ingested by ``supportflow ingest``:
-               ``small_ingest_s`` end to end, process start and the temporary Prefect API
-               included
+small_ingest   200 demo tickets (Zendesk export) ingested by ``supportflow ingest``, end to
+               end (process start and the temporary Prefect API included):
+               ``small_ingest_s`` in a new home on a machine that ran supportflow before,
+               ``small_ingest_first_home_s`` the first home on a machine (Prefect migrates
+               its database), ``small_ingest_configured_api_s`` with a running Prefect
+               server configured (``PREFECT_API_URL``)
 
 Both also count the output lines that look like a library's warning or progress bar
 (``noise_lines``: "Warning", "Loading weights", "Downloading artifacts", "it/s]").
@@ -37,10 +40,11 @@ NOISE = re.compile(r"Warning|Loading weights|Downloading artifacts|Writing model
 CLI = [sys.executable, "-m", "supportflow"]
 
 
-def run(args: list[str], home: Path) -> tuple[float, str]:
+def run(args: list[str], home: Path, **env_extra: str) -> tuple[float, str]:
     """(seconds, stdout + stderr) of one command in a fresh home; raises on a non-zero exit."""
     env = {**os.environ, "SUPPORTFLOW_HOME": str(home)}
     env.pop("PREFECT_API_URL", None)
+    env.update(env_extra)
     started = time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
@@ -55,11 +59,32 @@ def noise(output: str) -> int:
 
 
 def small_ingest(tmp: Path) -> dict:
+    """Three ways a 200-ticket ingest meets Prefect: the first home on a machine (empty cache:
+    Prefect's migrations run), a new home on a machine that ran supportflow before (the
+    migrated database template is copied), and a configured running server (``PREFECT_API_URL``,
+    nothing to start)."""
+    from supportflow.prefect_api import launch, wait_healthy
+
     data = tmp / "data"
     run([*CLI, "demo", "generate", "--out", str(data), "--tickets", "200", "--days", "14",
          "--formats", "zendesk", "--workers", "1"], tmp / "gen-home")  # fmt: skip
-    seconds, output = run([*CLI, "ingest", str(data / "zendesk")], tmp / "home")
-    return {"small_ingest_s": seconds, "small_ingest_noise_lines": noise(output)}
+    cache = str(tmp / "cache")  # an empty cache: no template yet
+    cold, output = run([*CLI, "ingest", str(data / "zendesk")], tmp / "home1", XDG_CACHE_HOME=cache)
+    warm, output = run([*CLI, "ingest", str(data / "zendesk")], tmp / "home2", XDG_CACHE_HOME=cache)
+    os.environ["PREFECT_HOME"] = str(tmp / "server-home")
+    server = launch()
+    try:
+        url = wait_healthy(server, 120)
+        configured, _ = run([*CLI, "ingest", str(data / "zendesk")], tmp / "home3",
+                            PREFECT_API_URL=url)  # fmt: skip
+    finally:
+        server.proc.terminate()
+    return {
+        "small_ingest_s": warm,
+        "small_ingest_first_home_s": cold,
+        "small_ingest_configured_api_s": configured,
+        "small_ingest_noise_lines": noise(output),
+    }
 
 
 def demo(tmp: Path) -> dict:

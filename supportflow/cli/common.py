@@ -30,6 +30,11 @@ def _setup(verbose: bool = False, api: bool = False):
                            ("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "true")):  # fmt: skip
             os.environ.setdefault(key, value)
     settings.apply_environment()
+    early = None
+    if api:  # the temporary Prefect server imports and starts while this command imports
+        from supportflow.prefect_api import launch_early
+
+        early = launch_early()
     handler = RichHandler(console=_console(), show_path=False, show_time=False, markup=False)
     log = logging.getLogger("supportflow")
     log.handlers[:] = [handler]
@@ -41,7 +46,7 @@ def _setup(verbose: bool = False, api: bool = False):
     if api:
         from supportflow.prefect_api import ensure_api
 
-        ensure_api()
+        ensure_api(early)
     return settings
 
 
