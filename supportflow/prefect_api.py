@@ -60,8 +60,9 @@ def _stop(proc: subprocess.Popen) -> None:
 def template_database(version: str) -> Path:
     """Where the migrated, empty Prefect database of Prefect ``version`` is kept for new homes:
     ``$XDG_CACHE_HOME/supportflow/prefect/<version>/prefect.db`` (``~/.cache`` by default)."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "supportflow" / "prefect" / version / "prefect.db"
+    from supportflow.cache import cache_root
+
+    return cache_root() / "prefect" / version / "prefect.db"
 
 
 def sqlite_path(connection_url: str) -> Path | None:

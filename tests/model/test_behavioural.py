@@ -90,3 +90,21 @@ def test_an_outage_never_lowers_the_priority(predictor, text):
     before, after = predictor.predict([text, text + OUTAGE_SENTENCE])
     rank = PRIORITY_ORDER
     assert rank[after["priority"].label] >= rank[before["priority"].label]
+
+
+def test_labels_without_the_out_of_scope_pass_are_the_same_labels(predictor):
+    """The behavioural checks skip the frozen-encoder pass (``out_of_scope=False``): the labels
+    and confidences must be exactly what full scoring gives; only the abstentions differ."""
+    assert predictor.detector is not None  # the tiny model has an out-of-scope score
+    texts = [
+        "I was charged twice this month",
+        "The app crashes when I open settings",
+        "What is the weather on Mars tomorrow?",
+    ]
+    full = predictor.predict(texts)
+    cheap = predictor.predict(texts, out_of_scope=False)
+    for f, c in zip(full, cheap, strict=True):
+        for field in f:
+            assert (c[field].label, c[field].confidence) == (f[field].label, f[field].confidence)
+            assert c[field].out_of_scope is False and c[field].out_of_scope_score is None
+    assert all(f[field].out_of_scope_score is not None for f in full for field in f)

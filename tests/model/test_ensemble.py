@@ -58,6 +58,9 @@ def test_members_and_the_out_of_scope_score_share_one_frozen_encoder(ensemble):
     predictor = Predictor(result.folder)
     embedders = {id(m.embedder) for n, m in predictor.members.fitted.items() if n != "tfidf"}
     assert embedders == {id(predictor.embedder)}
+    # members read the vectors: fp32 torch (int8 costs the embedding member 0.42 pt, Banking77)
+    assert type(predictor.embedder).__name__ == "Embedder"
+    assert "backend" not in result.meta.extra["frozen_encoder"]
 
 
 def test_the_saved_ensemble_predicts_what_was_evaluated(ensemble):
