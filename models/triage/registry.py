@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -220,13 +221,44 @@ class _PyfuncNotes(logging.Filter):
 
 @contextmanager
 def _quiet_pyfunc():
-    """``_PyfuncNotes`` on MLflow's pyfunc and models loggers for the duration."""
+    """``_PyfuncNotes`` on MLflow's pyfunc and models loggers for the duration, and MLflow's
+    registration notes ("Successfully registered model …", "Registered model … already
+    exists…", "Created version …") dropped: MLflow prints them to stderr with ``print``
+    (``mlflow.utils.logging_utils.eprint``), past any logger filter, and the training summary
+    names the version instead. MLflow's logged warnings and errors still show."""
+    from mlflow.utils import logging_utils
+
     loggers = [logging.getLogger(n) for n in ("mlflow.pyfunc", "mlflow.models")]
     notes = _PyfuncNotes()
     for logger in loggers:
         logger.addFilter(notes)
+    original = logging_utils.MLFLOW_LOGGING_STREAM  # eprint looks it up on each call
+    logging_utils.MLFLOW_LOGGING_STREAM = _WithoutRegistrationNotes(original)
     try:
         yield
     finally:
+        logging_utils.MLFLOW_LOGGING_STREAM = original
         for logger in loggers:
             logger.removeFilter(notes)
+
+
+class _WithoutRegistrationNotes:
+    """A stream that passes everything to ``stream`` but MLflow's registration notes."""
+
+    NOTES = re.compile(r"Successfully registered model|Registered model .* already exists|"
+                       r"Created version '")  # fmt: skip
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.dropped = False  # ``print`` writes the line, then its "\n" on its own
+
+    def write(self, text: str) -> None:
+        if self.NOTES.search(text):
+            self.dropped = True
+            return
+        if not (self.dropped and text == "\n"):
+            self.stream.write(text)
+        self.dropped = False
+
+    def flush(self) -> None:
+        self.stream.flush()

@@ -76,6 +76,21 @@ def test_mlflows_notes_on_logging_the_model_are_dropped_and_its_errors_kept(capl
     ]
 
 
+def test_mlflows_registration_prints_are_dropped_and_its_other_output_kept(capsys):
+    from mlflow.utils.logging_utils import eprint
+
+    with _quiet_pyfunc():
+        eprint("Successfully registered model 'triage-classifier'.")
+        eprint("Registered model 'triage-classifier' already exists. Creating a new version…")
+        eprint("Created version '2' of model 'triage-classifier'.")
+        eprint("the artifact store is nearly full")
+    eprint("Created version '3' of model 'x'.")  # outside: MLflow's stream is itself again
+    assert capsys.readouterr().err.splitlines() == [
+        "the artifact store is nearly full",
+        "Created version '3' of model 'x'.",
+    ]
+
+
 def test_third_party_progress_bars_are_off_in_the_tool_environment():
     from supportflow.settings import Settings
 
