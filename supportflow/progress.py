@@ -1,6 +1,7 @@
-"""Progress of long steps as log lines that logs, non-interactive terminals and Prefect workers
-all show: what the step does, how far it is (done of total, percent) and the seconds since it
-started, one line per ~10 % of the work and one at the end.
+"""Progress of long steps: a Rich progress bar on a terminal, and elsewhere log lines that logs,
+non-interactive terminals and Prefect workers all show: what the step does, how far it is (done
+of total, percent) and the seconds since it started, one line per ~10 % of the work and one at
+the end. The CLI names its console (``use_terminal``) when its output is a terminal.
 
 Lines go to the ``supportflow.progress`` logger (the CLI prints it) and, inside a Prefect run,
 to the run's logger too (the Prefect UI and workers' logs; shown when ``PREFECT_LOGGING_LEVEL``
@@ -20,10 +21,25 @@ log = logging.getLogger("supportflow.progress")
 Progress = Callable[[int, int], None]
 
 
+_terminal = None  # the rich Console of an interactive CLI, or None: log lines
+
+
+def use_terminal(console) -> None:
+    """Draw progress as Rich bars on ``console`` (a terminal the CLI writes to); None goes
+    back to log lines."""
+    global _terminal
+    _terminal = console
+
+
 def step_progress(what: str, every: float = 0.10) -> Progress:
-    """A ``(done, total)`` callback for a step described by ``what`` ("embedding tickets"):
-    logs ``what: 2,000 of 19,806 (10 %), 12 s`` when ``done`` crosses each ``every`` share of
-    ``total`` and when it reaches ``total``; a call with ``total`` ≤ 0 logs nothing."""
+    """A ``(done, total)`` callback for a step described by ``what`` ("embedding tickets").
+
+    On a terminal (``use_terminal``): a Rich bar with counts, percent and elapsed time, left on
+    screen when ``done`` reaches ``total``. Elsewhere: logs ``what: 2,000 of 19,806 (10 %),
+    12 s`` when ``done`` crosses each ``every`` share of ``total`` and when it reaches
+    ``total``. A call with ``total`` ≤ 0 shows nothing."""
+    if _terminal is not None:
+        return _bar(what, _terminal)
     started = time.monotonic()
     next_share = every
     run_logger = _run_logger()
@@ -40,6 +56,37 @@ def step_progress(what: str, every: float = 0.10) -> Progress:
         log.info(line)
         if run_logger is not None:
             run_logger.info(line)
+
+    return report
+
+
+def _bar(what: str, console) -> Progress:
+    """A Rich progress bar for one step, started on its first call and stopped at the end."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.progress import (
+        Progress as Bar,
+    )
+
+    bar = Bar(TextColumn(what), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+              TimeElapsedColumn(), console=console)  # fmt: skip
+    task = None
+
+    def report(done: int, total: int) -> None:
+        nonlocal task
+        if total <= 0:
+            return
+        if task is None:
+            bar.start()
+            task = bar.add_task(what, total=total)
+        bar.update(task, completed=min(done, total), total=total)
+        if done >= total:
+            bar.stop()
 
     return report
 

@@ -35,7 +35,12 @@ def _setup(verbose: bool = False, api: bool = False):
         from supportflow.prefect_api import launch_early
 
         early = launch_early()
-    handler = RichHandler(console=_console(), show_path=False, show_time=False, markup=False)
+    console = _console()
+    handler = RichHandler(console=console, show_path=False, show_time=False, markup=False)
+    if console.is_terminal:  # progress as bars on a terminal, as lines in logs and pipes
+        from supportflow.progress import use_terminal
+
+        use_terminal(console)
     log = logging.getLogger("supportflow")
     log.handlers[:] = [handler]
     log.setLevel(logging.DEBUG if verbose else logging.INFO)

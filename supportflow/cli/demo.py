@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from supportflow.cli.common import _console, _fail, _setup, demo_app
+from supportflow.demo import DEMO_DAYS, DEMO_TICKETS
 
 
 @demo_app.command("generate")
@@ -51,8 +52,8 @@ def _progress_printer(verb: str):
 
 @demo_app.command("run")
 def demo_run(
-    tickets: Annotated[int, typer.Option(min=1)] = 20_000,
-    days: Annotated[int, typer.Option(min=1)] = 90,
+    tickets: Annotated[int, typer.Option(min=1)] = DEMO_TICKETS,
+    days: Annotated[int, typer.Option(min=1)] = DEMO_DAYS,
     seed: Annotated[int, typer.Option()] = 7,
     train: Annotated[bool, typer.Option(help="Also train a quick triage model.")] = True,
     verbose: Annotated[

@@ -34,6 +34,30 @@ def test_a_step_logs_one_line_per_tenth_of_its_work_and_one_at_the_end(caplog):
     assert [r.getMessage().split(":")[0] for r in caplog.records] == ["scoring"]
 
 
+def test_on_a_terminal_a_step_draws_a_rich_bar_instead_of_lines(caplog):
+    import io
+
+    from rich.console import Console
+
+    from supportflow.progress import use_terminal
+
+    caplog.set_level(logging.INFO, logger="supportflow.progress")
+    screen = io.StringIO()
+    use_terminal(Console(file=screen, force_terminal=True, width=100))
+    try:
+        report = step_progress("embedding tickets")
+        for done in range(0, 1001, 250):
+            report(done, 1000)
+    finally:
+        use_terminal(None)
+    drawn = screen.getvalue()
+    assert "embedding tickets" in drawn and "1000/1000" in drawn and "100%" in drawn
+    assert "\x1b[" in drawn  # drawn with terminal control codes, redrawn in place
+    assert caplog.records == []  # no log lines on top of the bar
+    step_progress("after")(1, 1)  # the terminal is forgotten: log lines again
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["after"]
+
+
 class _Branchy(torch.nn.Module):
     def forward(self, x):
         if x.sum() > 0:  # a tensor to Python bool: torch's tracer warns (TracerWarning)
