@@ -187,20 +187,27 @@ def _keep_template(database: Path, template: Path) -> None:
         log.debug("could not keep the Prefect database template: %s", exc)
 
 
-def _warm_engine() -> None:
-    """Import what running any flow imports (Prefect's flow and task engines, DuckDB)."""
-    import duckdb  # noqa: F401
-    import prefect.flow_engine
-    import prefect.task_engine  # noqa: F401
+WARM_MODULES = ("duckdb", "pyarrow", "pandas", "prefect.flow_engine", "prefect.task_engine")
 
 
-def ensure_api(early: Launched | None = None) -> str | None:
+def _warm(modules: tuple[str, ...]) -> None:
+    """Import what running the command's flow will import (``WARM_MODULES`` are every flow's:
+    Prefect's engines, DuckDB, Arrow and pandas, which DuckDB imports to read Arrow), while
+    the server starts in the other process."""
+    import importlib
+
+    for name in (*WARM_MODULES, *modules):
+        importlib.import_module(name)
+
+
+def ensure_api(early: Launched | None = None, warm: tuple[str, ...] = ()) -> str | None:
     """Point this process's flows at an API: the configured one (``PREFECT_API_URL`` in the
     environment or the active Prefect profile, or a test harness's) is kept and ``None``
     returned (an ``early`` server is stopped); otherwise the temporary server — ``early``
     when it serves the database Prefect's settings name, else a new one (``launch``; a fresh
     SQLite database from the migrated template) — is waited for (startup timeout
-    ``PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS``) and its URL returned."""
+    ``PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS``) and its URL returned. The ``warm``
+    modules (the command's flow) are imported while it starts."""
     import prefect
     from prefect.context import refresh_global_settings_context
     from prefect.settings import get_current_settings
@@ -215,7 +222,7 @@ def ensure_api(early: Launched | None = None) -> str | None:
         if early is not None:
             _stop(early.proc)
         early = launch(database, prefect.__version__)
-    _warm_engine()
+    _warm(warm)
     url = wait_healthy(early, float(settings.server.ephemeral.startup_timeout_seconds))
     os.environ["PREFECT_API_URL"] = url  # for this process's settings and its children
     refresh_global_settings_context()

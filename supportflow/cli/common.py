@@ -16,9 +16,10 @@ demo_app = typer.Typer(help="Generate demo data and run the demo pipeline.", no_
 app.add_typer(demo_app, name="demo")
 
 
-def _setup(verbose: bool = False, api: bool = False):
+def _setup(verbose: bool = False, api: bool = False, warm: tuple[str, ...] = ()):
     """Load settings, point Prefect/dbt/MLflow at the local home and configure logging; with
-    ``api``, for commands that run flows, make sure Prefect has an API (``prefect_api``)."""
+    ``api``, for commands that run flows, make sure Prefect has an API (``prefect_api``),
+    importing the ``warm`` modules (the command's flow) while a temporary one starts."""
     from rich.logging import RichHandler
 
     from supportflow.settings import Settings
@@ -51,7 +52,7 @@ def _setup(verbose: bool = False, api: bool = False):
     if api:
         from supportflow.prefect_api import ensure_api
 
-        ensure_api(early)
+        ensure_api(early, warm)
     return settings
 
 

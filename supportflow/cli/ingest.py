@@ -35,7 +35,7 @@ def ingest(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Validate, redact and load ticket exports; bad records go to landing.quarantine."""
-    _setup(verbose, api=True)
+    _setup(verbose, api=True, warm=("flows.ingest_tickets",))
     from flows.ingest_tickets import IngestFailed, IngestParams, ingest_tickets
 
     try:
