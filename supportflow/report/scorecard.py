@@ -95,7 +95,7 @@ AXIS_TITLES = {"percent": "percent", "minutes": "minutes", "hours": "hours", "co
 def _fmt_change(change: float | None, fmt: str) -> str:
     """A week-over-week change: percentage points for percent metrics, else the unit's number."""
     if change is None:
-        return "no value the week before"
+        return "nothing to compare: no value the week before"
     if fmt == "percent":
         return f"{change * 100:+.1f} pts vs week before"
     return f"{change:+,.1f} vs week before"
@@ -190,27 +190,39 @@ def _table(rows: list[dict], title: str, mart: str) -> str:
 def _headline_cards(data: dict) -> str:
     weekly = data["weekly"]
     weeks = [w["week_start"] for w in weekly]
+    tickets = {w["week_start"]: w["tickets"] for w in weekly}
     cards = []
     for h in data["headlines"]:
         values = [w.get(h["metric"]) for w in weekly]
-        ok, fmt = h["is_on_target"], h["format"]
-        status = "on target" if ok else "off target"
+        fmt, latest = h["format"], h["latest_value"]
+        if latest is None:  # nothing to judge: neither on nor off target
+            kind, status, change = "none", "no value yet", "no value in any week"
+            week = ""
+        else:
+            kind = "ok" if h["is_on_target"] else "off"
+            status = "on target" if h["is_on_target"] else "off target"
+            change = _fmt_change(h.get("change_vs_previous_week"), fmt)
+            week_start = h.get("latest_week_start")
+            week = (f"<p class='week'>week of {html.escape(_week(week_start))} · "
+                    f"{tickets.get(week_start, 0):,} tickets created</p>")  # fmt: skip
         trend = {True: "better", False: "worse"}.get(h.get("is_improving"), "same")
+        source = h.get("source_mart") or "fct_support_weekly"
         cards.append(
-            f"<div class='card {'ok' if ok else 'off'}'><h3>{html.escape(h['label'])}</h3>"
-            f"<p class='value'>{_fmt_metric(h['latest_value'], fmt)}</p>"
-            f"<p class='change {trend}'>{_fmt_change(h.get('change_vs_previous_week'), fmt)}</p>"
+            f"<div class='card {kind}'><h3>{html.escape(h['label'])}</h3>"
+            f"<p class='value'>{_fmt_metric(latest, fmt)}</p>{week}"
+            f"<p class='change {trend}'>{change}</p>"
             f"<p class='target'>target {h['direction']} {_fmt_metric(h['target'], fmt)}"
             f" — {status}</p>"
             f"{chart(values, weeks, h['target'], fmt, AXIS_TITLES.get(fmt, 'value'))}"
-            f"{_source(h.get('source_mart') or 'fct_support_weekly')}</div>"
+            f"<p class='source'>Source: <code>marts.fct_scorecard_headlines</code> (weekly "
+            f"values: <code>marts.{html.escape(source)}</code>)</p></div>"
         )
     return "".join(cards)
 
 
 def _impact_section(rows: list[dict]) -> str:
-    """The "AI impact" section: the latest week of fct_ai_impact_weekly beside the week before,
-    with the minutes-saved method and its assumptions spelled out."""
+    """The "AI impact" section: the latest week of fct_ai_impact_weekly and its change against
+    the week before, with how each line is counted and the minutes-saved assumptions."""
     title = "<h2>AI impact</h2>"
     if not rows:
         return f"{title}<p class='empty'>No data yet.</p>{_source('fct_ai_impact_weekly')}"
@@ -248,9 +260,11 @@ def _impact_section(rows: list[dict]) -> str:
             "<th>Change vs week before</th><th>How it is counted</th></tr>",
             line("Tickets resolved by self-service that did not come back",
                  "self_service_resolutions", "no agent reply, no return within 24 h"),
-            line("Share resolved by self-service", "self_service_resolution_rate"),
+            line("Share resolved by self-service", "self_service_resolution_rate",
+                 f"of the {now['tickets']:,} tickets created that week"),
             line("Tickets auto-routed", "auto_routed_tickets", "an auto_apply routing decision"),
-            line("Share auto-routed", "auto_routed_share"),
+            line("Share auto-routed", "auto_routed_share",
+                 f"of the {now['tickets']:,} tickets created that week"),
             line("Auto-route accuracy", "auto_route_accuracy",
                  "routed label = final label, settled tickets only"),
             line("Drafts sent with few edits", "drafts_sent_with_few_edits", drafts_note),
@@ -281,6 +295,7 @@ body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #111827; }}
 .cards {{ display: flex; flex-wrap: wrap; gap: 1rem; }}
 .card {{ border: 1px solid #d1d5db; border-radius: 8px; padding: .75rem 1rem; width: 310px; }}
 .card.off {{ border-left: 6px solid #dc2626; }} .card.ok {{ border-left: 6px solid #16a34a; }}
+.card.none {{ border-left: 6px solid #9ca3af; }} .week {{ color: #4b5563; margin: 0; }}
 .value {{ font-size: 1.6rem; margin: .2rem 0; }} .target {{ color: #4b5563; margin: 0; }}
 .change {{ margin: 0; }} .change.better {{ color: #15803d; }} .change.worse {{ color: #b91c1c; }}
 .axis {{ font-size: 10px; fill: #4b5563; }} .axisline {{ stroke: #9ca3af; }}

@@ -1,7 +1,7 @@
 -- One row per headline metric (dim_metric_targets): its latest weekly value (the newest week of
 -- fct_support_weekly where the metric has a value), the value of the calendar week before that
 -- and the change, the target, whether the value meets it and whether the change is an
--- improvement, and how to display it. The scorecard only renders these rows.
+-- improvement (NULL when unchanged or nothing to compare), and how to display it. The scorecard only renders these rows.
 with weekly as (
     select * from {{ ref('fct_support_weekly') }}
 ),
@@ -49,6 +49,7 @@ select
     with_previous.previous_value,
     with_previous.latest_value - with_previous.previous_value as change_vs_previous_week,
     case
+        when with_previous.latest_value = with_previous.previous_value then null
         when targets.direction = 'above'
             then with_previous.latest_value > with_previous.previous_value
         else with_previous.latest_value < with_previous.previous_value
@@ -71,6 +72,6 @@ select
         when targets.metric like '%hours' then 'hours'
         else 'number'
     end as format,  -- noqa: RF04
-    'fct_support_weekly' as source_mart
+    'fct_support_weekly' as source_mart  -- where the weekly values come from
 from targets
 left join with_previous on targets.metric = with_previous.metric
