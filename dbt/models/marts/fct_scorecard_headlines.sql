@@ -1,7 +1,8 @@
 -- One row per headline metric (dim_metric_targets): its latest weekly value (the newest week of
 -- fct_support_weekly where the metric has a value), the value of the calendar week before that
 -- and the change, the target, whether the value meets it and whether the change is an
--- improvement (NULL when unchanged or nothing to compare), and how to display it. The scorecard only renders these rows.
+-- improvement (NULL when unchanged or nothing to compare), and how to display it. The
+-- scorecard only renders these rows.
 with weekly as (
     select * from {{ ref('fct_support_weekly') }}
 ),
