@@ -60,7 +60,7 @@ def _stop(proc: subprocess.Popen) -> None:
 def template_database(version: str) -> Path:
     """Where the migrated, empty Prefect database of Prefect ``version`` is kept for new homes:
     ``$XDG_CACHE_HOME/supportflow/prefect/<version>/prefect.db`` (``~/.cache`` by default)."""
-    from supportflow.cache import cache_root
+    from models.cache import cache_root
 
     return cache_root() / "prefect" / version / "prefect.db"
 

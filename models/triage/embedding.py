@@ -37,8 +37,8 @@ SAVED_INT8 = "embedding.int8.onnx"  # the int8 graph inside a saved ONNX encoder
 
 def encoder_cache() -> Path:
     """Where exported encoder graphs are kept for every home on the machine (they depend only on
-    the weights): ``encoders/`` under ``supportflow.cache.cache_root()``."""
-    from supportflow.cache import cache_root
+    the weights): ``encoders/`` under ``models.cache.cache_root()``."""
+    from models.cache import cache_root
 
     return cache_root() / "encoders"
 

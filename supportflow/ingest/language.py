@@ -1,5 +1,8 @@
 """Offline language detection for tickets that arrive without a language.
 
+The languages and lingua's ticket detector are ``models/language.py``'s (the triage model
+reads them too); this module adds the SQL stop-word vote and the question detector.
+
 Two stages, because lingua alone manages ~8k texts/s here and ingest needs more: a stop-word
 vote in SQL settles the clear cases; lingua (offline, no downloads) decides the rest.
 """
@@ -9,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 
-# Languages a support desk in this product's markets writes in; extend when a market opens.
-LANGUAGES = ("ENGLISH", "GERMAN", "FRENCH", "SPANISH", "ITALIAN", "PORTUGUESE", "DUTCH")
+from models.language import LANGUAGES
+
 STOPWORDS = {
     "en": "the and is are was my i you it to of for in on this that with have not can please",
     "de": "der die das und ist nicht ich sie mein meine wir ein eine mit für bitte von zu",
@@ -37,22 +40,6 @@ def vote_sql(text: str) -> str:
     return f"""(SELECT CASE WHEN r[1].n >= {MIN_VOTES} AND r[1].n >= 2 * r[2].n THEN r[1].code END
                 FROM (SELECT list_reverse_sort([{counts}]) AS r
                       FROM (SELECT {words} AS w)))"""
-
-
-@lru_cache(maxsize=1)
-def _detector():
-    from lingua import Language, LanguageDetectorBuilder
-
-    languages = [getattr(Language, name) for name in LANGUAGES]
-    return LanguageDetectorBuilder.from_languages(*languages).with_low_accuracy_mode().build()
-
-
-def detect_languages(texts: Sequence[str]) -> list[str | None]:
-    """ISO 639-1 code per text from lingua, or None when it cannot tell (e.g. only digits)."""
-    if not texts:
-        return []
-    found = _detector().detect_languages_in_parallel_of([t[:300] for t in texts])
-    return [lang.iso_code_639_1.name.lower() if lang else None for lang in found]
 
 
 QUESTION_MIN_CONFIDENCE = 0.5  # below it a question is "undetected" and stays on the index encoder

@@ -21,9 +21,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from models.language import detect_languages
 from supportflow.ingest.batch import BatchReport, batch_identity, file_sha256, previous_batch
 from supportflow.ingest.bounds import Limits
-from supportflow.ingest.language import detect_languages, vote_sql
+from supportflow.ingest.language import vote_sql
 from supportflow.ingest.mapping import CANONICAL_FIELDS, Mapping
 from supportflow.ingest.merge import classify, dedupe_within_file, write_batch
 from supportflow.ingest.redact import install_known_names, install_macros, redaction_sql

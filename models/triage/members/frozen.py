@@ -37,7 +37,7 @@ def non_english_share(texts: list[str], sample: int = LANGUAGE_SAMPLE, seed: int
     out of the count. 0.0 for no texts."""
     import random
 
-    from supportflow.ingest.language import detect_languages
+    from models.language import detect_languages
 
     picked = texts if len(texts) <= sample else random.Random(seed).sample(texts, sample)
     found = [lang for lang in detect_languages(picked) if lang]
