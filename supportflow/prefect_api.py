@@ -9,10 +9,12 @@ same server (the same uvicorn factory, the same ephemeral-mode variables) itself
 kernel told to send it SIGTERM when the command dies (Linux ``prctl(PR_SET_PDEATHSIG)``), and
 points Prefect at it. Where ``prctl`` is missing (macOS), Prefect's own server is left to start.
 
-Two things keep that start lean (measured on 2 cores, ``make bench-first-run``): a fresh home's
-Prefect database is copied from a migrated template instead of running Prefect's ~15 s of
-migrations again (``template_database``; the first home on a machine makes the template), and
-the command imports Prefect's flow engine while the server imports its app (``warm``).
+Four things keep that start lean (measured on 2 cores, ``make bench-first-run``): the server is
+launched before the command imports its own modules (``launch_early``); a fresh home's Prefect
+database is copied from a migrated template instead of running Prefect's ~15 s of migrations
+again (``template_database``; the first home on a machine makes the template); a database
+already migrated by this Prefect version skips the migration check (``migrated_marker``); and
+the command imports its flow while the server imports its app (``_warm``).
 """
 
 from __future__ import annotations
