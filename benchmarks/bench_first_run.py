@@ -72,6 +72,7 @@ def small_ingest(tmp: Path) -> dict:
     cold, output = run([*CLI, "ingest", str(data / "zendesk")], tmp / "home1", XDG_CACHE_HOME=cache)
     warm, output = run([*CLI, "ingest", str(data / "zendesk")], tmp / "home2", XDG_CACHE_HOME=cache)
     os.environ["PREFECT_HOME"] = str(tmp / "server-home")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # offline: no heartbeat
     server = launch()
     try:
         url = wait_healthy(server, 120)
