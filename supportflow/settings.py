@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         "the packaged rule set (supportflow/config/).",
     )
 
+    device: str = Field(
+        default="auto",
+        pattern=r"^(auto|cpu|cuda(:[0-9]+)?)$",
+        description="Where torch fine-tunes, scores and embeds: auto (a CUDA GPU when present, "
+        "bf16 autocast; else the CPU), cpu or cuda[:N] (models/device.py). --device sets it.",
+    )
     generator_api_key: SecretStr | None = Field(
         default=None,
         description="API key of the optional assist generator (SUPPORTFLOW_GENERATOR_API_KEY); "

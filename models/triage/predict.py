@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from models import device as devices
 from models.triage import batching
 from models.triage.baseline import BASELINE_FILE, load_baseline
 from models.triage.calibrate import softmax
@@ -34,15 +35,22 @@ class FieldPrediction:
 
 
 class Predictor:
-    """Loads a model folder once; ``predict`` takes raw texts (redact PII before if needed)."""
+    """Loads a model folder once; ``predict`` takes raw texts (redact PII before if needed).
 
-    def __init__(self, folder: Path, threads: int = 2):
+    The transformer runs on ``device`` (``models/device.py``; None: ``$SUPPORTFLOW_DEVICE``,
+    else a GPU when present): on the CPU through the int8 ONNX fast path when the model has
+    one, on a GPU as the torch model under bf16 autocast."""
+
+    def __init__(self, folder: Path, threads: int = 2, device: str | None = None):
         torch.set_num_threads(threads)
+        self.folder = folder
+        self.device = devices.resolve(device)
         self.baseline = None
         if (folder / BASELINE_FILE).exists():  # the TF-IDF champion shares this interface
             self.baseline, self.meta = load_baseline(folder)
         else:
             self.model, self.tokenizer, self.meta = load(folder)
+            self.model.to(self.device)
             self.members = Members.load(folder)  # a calibrated ensemble, when trained as one
             self.detector = UnknownDetector.load(folder)  # the out-of-scope score, if calibrated
             self.embedder = None
@@ -51,7 +59,8 @@ class Predictor:
                 self.embedder = frozen_embedder(folder / BASE_ENCODER)
             self.fast = None  # int8 ONNX when it was accepted at registration (fastpath.py)
             fast_path = self.meta.extra.get("fast_path", {})
-            if fast_path.get("kind") == "onnx-int8" and (folder / ONNX_INT8).exists():
+            on_cpu = not devices.is_gpu(self.device)
+            if on_cpu and fast_path.get("kind") == "onnx-int8" and (folder / ONNX_INT8).exists():
                 self.fast = OnnxLogits(folder / ONNX_INT8, list(self.meta.heads), threads)
 
     @property

@@ -138,6 +138,7 @@ def log_and_register(config: TrainConfig, result: TrainResult, *, fingerprint: s
         )
         if result.detector is not None:
             mlflow.log_metrics(result.detector.metrics())
+        mlflow.set_tag("train_device", result.device)  # train_seconds depend on it
         frozen = result.meta.extra.get("frozen_encoder")
         if frozen:  # which encoder "auto" chose for the members, and why
             mlflow.set_tags({f"frozen_encoder_{k}": v for k, v in frozen.items()})

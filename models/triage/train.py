@@ -46,6 +46,7 @@ class TrainResult:
     # ensemble only: test accuracy of each member alone, {member: {field: accuracy}}
     member_accuracy: dict[str, dict[str, float]] = field(default_factory=dict)
     detector: unknown.UnknownDetector | None = None  # the out-of-scope score, when calibrated
+    device: str = "cpu"  # where the fine-tune's epochs ran (models/device.py)
     base_embedder: Embedder | PackageEmbedder | None = None  # the detector's frozen encoder
 
 
@@ -72,6 +73,7 @@ def train_model(
         best_epoch=fitted.best_epoch,
         steps=fitted.steps,
         train_seconds=time.perf_counter() - fitted.started,
+        device=fitted.device,
     )
     if config.calibration.unknown_recall is not None:
         with steps("out-of-scope calibration"):

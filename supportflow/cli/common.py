@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Annotated
 
 import typer
 
@@ -14,6 +15,25 @@ app = typer.Typer(
 )
 demo_app = typer.Typer(help="Generate demo data and run the demo pipeline.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
+
+DEVICE_HELP = (
+    "Where torch fine-tunes, scores and embeds: auto (a CUDA GPU when torch sees one, bf16; "
+    "else the CPU), cpu or cuda[:N]. Default: $SUPPORTFLOW_DEVICE, else auto."
+)
+
+
+@app.callback()
+def _root(
+    device: Annotated[str | None, typer.Option("--device", help=DEVICE_HELP)] = None,
+) -> None:
+    """Support-ticket pipelines: ingest exports, build metrics, inspect the warehouse."""
+    if device is not None:
+        from models.device import DeviceError, check_name
+
+        try:
+            os.environ["SUPPORTFLOW_DEVICE"] = check_name(device.strip().lower())
+        except DeviceError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--device") from None
 
 
 def _setup(verbose: bool = False, api: bool = False, warm: tuple[str, ...] = ()):

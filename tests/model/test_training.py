@@ -24,6 +24,9 @@ def test_training_learns_and_registers_a_version(trained):
     run = mlflow.get_run(info["run_id"])
     assert run.info.status == "FINISHED"
     assert run.data.tags["data_fingerprint"] and run.data.params["data.label_fields"]
+    import torch
+
+    assert run.data.tags["train_device"] == ("cuda" if torch.cuda.is_available() else "cpu")
     csv_param = run.data.params.get("data.csv_path", "None")
     assert "/" not in csv_param and os.sep not in csv_param  # a file name, no user folders
     losses = [
@@ -94,6 +97,24 @@ def test_the_out_of_scope_score_alone_runs_its_frozen_encoder_as_int8(trained):
     assert isinstance(predictor.embedder, OnnxEmbedder)
     assert predictor.embedder.graph.name == SAVED_INT8
     assert predictor.embedder.graph.parent.name == "base_encoder"
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_a_gpu_asked_for_but_absent_fails_before_training_and_scoring(
+    trained, labelled_csv, tmp_path
+):
+    from models.device import DeviceError
+    from models.triage.predict import Predictor
+    from models.triage.registry import load_model
+
+    info, uri, _ = trained
+    folder = load_model(info["model_uri"], uri).unwrap_python_model().predictor.folder
+    on_gpu = config(labelled_csv, device="cuda")
+    uri = f"sqlite:///{tmp_path}/m.db"
+    with pytest.raises(TrainingError, match="at step 'fine-tune': device 'cuda' asked for"):
+        run_training(on_gpu, warehouse=None, tracking_uri=uri, artifact_root=tmp_path / "a")
+    with pytest.raises(DeviceError, match="no CUDA GPU"):
+        Predictor(folder, device="cuda")
 
 
 def test_the_gate_refuses_too_little_data(labelled_csv, tmp_path):
