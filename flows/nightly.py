@@ -19,7 +19,7 @@ from flows.build_metrics import build_metrics
 from flows.escalate_tickets import EscalateParams, escalate_tickets
 from flows.ingest_tickets import IngestParams, ingest_tickets
 from flows.publish_scorecard import Scorecard, publish_scorecard
-from flows.reindex_knowledge import ReindexParams, reindex_knowledge
+from flows.reindex_knowledge import ReindexParams, run_reindex
 from flows.score_tickets import ScoreParams, run_scoring
 from flows.suggest_articles import SuggestParams, suggest_articles
 from supportflow.assist.batch import AssistResult
@@ -66,7 +66,7 @@ def nightly(params: NightlyParams) -> NightlyResult:
         scored = run_scoring(params.score)
     with timed(seconds, "knowledge"):
         if params.knowledge is not None:
-            knowledge = reindex_knowledge(params.knowledge)
+            knowledge = run_reindex(params.knowledge)
         else:
             knowledge = suggest_articles(params.suggest)
     with timed(seconds, "escalation"):

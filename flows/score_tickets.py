@@ -1,8 +1,9 @@
 """Flow: score new tickets with every model version that holds a rollout phase.
 
-Workers compute, the flow process writes (DuckDB has one writer): with ``dask_workers`` the
-partitions run on a local Dask cluster through Prefect's DaskTaskRunner (``run_scoring`` picks
-the runner). With no version in any phase there is nothing to score: an empty list.
+Workers compute, the flow process writes (DuckDB has one writer): with ``dask_workers`` or
+``dask_address`` the partitions run on a Dask cluster through Prefect's DaskTaskRunner
+(``flows/cluster.py``; ``run_scoring`` picks the runner). With no version in any phase there is
+nothing to score: an empty list.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from flows.cluster import DaskOptions, dask_runner
 from supportflow import scoring
 from supportflow.progress import step_progress
 from supportflow.rollout.config import ScoringConfig, load_rollout_config
@@ -21,10 +23,9 @@ from supportflow.scoring import RunSummary
 from supportflow.settings import Settings
 
 
-class ScoreParams(BaseModel):
+class ScoreParams(DaskOptions):
     model_name: str = "triage-classifier"
     config: Path | None = Field(default=None, description="Overlay on the default rollout.yaml.")
-    dask_workers: int = Field(default=0, ge=0, description="0: score in this process.")
 
 
 @task(cache_policy=NO_CACHE)
@@ -37,12 +38,12 @@ def compute_partition(partition: scoring.Partition, config: ScoringConfig) -> ob
 @flow(name="score-tickets")
 def score_tickets(params: ScoreParams) -> list[RunSummary]:
     """One ``RunSummary`` per version holding a phase; partitions in this process, or on the
-    flow's Dask workers when ``dask_workers`` > 0."""
+    flow's Dask workers (``dask_workers`` > 0 or a ``dask_address``)."""
     config = load_rollout_config(params.config).scoring
     logger = get_run_logger()
 
     def compute(parts):
-        if params.dask_workers == 0:
+        if not params.distributed:
             return scoring.compute_in_process(parts, config)
         return [f.result() for f in compute_partition.map(parts, config=unmapped(config))]
 
@@ -52,7 +53,7 @@ def score_tickets(params: ScoreParams) -> list[RunSummary]:
         config,
         str(flow_run.id or "local"),
         compute,
-        window=max(params.dask_workers, 1) * 2 if params.dask_workers else 1,
+        window=params.window if params.distributed else 1,
         on_progress=step_progress(f"scoring with {params.model_name}"),
     )
     if not summaries:
@@ -61,18 +62,8 @@ def score_tickets(params: ScoreParams) -> list[RunSummary]:
 
 
 def run_scoring(params: ScoreParams) -> list[RunSummary]:
-    """Entry point for the CLI and the nightly DAG: the flow, on a local Dask cluster when
-    ``dask_workers`` > 0."""
-    if params.dask_workers == 0:
+    """Entry point for the CLI and the nightly DAG: the flow, on a Dask cluster when
+    ``dask_workers`` > 0 or ``dask_address`` is set (``flows/cluster.py``)."""
+    if not params.distributed:
         return score_tickets(params)
-    from prefect_dask import DaskTaskRunner
-
-    runner = DaskTaskRunner(
-        cluster_kwargs={
-            "n_workers": params.dask_workers,
-            "threads_per_worker": 1,
-            "processes": True,
-            "dashboard_address": None,
-        }
-    )
-    return score_tickets.with_options(task_runner=runner)(params)
+    return score_tickets.with_options(task_runner=dask_runner(params))(params)

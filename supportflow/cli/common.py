@@ -22,6 +22,15 @@ DEVICE_HELP = (
 )
 
 
+DaskWorkers = Annotated[
+    int, typer.Option(min=0, help="Compute partitions on N local Dask worker processes.")
+]
+DaskAddress = Annotated[
+    str | None,
+    typer.Option(help="Compute partitions on a running Dask cluster (tcp://host:8786)."),
+]
+
+
 @app.callback()
 def _root(
     device: Annotated[str | None, typer.Option("--device", help=DEVICE_HELP)] = None,

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli.common import _console, _fail, _quiet_prefect_failures, _setup, app
+from supportflow.cli.common import (
+    DaskAddress,
+    DaskWorkers,
+    _console,
+    _fail,
+    _quiet_prefect_failures,
+    _setup,
+    app,
+)
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Overlay on the default knowledge.yaml.")
@@ -20,18 +28,22 @@ def reindex(
     config: ConfigOption = None,
     audit: Annotated[bool, typer.Option(help="Audit KB health after reindexing.")] = True,
     suggest: Annotated[bool, typer.Option(help="Suggest articles for new tickets.")] = True,
+    dask_workers: DaskWorkers = 0,
+    dask_address: DaskAddress = None,
 ) -> None:
-    """Reindex help-center articles (only changed ones are re-embedded), audit, suggest."""
+    """Reindex help-center articles (only changed ones are re-embedded), audit, suggest.
+    New tickets are embedded on Dask workers with --dask-workers or --dask-address."""
     _setup(api=True)
-    from flows.reindex_knowledge import ReindexParams, reindex_knowledge
+    from flows.reindex_knowledge import ReindexParams, run_reindex
 
     if not path.exists():
         _fail(f"{path} does not exist")
     try:
         with _quiet_prefect_failures():
-            out = reindex_knowledge(
-                ReindexParams(path=path, config=config, audit=audit, suggest=suggest)
-            )
+            out = run_reindex(
+                ReindexParams(path=path, config=config, audit=audit, suggest=suggest,
+                              dask_workers=dask_workers, dask_address=dask_address)
+            )  # fmt: skip
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     if out.reindex.empty:  # e.g. "no articles in kb/: 12 files skipped (…)"

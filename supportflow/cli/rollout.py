@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli.common import _console, _fail, _quiet_prefect_failures, _setup, app
+from supportflow.cli.common import (
+    DaskAddress,
+    DaskWorkers,
+    _console,
+    _fail,
+    _quiet_prefect_failures,
+    _setup,
+    app,
+)
 
 ModelName = Annotated[str, typer.Argument(help="Registered model name.")]
 ConfigOption = Annotated[
@@ -19,9 +27,8 @@ ConfigOption = Annotated[
 def score(
     model_name: ModelName = "triage-classifier",
     config: ConfigOption = None,
-    dask_workers: Annotated[
-        int, typer.Option(min=0, help="Score partitions on N local Dask worker processes.")
-    ] = 0,
+    dask_workers: DaskWorkers = 0,
+    dask_address: DaskAddress = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Score new tickets with every version holding a rollout phase (shadow, assist, auto_route)."""
@@ -34,7 +41,12 @@ def score(
     try:
         with _quiet_prefect_failures():
             summaries = run_scoring(
-                ScoreParams(model_name=model_name, config=config, dask_workers=dask_workers)
+                ScoreParams(
+                    model_name=model_name,
+                    config=config,
+                    dask_workers=dask_workers,
+                    dask_address=dask_address,
+                )
             )
     except (RolloutError, ScoringError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))

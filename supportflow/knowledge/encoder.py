@@ -23,14 +23,19 @@ from models.triage.embedding import (
 )
 
 MAX_LENGTH = 128  # MiniLM was trained on 128-token inputs; chunks are budgeted below this
+# texts per slice of ``embed`` (progress is reported per slice). The int8 graph quantises
+# activations per batch, so a text's vector depends on the texts batched with it: anything that
+# splits work (Dask slices, flows/reindex_knowledge.py) cuts at multiples of this to match.
+SLICE = 1024
 
 __all__ = ["MAX_LENGTH", "ONNX_INT8", "embed", "embedder", "token_counter"]
 
 
 @lru_cache(maxsize=2)
-def embedder(encoder: str) -> Embedder | PackageEmbedder:
+def embedder(encoder: str, threads: int = 2) -> Embedder | PackageEmbedder:
+    """The loaded encoder (``threads``: its intra-op threads; a Dask worker process uses 1)."""
     # shared by every SUPPORTFLOW_HOME on the machine: the ONNX graph depends only on the weights
-    return load_embedder(encoder, MAX_LENGTH, cache=encoder_cache())
+    return load_embedder(encoder, MAX_LENGTH, threads=threads, cache=encoder_cache())
 
 
 def token_counter(encoder: str) -> Callable[[str], int]:
@@ -43,12 +48,13 @@ def embed(
     texts: list[str],
     on_progress: Callable[[int, int], None] | None = None,
     kind: Kind = "query",
+    threads: int = 2,
 ) -> np.ndarray:
     """(n, d) unit vectors, in slices so long work reports progress. ``kind`` is ``"query"``
     for tickets and questions, ``"passage"`` for article text (only e5 tells them apart)."""
-    model = embedder(encoder)
+    model = embedder(encoder, threads)
     out = np.zeros((len(texts), model.dimension), dtype=np.float32)
-    step = 1024
+    step = SLICE
     for start in range(0, len(texts), step):
         out[start : start + step] = model.embed(texts[start : start + step], kind=kind)
         if on_progress:

@@ -59,11 +59,17 @@ def reindex_articles(
         return reindex(con, path, config.index, on_progress)
 
 
-def embed_tickets(settings: Settings, config: KnowledgeConfig, on_progress: Progress = None) -> int:
+def embed_tickets(
+    settings: Settings,
+    config: KnowledgeConfig,
+    on_progress: Progress = None,
+    embed: ticket_vectors.Embed | None = None,
+) -> int:
     """Vectors for new or edited tickets (shared by the audit, suggestions and agent assist);
-    returns how many tickets were embedded."""
+    returns how many tickets were embedded. ``embed`` computes them (default: this process)."""
     with connect(settings) as con:
-        return ticket_vectors.refresh_routed(con, config.index, on_progress=on_progress)
+        return ticket_vectors.refresh_routed(con, config.index, on_progress=on_progress,
+                                             embed=embed)  # fmt: skip
 
 
 def audit_knowledge(settings: Settings, config: KnowledgeConfig) -> AuditSummary:

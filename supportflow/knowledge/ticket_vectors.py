@@ -27,6 +27,9 @@ from supportflow.knowledge.config import IndexConfig
 from supportflow.ticket_text import encoder_text
 from supportflow.warehouse import transaction
 
+# (encoder, texts, on_progress, kind) → (n, d) float32 unit vectors, as ``encoder.embed``
+Embed = Callable[..., np.ndarray]
+
 # The text a vector is of: the ticket's text as ``ticket_text.encoder_text`` reads it (the
 # prefix names that reading, so changing it re-embeds every ticket once).
 TEXT_HASH = "md5('encoder_text-1' || chr(10) || t.ticket_text)"
@@ -52,6 +55,7 @@ def refresh_routed(
     config: IndexConfig,
     on_progress: Callable[[int, int], None] | None = None,
     ticket_ids: list[str] | None = None,
+    embed: Embed | None = None,
 ) -> int:
     """``refresh`` for the index encoder (every ticket: assist and the audit compare tickets in
     its space) and for each encoder a language is routed to (the tickets in those languages, for
@@ -68,7 +72,7 @@ def refresh_routed(
                 on_progress(before + n, total)
 
         done += refresh(con, encoder, on_progress=step, ticket_ids=ticket_ids,
-                        languages=languages)  # fmt: skip
+                        languages=languages, embed=embed)  # fmt: skip
     return done
 
 
@@ -79,10 +83,14 @@ def refresh(
     on_progress: Callable[[int, int], None] | None = None,
     ticket_ids: list[str] | None = None,
     languages: list[str] | None = None,
+    embed: Embed | None = None,
 ) -> int:
     """Embed every ticket with text that has no vector for this encoder and text (or only
     ``ticket_ids``, only tickets in ``languages``); returns how many. Each batch commits on its
-    own, so a crash keeps whole batches and a re-run resumes."""
+    own, so a crash keeps whole batches and a re-run resumes. ``embed`` computes a batch's
+    vectors (default ``encoder.embed`` in this process; a flow passes one that maps the batch
+    onto Dask workers): this function only reads and writes."""
+    embed = embed or enc.embed
     total = count_stale(con, encoder, ticket_ids, languages)
     done = 0
     while done < total:
@@ -96,7 +104,7 @@ def refresh(
         within = (
             None if on_progress is None else (lambda n, _, done=done: on_progress(done + n, total))
         )
-        vectors = enc.embed(  # progress within the batch too: a batch is minutes on 2 cores
+        vectors = embed(  # progress within the batch too: a batch is minutes on 2 cores
             encoder, [encoder_text(r[2], r[3]) for r in rows], on_progress=within, kind="query"
         )
         table = pa.table(
