@@ -235,7 +235,7 @@ def run(tmp: Path, data: Path, args) -> tuple[dict, dict]:
                 target,
                 config.scoring,
                 "bench",
-                lambda parts: scoring.compute_in_process(parts, config.scoring),
+                lambda parts, on_rows=None: scoring.compute_in_process(parts, config.scoring),
                 on_progress=lambda done, total: log.info("flow: %d of %d", done, total),
             )
 

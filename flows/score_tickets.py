@@ -42,9 +42,9 @@ def score_tickets(params: ScoreParams) -> list[RunSummary]:
     config = load_rollout_config(params.config).scoring
     logger = get_run_logger()
 
-    def compute(parts):
+    def compute(parts, on_rows=None):
         if not params.distributed:
-            return scoring.compute_in_process(parts, config)
+            return scoring.compute_in_process(parts, config, on_rows)
         return [f.result() for f in compute_partition.map(parts, config=unmapped(config))]
 
     summaries = scoring.score_deployed(

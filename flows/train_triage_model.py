@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from models.triage.config import load_config
 from models.triage.pipeline import run_training
+from supportflow.progress import step_progress
 from supportflow.settings import Settings
 from supportflow.training_data import redacted_training_csv
 
@@ -38,6 +39,7 @@ def train(params: TrainParams) -> dict:
             warehouse=settings.warehouse,
             tracking_uri=settings.mlflow_tracking_uri,
             artifact_root=settings.mlflow_artifact_root,
+            progress=step_progress,
         )
 
 

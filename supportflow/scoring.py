@@ -28,6 +28,7 @@ from supportflow.settings import Settings
 from supportflow.warehouse import connect, transaction
 
 log = logging.getLogger("supportflow.score")
+PROGRESS_CHUNK = 1000  # texts per predict call inside a partition: progress between calls
 # landing.ticket_texts carries the text the model was trained on (dbt: stg_landing__tickets
 # .ticket_text) for steps like this one that run before the nightly dbt build.
 # Tickets with text that a version (parameters: model name, version) has not scored yet.
@@ -87,11 +88,19 @@ def score_partition(
     texts: list[str],
     config: ScoringConfig,
     threads: int = 2,
+    on_rows: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
-    """Pure compute: one row per ticket × field with label, confidence, top-3 and the action."""
+    """Pure compute: one row per ticket × field with label, confidence, top-3 and the action.
+    Texts are predicted ``PROGRESS_CHUNK`` at a time (the same cut in process and on Dask
+    workers, so both batch alike); ``on_rows(texts done)`` follows them."""
     model = predictor(str(target.folder), threads)
+    predictions = []
+    for start in range(0, len(texts), PROGRESS_CHUNK):
+        predictions += model.predict(texts[start : start + PROGRESS_CHUNK])
+        if on_rows is not None:
+            on_rows(len(predictions))
     rows = []
-    for ticket_id, fields in zip(ticket_ids, model.predict(texts), strict=True):
+    for ticket_id, fields in zip(ticket_ids, predictions, strict=True):
         for name, p in fields.items():
             rows.append(
                 (
@@ -213,8 +222,9 @@ def score_target(
 ) -> RunSummary:
     """Score everything ``target`` has not scored yet.
 
-    ``compute`` maps a list of partitions to their scored frames (in process, or on Dask
-    workers); ``window`` partitions are computed at a time. Each partition is written in its own
+    ``compute(partitions, on_rows)`` maps a list of partitions to their scored frames (in
+    process, or on Dask workers), calling ``on_rows(texts done in this call)`` if it can;
+    ``window`` partitions are computed at a time. Each partition is written in its own
     transaction, so a crash leaves only whole partitions and a re-run picks up the rest.
     """
     check_fields(list(predictor(str(target.folder)).meta.heads), target)
@@ -236,7 +246,13 @@ def score_target(
             )
             for i in range(0, len(batch), config.partition_size)
         ]
-        for scored in compute(partitions):
+        base = summary.scored
+
+        def on_rows(done: int, base: int = base) -> None:
+            if on_progress:
+                on_progress(base + done, total)
+
+        for scored in compute(partitions, on_rows):
             write_partition(con, target, scored, flow_run_id, datetime.now(UTC))
             scored_frames.append(scored[["field", "label", "confidence"]])
             summary.scored += scored["ticket_id"].nunique()
@@ -249,8 +265,18 @@ def score_target(
     return summary
 
 
-def compute_in_process(partitions: list[Partition], config: ScoringConfig) -> list[pd.DataFrame]:
-    return [score_partition(t, ids, texts, config) for t, ids, texts in partitions]
+def compute_in_process(
+    partitions: list[Partition],
+    config: ScoringConfig,
+    on_rows: Callable[[int], None] | None = None,
+) -> list[pd.DataFrame]:
+    """Every partition's scored frame, computed here; ``on_rows(texts done)`` across them."""
+    out, done = [], 0
+    for target, ids, texts in partitions:
+        step = None if on_rows is None else (lambda n, done=done: on_rows(done + n))
+        out.append(score_partition(target, ids, texts, config, on_rows=step))
+        done += len(texts)
+    return out
 
 
 def score_deployed(
@@ -258,7 +284,7 @@ def score_deployed(
     model_name: str,
     config: ScoringConfig,
     run_id: str,
-    compute: Callable[[list[Partition]], list[pd.DataFrame]],
+    compute: Callable[..., list[pd.DataFrame]],
     *,
     window: int = 1,
     on_progress: Callable[[int, int], None] | None = None,

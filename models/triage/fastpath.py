@@ -219,9 +219,9 @@ def choose(
     if not accepted:
         int8.unlink()
     log.info(
-        "int8 ONNX accuracy delta vs fp32 on validation: %s (%s)",
-        delta,
-        "accepted" if accepted else "refused",
+        "int8 ONNX accuracy vs fp32 on validation: %s (%s)",
+        ", ".join(f"{f} {100 * d:+.2f} pt" for f, d in delta.items()),
+        "accepted" if accepted else f"refused: more than {100 * max_loss:.1f} pt lost",
     )
     return {
         "kind": "onnx-int8" if accepted else "torch-fp32",

@@ -94,12 +94,16 @@ def mean_macro_f1(
 
 
 def fine_tune(
-    config: TrainConfig, split: Split, on_epoch: Callable[[int, dict], None] | None = None
+    config: TrainConfig,
+    split: Split,
+    on_epoch: Callable[[int, dict], None] | None = None,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> FittedModel:
     """Fine-tune on ``split.train``, evaluate macro-F1 on validation after each epoch, stop after
     ``optim.patience`` epochs without gain (or ``max_steps``), and keep the best epoch's weights.
 
-    ``on_epoch(epoch, row)`` gets each history row (epoch, train_loss, val_macro_f1).
+    ``on_epoch(epoch, row)`` gets each history row (epoch, train_loss, val_macro_f1);
+    ``on_step(steps done, steps planned)`` follows the optimiser steps.
     The epochs run on ``optim.device`` (``models/device.py``: a GPU under bf16 autocast when
     present); the returned model is on the CPU either way, for calibration, members and export.
     Raises DataError for validation/test labels unseen in training, FileNotFoundError for a
@@ -117,11 +121,16 @@ def fine_tune(
     fitted.started = time.perf_counter()
     fitted.model.train()
     for epoch in range(1, opt.epochs + 1):
-        loss = _train_epoch(fitted, train_ids, targets, (optimiser, schedule, opt), epoch, total)
+        loss = _train_epoch(
+            fitted, train_ids, targets, (optimiser, schedule, opt), epoch, total, on_step
+        )
         val_f1 = mean_macro_f1(fitted.model, val_ids, fitted.pad_id, split.validation, fitted.meta)
         row = {"epoch": epoch, "train_loss": loss, "val_macro_f1": val_f1}
         fitted.history.append(row)
-        log.info("epoch %d: loss %.4f, validation macro-F1 %.4f", epoch, loss, val_f1)
+        log.info(
+            "epoch %d of %d: loss %.4f, validation macro-F1 %.4f, %.0f s",
+            epoch, opt.epochs, loss, val_f1, time.perf_counter() - fitted.started,
+        )  # fmt: skip
         if on_epoch:
             on_epoch(epoch, row)
         if stop.update(val_f1, epoch, fitted.model) or fitted.steps >= total:
@@ -186,6 +195,7 @@ def _train_epoch(
     optimisation: tuple[Any, Any, OptimConfig],
     epoch: int,
     total: int,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> float:
     """One shuffled pass (or until ``total`` steps) minimising the summed per-head
     cross-entropy, unlabelled rows ignored. Counts ``fitted.steps``; returns the mean batch loss."""
@@ -218,6 +228,8 @@ def _train_epoch(
         schedule.step()
         losses.append(float(loss.detach()))
         fitted.steps += 1
+        if on_step is not None:
+            on_step(fitted.steps, total)
         if fitted.steps >= total:
             break
     return float(np.mean(losses))

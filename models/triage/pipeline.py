@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import mlflow
@@ -14,16 +15,23 @@ from models.triage.behaviour import behaviour_metrics
 from models.triage.config import TrainConfig
 from models.triage.data import Split, check_minimum, fingerprint, load_examples, split
 from models.triage.predict import Predictor
-from models.triage.steps import Steps, TrainingError
+from models.triage.steps import Progress, Steps, TrainingError
 from models.triage.train import TrainResult, train_model
 
 log = logging.getLogger("supportflow.train")
 
 
 def run_training(
-    config: TrainConfig, *, warehouse: Path | None, tracking_uri: str, artifact_root: Path
+    config: TrainConfig,
+    *,
+    warehouse: Path | None,
+    tracking_uri: str,
+    artifact_root: Path,
+    progress: Callable[[str], Progress] | None = None,
 ) -> dict:
-    """Returns the registered version and the per-field validation/test metrics.
+    """Returns the registered version and the per-field validation/test metrics. Each step
+    logs its start and seconds; ``progress`` (``supportflow.progress.step_progress``) adds
+    counts within the fine-tune.
 
     Data problems raise ``DataError`` before any MLflow run exists. A failure during training
     raises ``TrainingError`` naming the step; it leaves a FAILED run (tag ``failed_step``) that
@@ -46,7 +54,7 @@ def run_training(
         sizes["test"],
     )
     data_fingerprint = fingerprint(examples)
-    steps = Steps()
+    steps = Steps(progress)
     with (
         registry.start_run(
             config,

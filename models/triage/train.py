@@ -62,7 +62,7 @@ def train_model(
     ``steps`` names each stage as it runs and, once fine-tuned, can save the model as it is."""
     steps = steps or Steps()
     with steps("fine-tune"):
-        fitted = fine_tune(config, split, on_epoch)
+        fitted = fine_tune(config, split, on_epoch, steps.counter("fine-tuning, optimiser steps"))
     steps.salvage = lambda: save(out_dir, fitted, None)
     with steps("ensemble members"):
         members = fit_members(config, split, fitted)

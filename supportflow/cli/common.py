@@ -16,6 +16,7 @@ app = typer.Typer(
 demo_app = typer.Typer(help="Generate demo data and run the demo pipeline.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 
+VERBOSE_HELP = "Also show library warnings and progress bars, and full tracebacks on errors."
 DEVICE_HELP = (
     "Where torch fine-tunes, scores and embeds: auto (a CUDA GPU when torch sees one, bf16; "
     "else the CPU), cpu or cuda[:N]. Default: $SUPPORTFLOW_DEVICE, else auto."

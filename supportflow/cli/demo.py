@@ -136,14 +136,33 @@ def print_step_times(seconds: dict[str, float], console) -> None:
 def what_to_open(settings, scorecard) -> list[str]:
     """The three things to look at after the demo, with the commands for this home: the
     scorecard, the MLflow UI on this home's registry, the Prefect UI on this home's flow runs
-    (the temporary API kept them in ``PREFECT_HOME``'s database)."""
+    (the temporary API kept them in ``PREFECT_HOME``'s database). The tools are named by their
+    path in this environment when it is not on ``PATH`` (``make demo`` runs from a venv that is
+    not activated)."""
     import shlex
 
     prefect_home = shlex.quote(str(settings.home.resolve() / "prefect"))
     return [
         "[bold]Open next[/]:",
         f"  the scorecard        {scorecard}",
-        f"  the model registry   mlflow ui --backend-store-uri "
+        f"  the model registry   {tool('mlflow')} ui --backend-store-uri "
         f"{shlex.quote(settings.mlflow_tracking_uri)}",
-        f"  the flow runs        PREFECT_HOME={prefect_home} prefect server start",
+        f"  the flow runs        PREFECT_HOME={prefect_home} {tool('prefect')} server start",
     ]
+
+
+def tool(name: str) -> str:
+    """``name`` when ``PATH`` finds this environment's copy, else its path beside the running
+    Python (a virtual environment's ``bin/``), relative to the working folder when inside it."""
+    import os
+    import shutil
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).parent / name
+    if not beside.exists() or shutil.which(name) == str(beside):
+        return name
+    try:
+        return os.path.relpath(beside) if beside.is_relative_to(Path.cwd()) else str(beside)
+    except ValueError:
+        return str(beside)

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli.common import _console, _fail, _quiet_prefect_failures, _setup, app
+from supportflow.cli.common import (
+    VERBOSE_HELP,
+    _console,
+    _fail,
+    _quiet_prefect_failures,
+    _setup,
+    app,
+)
 from supportflow.ingest.sources import Format
 
 
@@ -32,9 +39,12 @@ def ingest(
     source: Annotated[
         str | None, typer.Option(help="Source name used as ticket_id prefix.")
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=VERBOSE_HELP)] = False,
 ) -> None:
     """Validate, redact and load ticket exports; bad records go to landing.quarantine."""
+    for path in paths:  # before Prefect starts: a typo is answered at once
+        if not path.exists():
+            _fail(f"{path}: no such file")
     _setup(verbose, api=True, warm=("flows.ingest_tickets",))
     from flows.ingest_tickets import IngestFailed, IngestParams, ingest_tickets
 

@@ -72,7 +72,7 @@ def print_reindex(out) -> None:
         console.print(f"KB health: skipped ({audit.skipped})")
     elif audit is not None:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(audit.findings.items()))
-        console.print(f"KB health: {kinds or 'no findings'}")
+        console.print(f"KB health findings: {kinds or 'none'}")
         for gap in audit.coverage_gaps[:5]:
             console.print(
                 f"  coverage gap: {gap.tickets} tickets like "

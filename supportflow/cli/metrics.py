@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli.common import _console, _fail, _quiet_prefect_failures, _setup, app
+from supportflow.cli.common import _console, _fail, _quiet_prefect_failures, _setup, app, one_line
 
 
 @app.command("build-metrics")
@@ -42,7 +42,10 @@ def status() -> None:
 
 @app.command()
 def report(
-    out: Annotated[Path | None, typer.Option(help="HTML file (default: <home>/reports/).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="HTML file to write (default: <home>/reports/scorecard.html)."),
+    ] = None,
     screenshot: Annotated[
         bool, typer.Option(help="Also write a PNG beside it (needs Chromium on the machine).")
     ] = False,
@@ -58,7 +61,7 @@ def report(
     try:
         path = write_scorecard(settings, out)
     except duckdb.CatalogException as exc:
-        _fail(f"the marts are not built ({exc}); run `supportflow build-metrics` first")
+        _fail(f"the marts are not built ({one_line(exc)}); run `supportflow build-metrics` first")
     _console().print(f"scorecard: {path}")
     if screenshot:
         from supportflow.report.browser import screenshot as render_png

@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli.common import _console, _fail, _quiet_prefect_failures, _setup, app
+from supportflow.cli.common import (
+    VERBOSE_HELP,
+    _console,
+    _fail,
+    _quiet_prefect_failures,
+    _setup,
+    app,
+)
 
 pull_app = typer.Typer(
     help="Pull tickets live from a helpdesk API into the warehouse (resumes from stored cursors).",
@@ -61,7 +68,7 @@ def pull_zendesk_command(
         int,
         typer.Option(min=0, help="Whole-pull re-runs after a transient failure (each resumes)."),
     ] = 0,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=VERBOSE_HELP)] = False,
 ) -> None:
     """Pull from Zendesk (help text: ``ZENDESK_HELP``) and print one line per stream."""
     _setup(verbose, api=True)

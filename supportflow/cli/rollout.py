@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from supportflow.cli.common import (
+    VERBOSE_HELP,
     DaskAddress,
     DaskWorkers,
     _console,
@@ -29,7 +30,7 @@ def score(
     config: ConfigOption = None,
     dask_workers: DaskWorkers = 0,
     dask_address: DaskAddress = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=VERBOSE_HELP)] = False,
 ) -> None:
     """Score new tickets with every version holding a rollout phase (shadow, assist, auto_route)."""
     _setup(verbose, api=True)

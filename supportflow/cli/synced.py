@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli.common import _console, _fail, _setup, app
+from supportflow.cli.common import VERBOSE_HELP, _console, _fail, _setup, app
 from supportflow.ingest.flavours import Flavour
 
 HELP = (
@@ -43,7 +43,7 @@ def ingest_synced_command(
         int | None,
         typer.Option(min=1, help="Tickets per batch (default: SUPPORTFLOW_INGEST_CHUNK_ROWS)."),
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=VERBOSE_HELP)] = False,
 ) -> None:
     """Load a synced Zendesk schema (help text: ``HELP``) and print its batches."""
     settings = _setup(verbose)

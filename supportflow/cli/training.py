@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli.common import _console, _fail, _setup, app
+from supportflow.cli.common import VERBOSE_HELP, _console, _fail, _setup, app
 
 
 @app.command()
@@ -20,7 +20,7 @@ def train(
     label_column: Annotated[
         list[str] | None, typer.Option(help="Label column(s) of --data; repeat for several heads.")
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=VERBOSE_HELP)] = False,
 ) -> None:
     """Fine-tune, calibrate and register a triage model (one MLflow run, one new version)."""
     _setup(verbose, api=True)

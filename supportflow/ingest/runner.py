@@ -92,6 +92,8 @@ def ingest_paths(
                 outcome.failures.append(exc)
                 continue
             outcome.reports.append(report)
+            if report.skipped_as_duplicate and Path(report.file) != path:
+                log.info("%s: the same bytes as %s", path, report.file)  # a copy, renamed
             log.info(describe(report))
     return outcome
 

@@ -24,7 +24,7 @@ LABELS = {
     "tickets_fired": "Tickets flagged", "escalation_precision": "Precision",
     "escalation_recall": "Recall", "median_lead_hours": "Median lead (hours)",
     "articles": "Articles", "stale": "Stale", "ownerless": "Without owner",
-    "in_conflict": "In conflict", "drafts": "Drafts", "theme": "Theme",
+    "in_conflict": "Articles in a conflict", "drafts": "Drafts", "theme": "Theme",
     "tickets": "Tickets", "previous_week_tickets": "Tickets the week before",
     "is_rising": "Rising", "spike_days": "Spike days", "queue": "Queue",
     "median_first_reply_business_minutes": "Median first reply (business min)",
@@ -69,7 +69,8 @@ def scorecard_data(settings: Settings) -> dict:
                             " FROM marts.fct_model_quality ORDER BY 1, 2, 3, 4"),
             "escalation": _rows(con, "SELECT rules_version, rule_id, tickets_fired,"
                                 " escalation_precision, escalation_recall, median_lead_hours"
-                                " FROM marts.fct_escalation_accuracy ORDER BY 1 DESC, 2"),
+                                " FROM marts.fct_escalation_accuracy"
+                                " ORDER BY 1 DESC, rule_id = 'any_rule', 2"),
             "kb": _rows(con, "SELECT articles, stale, ownerless, in_conflict, drafts"
                         " FROM marts.fct_kb_health_summary"),
             "themes": _rows(con, "SELECT theme, tickets, previous_week_tickets, is_rising,"
@@ -80,13 +81,17 @@ def scorecard_data(settings: Settings) -> dict:
     return data
 
 
+UNITS = {"minutes": " min", "hours": " h"}  # after a number of that format
+
+
 def _fmt_metric(value: float | None, fmt: str) -> str:
-    """A headline value or target as its mart row's ``format`` says (percent or a number)."""
+    """A headline value or target as its mart row's ``format`` says (percent, a count, or a
+    number with its unit)."""
     if value is None:
         return "–"
     if fmt == "count":
         return f"{value:,.0f}"
-    return f"{value:.1%}" if fmt == "percent" else f"{value:,.1f}"
+    return f"{value:.1%}" if fmt == "percent" else f"{value:,.1f}{UNITS.get(fmt, '')}"
 
 
 AXIS_TITLES = {"percent": "percent", "minutes": "minutes", "hours": "hours", "count": "tickets"}
@@ -98,7 +103,7 @@ def _fmt_change(change: float | None, fmt: str) -> str:
         return "nothing to compare: no value the week before"
     if fmt == "percent":
         return f"{change * 100:+.1f} pts vs week before"
-    return f"{change:+,.1f} vs week before"
+    return f"{change:+,.1f}{UNITS.get(fmt, '')} vs week before"
 
 
 def _week(value: date | str) -> str:
@@ -161,7 +166,24 @@ def chart(
     return "".join(svg)
 
 
+# columns whose values are identifiers (rule ids, theme and queue names, phases): shown as words
+WORDS = {"rule_id", "theme", "queue", "phase", "label_field"}
+WORDING = {"any_rule": "Any rule (all rules together)"}
+
+
+def _words(value: str) -> str:
+    """``how_to`` → ``How to``; a value that is not a snake_case identifier is kept as it is."""
+    if value in WORDING:
+        return WORDING[value]
+    if not value.replace("_", "").isalnum() or value != value.lower():
+        return value
+    text = value.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
 def _fmt(value, column: str = "") -> str:
+    if isinstance(value, str) and column in WORDS:
+        value = _words(value)
     if value is None:
         return "–"
     if isinstance(value, bool):

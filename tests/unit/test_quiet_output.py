@@ -125,10 +125,11 @@ def test_third_party_progress_bars_are_off_in_the_tool_environment():
 
 def test_the_demo_ends_with_its_step_times_and_the_commands_to_open_what_it_built(tmp_path):
     import shlex
+    import shutil
 
     from rich.console import Console
 
-    from supportflow.cli.demo import print_step_times, what_to_open
+    from supportflow.cli.demo import print_step_times, tool, what_to_open
     from supportflow.settings import Settings
 
     console = Console(record=True, width=120)
@@ -142,4 +143,7 @@ def test_the_demo_ends_with_its_step_times_and_the_commands_to_open_what_it_buil
     assert str(tmp_path / "scorecard.html") in lines
     uri = shlex.quote(settings.mlflow_tracking_uri)  # the home has a space: quoted for a shell
     assert f"mlflow ui --backend-store-uri {uri}" in lines
-    assert f"PREFECT_HOME='{tmp_path / 'my home' / 'prefect'}' prefect server start" in lines
+    prefect = tool("prefect")
+    assert f"PREFECT_HOME='{tmp_path / 'my home' / 'prefect'}' {prefect} server start" in lines
+    for name in ("mlflow", "prefect"):  # runnable as printed, activated environment or not
+        assert shutil.which(tool(name)) is not None, tool(name)

@@ -50,3 +50,26 @@ def test_a_change_goes_the_targets_way_or_not():
     assert "class='change better'>+25.0 pts" in card(html, "Fcr Rate")
     assert "class='change worse'>-10.0 pts" in card(html, "Csat Good Rate")
     assert "nothing to compare" in card(page(headline("fcr_rate", 0.5, None, None)), "Fcr Rate")
+
+
+def test_minutes_carry_their_unit_and_identifiers_read_as_words():
+    minutes = headline("median_first_reply", 96.9, 81.4, False, format="minutes")
+    html = page(minutes)
+    shown = card(html, "Median First Reply")
+    assert "96.9 min" in shown and "+15.5 min vs week before" in shown
+    weekly = [{"week_start": WEEKS[-1], "tickets": 3}]
+    rules = [
+        {"rules_version": "v1", "rule_id": "ai_uncertain_or_missing_knowledge",
+         "tickets_fired": 3, "escalation_precision": 0.5, "escalation_recall": 0.4,
+         "median_lead_hours": 2.0},
+        {"rules_version": "v1", "rule_id": "any_rule", "tickets_fired": 5,
+         "escalation_precision": 0.6, "escalation_recall": 0.7, "median_lead_hours": 1.0},
+    ]  # fmt: skip
+    themes = [{"theme": "how_to", "tickets": 4, "previous_week_tickets": 2, "is_rising": True,
+               "spike_days": 0}]  # fmt: skip
+    data = {"weekly": weekly, "headlines": [], "impact": [], "queues": [], "models": [],
+            "escalation": rules, "kb": [], "themes": themes}  # fmt: skip
+    html = render_html(data)
+    assert "<td>Ai uncertain or missing knowledge</td>" in html
+    assert "<td>Any rule (all rules together)</td>" in html and "any_rule" not in html
+    assert "<td>How to</td>" in html and "how_to" not in html
