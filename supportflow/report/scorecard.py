@@ -166,8 +166,8 @@ def chart(
     return "".join(svg)
 
 
-# columns whose values are identifiers (rule ids, theme and queue names, phases): shown as words
-WORDS = {"rule_id", "theme", "queue", "phase", "label_field"}
+# columns whose values are identifiers (rule ids, theme names, phases): shown as words
+WORDS = {"rule_id", "theme", "phase", "label_field"}  # not queues: the desk's own names
 WORDING = {"any_rule": "Any rule (all rules together)"}
 
 

@@ -202,7 +202,8 @@ def test_scorecard_headlines_decide_target_and_format_in_the_mart(marts, tmp_pat
         want = next(w[metric] for w in reversed(weeks) if w[metric] is not None)
         assert latest == want, metric
         assert on_target == (latest >= target if direction == "above" else latest <= target)
-        shown = f"{latest:.1%}" if fmt == "percent" else f"{latest:,.1f}"
+        unit = {"minutes": " min", "hours": " h"}.get(fmt, "")
+        shown = f"{latest:.1%}" if fmt == "percent" else f"{latest:,.1f}{unit}"
         assert f"<p class='value'>{shown}</p>" in page, metric
     assert {h[3] for h in heads.values()} == {True, False}  # the demo has both kinds of card
     # week over week: the value of the calendar week before the latest, and the change shown
@@ -217,7 +218,8 @@ def test_scorecard_headlines_decide_target_and_format_in_the_mart(marts, tmp_pat
         assert previous == before, metric
         if previous is not None:
             compared += 1
-            want = f"{change * 100:+.1f} pts" if fmt == "percent" else f"{change:+,.1f}"
+            unit = {"minutes": " min", "hours": " h"}.get(fmt, "")
+            want = f"{change * 100:+.1f} pts" if fmt == "percent" else f"{change:+,.1f}{unit}"
             assert f"{want} vs week before" in page, metric
     assert compared >= 4
 
