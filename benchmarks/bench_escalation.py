@@ -65,6 +65,8 @@ def main() -> None:
         "SELECT min(created_at)::DATE, max(created_at)::DATE FROM landing.tickets"
     ).fetchall()[0]
     n = con.execute("SELECT count(*) FROM landing.tickets").fetchall()[0][0]
+    # deleted tickets (status "deleted" in the help desk) leave the rules, as they leave dbt
+    live = con.execute("SELECT count(*) FROM landing.ticket_texts").fetchall()[0][0]
     rules = load_rules()
     raw = rules.model_dump(mode="json", by_alias=True)
     raw["version"] = f"bench-{int(time.time())}"
@@ -97,6 +99,7 @@ def main() -> None:
     con.close()
     figures = {
         "tickets": n,
+        "live_tickets": live,
         "days": full.days,
         "backfill_1m_s": full_s,
         "backfill_rerun_1m_s": noop_s,
@@ -115,8 +118,8 @@ def main() -> None:
             "backfill_1m_s": ["<=", 10.0],  # issue 18
             "backfill_rerun_1m_s": ["<=", full_s],
             "dry_run_diff_1m_s": ["<=", 5.0],  # issue 18
-            "decisions_rows": ["==", n],
-            "decisions_distinct_tickets": ["==", n],
+            "decisions_rows": ["==", live],
+            "decisions_distinct_tickets": ["==", live],
         },
     )
     print(json.dumps(result, indent=2))

@@ -211,6 +211,8 @@ def dry_run(
             SELECT n.escalate AS new_e, coalesce(c.escalate, false) AS old_e,
                    n.triggers AS new_t, coalesce(c.triggers, []) AS old_t
             FROM candidate_decisions n LEFT JOIN current c USING (ticket_id)
+        ), changed AS (  -- only tickets whose triggers differ can add or remove one
+            SELECT new_t, old_t FROM joined WHERE new_t IS DISTINCT FROM old_t
         )
         SELECT count(*) FILTER (WHERE new_e AND NOT old_e),
                count(*) FILTER (WHERE old_e AND NOT new_e),
@@ -218,10 +220,10 @@ def dry_run(
                    SELECT r, sum(a)::INT AS a, sum(d)::INT AS d FROM (
                        SELECT unnest(list_filter(new_t, lambda x: NOT list_contains(old_t, x)))
                               AS r,
-                              1 AS a, 0 AS d FROM joined
+                              1 AS a, 0 AS d FROM changed
                        UNION ALL
                        SELECT unnest(list_filter(old_t, lambda x: NOT list_contains(new_t, x))),
-                              0, 1 FROM joined
+                              0, 1 FROM changed
                    ) GROUP BY r))
         FROM joined
         """,
