@@ -24,11 +24,19 @@ DEVICE_HELP = (
 
 
 DaskWorkers = Annotated[
-    int, typer.Option(min=0, help="Compute partitions on N local Dask worker processes.")
+    int,
+    typer.Option(
+        min=0,
+        help="Split the work into partitions computed on N local Dask worker processes "
+        "(0: all in this process).",
+    ),
 ]
 DaskAddress = Annotated[
     str | None,
-    typer.Option(help="Compute partitions on a running Dask cluster (tcp://host:8786)."),
+    typer.Option(
+        help="Compute the partitions on a running Dask cluster instead (tcp://host:8786); "
+        "this command still writes the results."
+    ),
 ]
 
 
