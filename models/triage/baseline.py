@@ -30,7 +30,9 @@ def train_baseline(config: TrainConfig, split: Split, out_dir: Path) -> TrainRes
         heads={f: HeadMeta(labels=v) for f, v in maps.items()},
         max_length=0,
         extra={"kind": "tfidf"},
+        text_view=config.data.text_view,
     )
+    split = split.viewed(meta.model_texts)
     result = TrainResult(folder=out_dir, meta=meta, best_epoch=1, steps=1)
     finish(result, split, config, lambda side: baseline_logits(bundle, side.texts))
     result.train_seconds = time.perf_counter() - started

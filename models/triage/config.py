@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from models.text import TextView
 from supportflow.yaml_config import StrictModel as Strict
 from supportflow.yaml_config import load_yaml_config
 
@@ -35,6 +36,10 @@ class DataConfig(Strict):
     validation_fraction: float = Field(default=0.15, gt=0, lt=0.5)
     test_fraction: float = Field(default=0.15, ge=0, lt=0.5)
     max_examples: int | None = Field(default=None, ge=1, description="Cap, for quick runs.")
+    # What the model reads of each text (models/text.py): the subject and the newest message,
+    # without quoted replies and signatures, or the whole text. Saved with the model, so
+    # scoring reads the same view; models saved before this setting read ``whole``.
+    text_view: TextView = "newest_message"
     seed: int = 13
 
     @model_validator(mode="after")

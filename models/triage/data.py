@@ -7,6 +7,7 @@ import hashlib
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,10 @@ class Examples:
             [self.texts[i] for i in index],
             {f: [v[i] for i in index] for f, v in self.labels.items()},
         )
+
+    def viewed(self, view: Callable[[list[str]], list[str]]) -> Examples:
+        """The same examples with ``view(texts)`` as their texts (what a model reads)."""
+        return Examples(self.ids, view(self.texts), self.labels)
 
     def __add__(self, other: Examples) -> Examples:
         """Both sets, ``self`` first; a field only one of them has is None for the other's."""
@@ -183,6 +188,10 @@ class Split:
     train: Examples
     validation: Examples
     test: Examples
+
+    def viewed(self, view: Callable[[list[str]], list[str]]) -> Split:
+        """Each side's texts through ``view`` (``TriageMeta.model_texts``)."""
+        return Split(self.train.viewed(view), self.validation.viewed(view), self.test.viewed(view))
 
 
 def exact_groups(texts: list[str]) -> list[int]:

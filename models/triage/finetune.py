@@ -160,6 +160,7 @@ def _prepare(config: TrainConfig, split: Split) -> FittedModel:
         heads={f: HeadMeta(labels=v) for f, v in maps.items()},
         max_length=opt.max_length,
         extra={"encoder": config.encoder},
+        text_view=config.data.text_view,
     )
     if devices.is_gpu(where):
         log.info("fine-tuning on %s (bf16 autocast)", torch.cuda.get_device_name(where))

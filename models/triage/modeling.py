@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from models.text import TextView, model_texts
+
 META_FILE = "triage.json"
 
 
@@ -32,6 +34,12 @@ class TriageMeta:
     heads: dict[str, HeadMeta]
     max_length: int = 64
     extra: dict = field(default_factory=dict)
+    # what the model reads of a text (models/text.py); older models read it whole
+    text_view: TextView = "whole"
+
+    def model_texts(self, texts: list[str]) -> list[str]:
+        """``texts`` as this model reads them (its ``text_view``, within its ``max_length``)."""
+        return model_texts(texts, self.text_view, self.max_length)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -40,7 +48,12 @@ class TriageMeta:
     def from_json(cls, text: str) -> TriageMeta:
         raw = json.loads(text)
         heads = {k: HeadMeta(**v) for k, v in raw["heads"].items()}
-        return cls(heads=heads, max_length=raw["max_length"], extra=raw.get("extra", {}))
+        return cls(
+            heads=heads,
+            max_length=raw["max_length"],
+            extra=raw.get("extra", {}),
+            text_view=raw.get("text_view", "whole"),
+        )
 
 
 class TriageModel(nn.Module):

@@ -73,7 +73,7 @@ class Predictor:
         """Per text, per field: the ``FieldPrediction``. ``out_of_scope=False`` skips the
         out-of-scope score (a second, frozen-encoder pass): labels and confidences are the
         same, only the out-of-scope abstentions are missing (for checks that read labels)."""
-        texts = [t or "" for t in texts]
+        texts = self.meta.model_texts([t or "" for t in texts])
         if self.baseline is not None:
             return predictions_from_logits(baseline_logits(self.baseline, texts), self.meta)
         ids = batching.encode(self.tokenizer, texts, self.meta.max_length)

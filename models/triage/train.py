@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from models.text import model_texts
 from models.triage import drift, fastpath, modeling, unknown
 from models.triage.calibrate import fit_temperature, softmax, threshold_for_precision
 from models.triage.config import ServingConfig, TrainConfig
@@ -61,6 +62,8 @@ def train_model(
     history and the validation/test reports. ``on_epoch(epoch, row)`` sees each history row;
     ``steps`` names each stage as it runs and, once fine-tuned, can save the model as it is."""
     steps = steps or Steps()
+    # what the model reads (models/text.py); TriageMeta.text_view makes scoring read the same
+    split = split.viewed(lambda t: model_texts(t, config.data.text_view, config.optim.max_length))
     with steps("fine-tune"):
         fitted = fine_tune(config, split, on_epoch, steps.counter("fine-tuning, optimiser steps"))
     steps.salvage = lambda: save(out_dir, fitted, None)

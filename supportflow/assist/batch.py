@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
+from models.text import encoder_text
 from supportflow.assist import store
 from supportflow.assist.config import AssistConfig
 from supportflow.assist.drafts import Draft, compose, passage_body
@@ -31,7 +32,6 @@ from supportflow.knowledge import ticket_vectors
 from supportflow.knowledge.config import KnowledgeConfig
 from supportflow.knowledge.search import KnowledgeIndex
 from supportflow.knowledge.suggest import search_tickets
-from supportflow.ticket_text import encoder_text
 from supportflow.warehouse import WORKING_SET, transaction
 
 log = logging.getLogger("supportflow.assist")

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
+from models.text import encoder_text
 from supportflow.knowledge import ticket_vectors
 from supportflow.knowledge.config import SearchConfig
 from supportflow.knowledge.search import KnowledgeIndex
-from supportflow.ticket_text import encoder_text
 from supportflow.warehouse import WORKING_SET, transaction
 
 COLUMNS = ("ticket_id", "rank", "article_id", "chunk_id", "score", "similarity", "audience",

@@ -4,7 +4,7 @@ Article suggestions, the coverage-gap audit and agent assist (related tickets, i
 read them, so the nightly run embeds each new ticket once, not once per consumer. A ticket whose
 subject or body changes is re-embedded; status changes are not text changes.
 
-A ticket is embedded as its subject and newest message (``ticket_text.encoder_text``: quoted
+A ticket is embedded as its subject and newest message (``models.text.encoder_text``: quoted
 replies and signatures out), as a query (e5's ``query: `` prefix, knowledge/encoder.py): it is what
 search asks with, and ticket-to-ticket similarity (related tickets, incidents) compares
 queries with queries, as e5 is meant to be used for symmetric tasks.
@@ -22,15 +22,15 @@ from datetime import UTC, datetime
 import numpy as np
 import pyarrow as pa
 
+from models.text import encoder_text
 from supportflow.knowledge import encoder as enc
 from supportflow.knowledge.config import IndexConfig
-from supportflow.ticket_text import encoder_text
 from supportflow.warehouse import transaction
 
 # (encoder, texts, on_progress, kind) → (n, d) float32 unit vectors, as ``encoder.embed``
 Embed = Callable[..., np.ndarray]
 
-# The text a vector is of: the ticket's text as ``ticket_text.encoder_text`` reads it (the
+# The text a vector is of: the ticket's text as ``models.text.encoder_text`` reads it (the
 # prefix names that reading, so changing it re-embeds every ticket once).
 TEXT_HASH = "md5('encoder_text-1' || chr(10) || t.ticket_text)"
 STALE = f"""t.has_text AND NOT EXISTS (

@@ -248,3 +248,36 @@ def test_label_columns_keep_the_per_field_minimums_of_the_fields_named(labelled_
     assert written.with_label_fields(["priority"]).data.minimum_per_class() == {"priority": 7}
     other = written.with_label_fields(["team"]).data
     assert other.label_fields == ["team"] and other.min_per_class == DEFAULT_MIN_PER_CLASS
+
+
+REPLY = (  # a customer's reply above the thread Gmail quotes, and a signature
+    "\n\nThanks,\nAnna Schmidt\nHead of Ops | Acme GmbH\n\n"
+    "On Mon, Nov 2, 2026 at 10:00 AM Nimbus Support <support@nimbus.example> wrote:\n"
+    + "> Hello Anna, we upgraded your plan and refunded the invoice; anything else?\n" * 20
+)
+
+
+def test_scoring_reads_a_ticket_as_training_did_without_its_quoted_thread(trained, tmp_path):
+    """The recipe's ``data.text_view`` (newest_message by default) is saved in triage.json and
+    applied by the predictor: a ticket with a long quoted thread and a signature scores exactly
+    as its own words do; a model saved before the setting reads texts whole."""
+    import shutil
+
+    from models.triage.modeling import META_FILE
+    from models.triage.predict import Predictor
+    from models.triage.registry import load_model
+
+    info, uri, _ = trained
+    predictor = load_model(info["model_uri"], uri).unwrap_python_model().predictor
+    saved = json.loads((predictor.folder / META_FILE).read_text())
+    assert saved["text_view"] == "newest_message" == predictor.meta.text_view
+    own = ["Refund\nWe were charged twice for the Business plan this month, please refund one."]
+    with_thread = [own[0] + REPLY]
+    assert predictor.predict(with_thread) == predictor.predict(own)
+
+    old = tmp_path / "old"
+    shutil.copytree(predictor.folder, old)
+    saved.pop("text_view")
+    (old / META_FILE).write_text(json.dumps(saved))
+    assert Predictor(old).meta.text_view == "whole"
+    assert Predictor(old).meta.model_texts(with_thread) == with_thread
