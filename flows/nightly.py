@@ -1,10 +1,12 @@
-"""Flow: the nightly job — ingest new exports, score them, refresh knowledge, rebuild metrics.
+"""Flow: the nightly job — ingest new exports, refresh knowledge, score, rebuild metrics.
 
 Writers to the DuckDB file run one after another (DuckDB has one writer per file): ingest →
-score → knowledge (reindex, ticket vectors, audit, suggestions) → escalation rules → agent assist
-(drafts, related tickets, incidents, QA sample) → dbt build → scorecard. Escalation follows the
-knowledge step because its rules read the model outputs and suggestions. Each step is a subflow
-that decides for itself when it has nothing to do (no deployed model, nothing indexed).
+knowledge (reindex, ticket vectors, audit, suggestions) → score → escalation rules → agent
+assist (drafts, related tickets, incidents, QA sample) → dbt build → scorecard. Scoring follows
+the ticket vectors so a model whose frozen encoder is the index encoder reuses them instead of
+embedding every ticket again (``Predictor.ticket_vector_encoder``); escalation follows both
+because its rules read the model outputs and suggestions. Each step is a subflow that decides
+for itself when it has nothing to do (no deployed model, nothing indexed).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from prefect import flow
 from pydantic import BaseModel, Field
 
-from flows.assist_tickets import AssistParams, assist_tickets
+from flows.assist_tickets import AssistParams, run_assist_tickets
 from flows.build_metrics import build_metrics
 from flows.escalate_tickets import EscalateParams, escalate_tickets
 from flows.ingest_tickets import IngestParams, ingest_tickets
@@ -58,21 +60,21 @@ class NightlyResult:
 
 @flow(name="nightly")
 def nightly(params: NightlyParams) -> NightlyResult:
-    """Ingest → score → knowledge → escalation → assist → dbt build → scorecard."""
+    """Ingest → knowledge → score → escalation → assist → dbt build → scorecard."""
     seconds: dict[str, float] = {}
     with timed(seconds, "ingest"):
         batches = ingest_tickets(params.ingest)
-    with timed(seconds, "score"):
-        scored = run_scoring(params.score)
     with timed(seconds, "knowledge"):
         if params.knowledge is not None:
             knowledge = run_reindex(params.knowledge)
         else:
             knowledge = suggest_articles(params.suggest)
+    with timed(seconds, "score"):
+        scored = run_scoring(params.score)
     with timed(seconds, "escalation"):
         escalation = escalate_tickets(params.escalate)
     with timed(seconds, "assist"):
-        assisted = assist_tickets(params.assist) if params.assist is not None else None
+        assisted = run_assist_tickets(params.assist) if params.assist is not None else None
     with timed(seconds, "dbt build"):
         dbt = build_metrics()
     with timed(seconds, "scorecard"):

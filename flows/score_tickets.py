@@ -31,8 +31,8 @@ class ScoreParams(DaskOptions):
 @task(cache_policy=NO_CACHE)
 def compute_partition(partition: scoring.Partition, config: ScoringConfig) -> object:
     """One partition on a Dask worker; one torch thread, so the workers together use the cores."""
-    target, ids, texts = partition
-    return scoring.score_partition(target, ids, texts, config, threads=1)
+    target, ids, texts, vectors = partition
+    return scoring.score_partition(target, ids, texts, config, threads=1, vectors=vectors)
 
 
 @flow(name="score-tickets")

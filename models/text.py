@@ -8,9 +8,11 @@ of English, German, Spanish, French, Italian, Dutch and other mail clients; our 
 decides what to keep when the newest message is too short to stand alone (a forward: "see
 below"). The warehouse always keeps the whole text; this is only an encoder's input.
 
-A triage model reads the same view (``model_texts``) when its recipe says ``data.text_view:
-newest_message`` (the default): training and scoring both cut through it, and the view is saved
-in the model's ``triage.json``, so a model always sees at serving what it saw in training.
+Every reader of a ticket goes through ``read_ticket`` (its ``subject\nbody`` text, as
+``landing.ticket_texts.ticket_text`` holds it): ticket vectors, article suggestions, assist, and
+a triage model whose recipe says ``data.text_view: newest_message`` (the default) — training and
+scoring both, the view saved in the model's ``triage.json``. One definition means a model's
+frozen-encoder vector of a ticket is the ticket vector the knowledge step already stored.
 """
 
 from __future__ import annotations
@@ -25,11 +27,8 @@ TextView = Literal["whole", "newest_message"]
 MARKER_LANGUAGES = ("en", "de", "es", "fr", "it", "nl")
 MIN_WORDS = 12  # a newest message shorter than this ("FYI, see below") takes the next one too
 MAX_CHARS = 2000  # what MiniLM's 128 and the classifier's 256 tokens can read, with room
-# Characters read per token a model reads: a WordPiece token averages ~4 characters of English
-# and ~3 of German (measured on the demo and tobi_bueck sets), so 8 leaves the tokenizer's cut,
-# not this one, to end the text. The parser's regexes cost grows with the text (on one core a
-# 2,800-character e-mail parses at ~250/s, its first 768 characters at ~1,400/s).
-CHARS_PER_TOKEN = 8
+# The parser's regexes cost grows with the text (one core: a 2,800-character e-mail parses at
+# ~250/s, its first 2,000 characters at ~430/s), so only the first MAX_CHARS are parsed.
 
 
 @lru_cache(maxsize=1)
@@ -68,17 +67,17 @@ def encoder_text(subject: str | None, body: str | None, max_chars: int = MAX_CHA
     return cut.rsplit(None, 1)[0] if " " in cut[max_chars // 2 :] else cut
 
 
-def model_texts(texts: list[str], view: TextView, max_length: int = 0) -> list[str]:
+def read_ticket(text: str | None, max_chars: int = MAX_CHARS) -> str:
+    """What an encoder reads of a ticket's ``text`` (``subject\\nbody``): its first line (the
+    subject) and the newest message of the rest (``encoder_text``), parsed from the first
+    ``max_chars`` characters. A text without a subject line reads its first line as one."""
+    first, _, rest = (text or "")[:max_chars].partition("\n")
+    return encoder_text(first, rest, max_chars)
+
+
+def model_texts(texts: list[str], view: TextView) -> list[str]:
     """What a triage model reads of each text: ``whole`` returns ``texts`` unchanged;
-    ``newest_message`` keeps the first line (the subject, in a ticket's ``subject\\nbody`` text)
-    and the newest message of what follows, read from the first ``max_length × CHARS_PER_TOKEN``
-    characters (``MAX_CHARS`` when ``max_length`` is 0, as for TF-IDF). Same length as ``texts``;
-    a text the parser would empty comes back as read."""
+    ``newest_message`` reads each through ``read_ticket``. Same length as ``texts``."""
     if view == "whole":
         return list(texts)
-    budget = max_length * CHARS_PER_TOKEN if max_length else MAX_CHARS
-    out = []
-    for text in texts:
-        first, _, rest = (text or "")[:budget].partition("\n")
-        out.append(encoder_text(first, rest, max_chars=budget))
-    return out
+    return [read_ticket(t) for t in texts]

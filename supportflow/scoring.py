@@ -20,6 +20,7 @@ import pandas as pd
 
 from models.triage import drift
 from models.triage.config import LABEL_FIELDS
+from supportflow.knowledge.ticket_vectors import TEXT_HASH
 from supportflow.rollout.config import ScoringConfig
 from supportflow.rollout.registry import client, deployed
 from supportflow.rollout.routing import routing_action
@@ -60,13 +61,34 @@ def predictor(folder: str, threads: int = 2):
     return Predictor(Path(folder), threads=threads)
 
 
-def pending(con, target: Target, limit: int) -> pd.DataFrame:
-    """Up to ``limit`` tickets with text that this version has not scored, oldest first."""
+def pending(con, target: Target, limit: int, encoder: str | None = None) -> pd.DataFrame:
+    """Up to ``limit`` tickets with text that this version has not scored, oldest first
+    (``ticket_id``, ``text``), with ``embedding``: the ticket's stored vector of ``encoder``
+    for its current text (``knowledge.ticket_vectors``), None where there is none."""
     return con.execute(
-        f"SELECT t.ticket_id, t.ticket_text AS text FROM landing.ticket_texts t WHERE {PENDING}"
-        " ORDER BY t.created_at, t.ticket_id LIMIT ?",
-        [target.model_name, target.version, limit],
+        f"""
+        SELECT t.ticket_id, t.ticket_text AS text, v.embedding
+        FROM landing.ticket_texts t
+        LEFT JOIN ml.ticket_vectors v ON v.ticket_id = t.ticket_id AND v.encoder = ?
+             AND v.text_hash = {TEXT_HASH}
+        WHERE {PENDING} ORDER BY t.created_at, t.ticket_id LIMIT ?
+        """,
+        [encoder, target.model_name, target.version, limit],
     ).df()
+
+
+def stored_vectors(column: pd.Series) -> np.ndarray | None:
+    """(n, d) float32 of a ``pending`` frame's ``embedding`` column, NaN rows where None; None
+    when no row has one."""
+    rows = [v if isinstance(v, list | np.ndarray) else None for v in column]  # NULL: None/NaN
+    known = next((v for v in rows if v is not None), None)
+    if known is None:
+        return None
+    out = np.full((len(rows), len(known)), np.nan, dtype=np.float32)
+    for i, v in enumerate(rows):
+        if v is not None:
+            out[i] = v
+    return out
 
 
 def count_empty(con) -> int:
@@ -89,14 +111,18 @@ def score_partition(
     config: ScoringConfig,
     threads: int = 2,
     on_rows: Callable[[int], None] | None = None,
+    vectors: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Pure compute: one row per ticket × field with label, confidence, top-3 and the action.
     Texts are predicted ``PROGRESS_CHUNK`` at a time (the same cut in process and on Dask
-    workers, so both batch alike); ``on_rows(texts done)`` follows them."""
+    workers, so both batch alike); ``on_rows(texts done)`` follows them. ``vectors``: the
+    tickets' stored frozen-encoder vectors (``stored_vectors``), reused instead of a second
+    encoder pass."""
     model = predictor(str(target.folder), threads)
     predictions = []
     for start in range(0, len(texts), PROGRESS_CHUNK):
-        predictions += model.predict(texts[start : start + PROGRESS_CHUNK])
+        known = None if vectors is None else vectors[start : start + PROGRESS_CHUNK]
+        predictions += model.predict(texts[start : start + PROGRESS_CHUNK], vectors=known)
         if on_rows is not None:
             on_rows(len(predictions))
     rows = []
@@ -200,7 +226,8 @@ def write_run(
         )
 
 
-Partition = tuple[Target, list[str], list[str]]
+# (version, ticket ids, texts, stored vectors or None)
+Partition = tuple[Target, list[str], list[str], np.ndarray | None]
 
 
 def count_pending(con, target: Target) -> int:
@@ -227,7 +254,11 @@ def score_target(
     ``window`` partitions are computed at a time. Each partition is written in its own
     transaction, so a crash leaves only whole partitions and a re-run picks up the rest.
     """
-    check_fields(list(predictor(str(target.folder)).meta.heads), target)
+    model = predictor(str(target.folder))
+    check_fields(list(model.meta.heads), target)
+    encoder = model.ticket_vector_encoder  # its frozen vectors are these stored ones
+    if encoder:
+        log.info("reusing stored ticket vectors of %s where current", encoder)
     started = datetime.now(UTC)
     summary = RunSummary(target.model_name, target.version, target.phase)
     summary.empty_text = count_empty(con)
@@ -235,7 +266,7 @@ def score_target(
     log.info("%s (%s): %d tickets to score", target.decided_by, target.phase, total)
     scored_frames = []
     while True:
-        batch = pending(con, target, config.partition_size * window)
+        batch = pending(con, target, config.partition_size * window, encoder)
         if batch.empty:
             break
         partitions: list[Partition] = [
@@ -243,6 +274,7 @@ def score_target(
                 target,
                 batch["ticket_id"].iloc[i : i + config.partition_size].tolist(),
                 batch["text"].iloc[i : i + config.partition_size].tolist(),
+                stored_vectors(batch["embedding"].iloc[i : i + config.partition_size]),
             )
             for i in range(0, len(batch), config.partition_size)
         ]
@@ -272,9 +304,9 @@ def compute_in_process(
 ) -> list[pd.DataFrame]:
     """Every partition's scored frame, computed here; ``on_rows(texts done)`` across them."""
     out, done = [], 0
-    for target, ids, texts in partitions:
+    for target, ids, texts, vectors in partitions:
         step = None if on_rows is None else (lambda n, done=done: on_rows(done + n))
-        out.append(score_partition(target, ids, texts, config, on_rows=step))
+        out.append(score_partition(target, ids, texts, config, on_rows=step, vectors=vectors))
         done += len(texts)
     return out
 

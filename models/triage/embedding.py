@@ -95,6 +95,15 @@ class Embedder:
                 self._recent.pop(next(iter(self._recent)))
         return out
 
+    def remember(self, texts: list[str], vectors: np.ndarray) -> None:
+        """Keep ``vectors`` ((len(texts), d)) as ``embed(texts)``'s result (vectors computed
+        elsewhere by this same encoder, e.g. the stored ticket vectors), for the next callers."""
+        vectors = np.array(vectors, dtype=np.float32)
+        vectors.setflags(write=False)
+        self._recent[tuple(texts)] = vectors
+        while len(self._recent) > RECENT:
+            self._recent.pop(next(iter(self._recent)))
+
     def _forward(self, batch: dict[str, torch.Tensor]) -> np.ndarray:
         batch = devices.to_device(batch, self.device)
         with devices.autocast(self.device):

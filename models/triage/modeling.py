@@ -38,8 +38,9 @@ class TriageMeta:
     text_view: TextView = "whole"
 
     def model_texts(self, texts: list[str]) -> list[str]:
-        """``texts`` as this model reads them (its ``text_view``, within its ``max_length``)."""
-        return model_texts(texts, self.text_view, self.max_length)
+        """``texts`` as this model reads them (its ``text_view``; the tokenizer then keeps the
+        first ``max_length`` tokens)."""
+        return model_texts(texts, self.text_view)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

@@ -12,11 +12,13 @@ from models import device as devices
 from models.triage import batching
 from models.triage.baseline import BASELINE_FILE, load_baseline
 from models.triage.calibrate import softmax
+from models.triage.embedding import ONNX_INT8 as ENCODER_INT8
+from models.triage.embedding import Embedder
 from models.triage.ensemble import Members
 from models.triage.evaluate import collect_logits
 from models.triage.fastpath import ONNX_INT8, OnnxLogits
 from models.triage.members.embedding import BASE_ENCODER
-from models.triage.members.frozen import frozen_embedder
+from models.triage.members.frozen import OWN_BASE, VECTOR_MEMBERS, frozen_embedder
 from models.triage.modeling import TriageMeta, load
 from models.triage.tfidf import baseline_logits
 from models.triage.unknown import UnknownDetector
@@ -46,6 +48,7 @@ class Predictor:
         self.folder = folder
         self.device = devices.resolve(device)
         self.baseline = None
+        self.embedder = None  # the frozen encoder, when the members or out-of-scope score read it
         if (folder / BASELINE_FILE).exists():  # the TF-IDF champion shares this interface
             self.baseline, self.meta = load_baseline(folder)
         else:
@@ -53,8 +56,10 @@ class Predictor:
             self.model.to(self.device)
             self.members = Members.load(folder)  # a calibrated ensemble, when trained as one
             self.detector = UnknownDetector.load(folder)  # the out-of-scope score, if calibrated
-            self.embedder = None
-            if self.detector is not None:
+            vector_members = self.members is not None and any(
+                n in VECTOR_MEMBERS for n in self.members.names
+            )
+            if self.detector is not None or vector_members:
                 # the members' instance when they embed: one frozen-encoder pass for all
                 self.embedder = frozen_embedder(folder / BASE_ENCODER)
             self.fast = None  # int8 ONNX when it was accepted at registration (fastpath.py)
@@ -67,13 +72,39 @@ class Predictor:
     def fields(self) -> list[str]:
         return list(self.meta.heads)
 
+    @property
+    def ticket_vector_encoder(self) -> str | None:
+        """The ``ml.ticket_vectors`` encoder name whose vector of a ticket is this model's
+        frozen-encoder vector of it, so scoring can pass stored vectors to ``predict``; None
+        when there is none: the model reads tickets as ticket vectors do (``text_view:
+        newest_message``, ``models.text.read_ticket``), its frozen encoder (members, out-of-scope
+        score) is its own packaged base encoder, as fp32 or the int8 graph (``@onnx-int8``,
+        the same graph the knowledge step builds), on the CPU."""
+        if not isinstance(self.embedder, Embedder) or self.meta.text_view != "newest_message":
+            return None
+        record = self.meta.extra.get("frozen_encoder", {})
+        base = str(self.meta.extra.get("encoder", ""))
+        if record.get("encoder") != OWN_BASE or not base.startswith("packaged:"):
+            return None
+        if devices.is_gpu(self.device):  # a GPU runs the torch model in place of int8
+            return None
+        return base + (ENCODER_INT8 if record.get("backend") == "onnx-int8" else "")
+
     def predict(
-        self, texts: list[str], out_of_scope: bool = True
+        self, texts: list[str], out_of_scope: bool = True, vectors: np.ndarray | None = None
     ) -> list[dict[str, FieldPrediction]]:
         """Per text, per field: the ``FieldPrediction``. ``out_of_scope=False`` skips the
         out-of-scope score (a second, frozen-encoder pass): labels and confidences are the
-        same, only the out-of-scope abstentions are missing (for checks that read labels)."""
+        same, only the out-of-scope abstentions are missing (for checks that read labels).
+
+        ``vectors`` ((len(texts), d) float32, NaN rows where unknown): the frozen encoder's
+        vectors of ``texts`` known already (the stored ticket vectors of
+        ``ticket_vector_encoder``); only the unknown rows are embedded. The int8 graph scales
+        activations per batch, so a stored vector can differ from a fresh one by ~1e-2 per
+        component (cosine > 0.99)."""
         texts = self.meta.model_texts([t or "" for t in texts])
+        if vectors is not None and self.embedder is not None:
+            self._remember(texts, vectors)
         if self.baseline is not None:
             return predictions_from_logits(baseline_logits(self.baseline, texts), self.meta)
         ids = batching.encode(self.tokenizer, texts, self.meta.max_length)
@@ -89,6 +120,17 @@ class Predictor:
             distances = self.detector.distances(self.embedder.embed(texts))
             unknown = self.detector.out_of_scope(distances)
         return predictions_from_logits(logits, self.meta, unknown, distances)
+
+    def _remember(self, texts: list[str], vectors: np.ndarray) -> None:
+        """``vectors`` with its NaN rows embedded, kept as the frozen embedder's result for
+        ``texts`` (the members and the out-of-scope score read it from there)."""
+        full = np.array(vectors, dtype=np.float32)
+        missing = np.isnan(full).any(axis=1)
+        if missing.any():
+            full[missing] = self.embedder.embed(
+                [t for t, m in zip(texts, missing, strict=True) if m]
+            )
+        self.embedder.remember(texts, full)
 
 
 def predictions_from_logits(

@@ -25,7 +25,7 @@ from models.triage.ensemble import Members
 from models.triage.evaluate import FieldReport, field_report, target_indices
 from models.triage.finetune import FittedModel, fine_tune
 from models.triage.members.embedding import BASE_ENCODER
-from models.triage.members.frozen import choose_frozen_encoder, frozen_embedder
+from models.triage.members.frozen import VECTOR_MEMBERS, choose_frozen_encoder, frozen_embedder
 from models.triage.modeling import TriageMeta
 from models.triage.steps import Steps
 
@@ -63,7 +63,7 @@ def train_model(
     ``steps`` names each stage as it runs and, once fine-tuned, can save the model as it is."""
     steps = steps or Steps()
     # what the model reads (models/text.py); TriageMeta.text_view makes scoring read the same
-    split = split.viewed(lambda t: model_texts(t, config.data.text_view, config.optim.max_length))
+    split = split.viewed(lambda t: model_texts(t, config.data.text_view))
     with steps("fine-tune"):
         fitted = fine_tune(config, split, on_epoch, steps.counter("fine-tuning, optimiser steps"))
     steps.salvage = lambda: save(out_dir, fitted, None)
@@ -170,9 +170,6 @@ def frozen_encoder(config: TrainConfig, split: Split, fitted: FittedModel) -> Pa
         fitted.meta.extra["frozen_encoder"] = record
         fitted.frozen_encoder = chosen
     return fitted.frozen_encoder
-
-
-VECTOR_MEMBERS = ("embedding", "knn")  # members that read the frozen encoder's vectors
 
 
 def int8_frozen_encoder(config: TrainConfig, chosen: Path | str) -> bool:

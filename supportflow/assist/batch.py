@@ -5,6 +5,10 @@ duplicates, related open tickets) and ``ml.incidents`` / ``ml.ticket_incidents``
 A ticket is (re)assisted when it has no output, its row is older than its last update, or the
 assist version changed (config, macros, help-center index or encoder). A re-run on the same
 input writes nothing. Tickets without text are reported by id, not assisted.
+
+Each batch is read in the caller's process (context, best passage, related tickets: DuckDB has
+one connection per file), computed by ``assist_items`` — pure, so chunks of a batch can run on
+Dask workers (``Compute``) — and written back in order by the caller.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from models.text import encoder_text
+from models.text import read_ticket
 from supportflow.assist import store
 from supportflow.assist.config import AssistConfig
 from supportflow.assist.drafts import Draft, compose, passage_body
@@ -26,7 +30,7 @@ from supportflow.assist.generator import Generator, GeneratorError
 from supportflow.assist.guardrails import check_reply, internal_grams
 from supportflow.assist.macros import MacroLibrary
 from supportflow.assist.missing_info import missing_fields, request_line
-from supportflow.assist.related import find_incidents, related_tickets
+from supportflow.assist.related import Related, find_incidents, related_tickets
 from supportflow.assist.summary import summarise
 from supportflow.knowledge import ticket_vectors
 from supportflow.knowledge.config import KnowledgeConfig
@@ -35,6 +39,30 @@ from supportflow.knowledge.suggest import search_tickets
 from supportflow.warehouse import WORKING_SET, transaction
 
 log = logging.getLogger("supportflow.assist")
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What assisting any ticket needs beside the ticket's own inputs (sent to each worker)."""
+
+    config: AssistConfig
+    library: MacroLibrary
+    internal: frozenset  # the internal-only passages' word runs (guardrails.internal_grams)
+    generator_key: str | None = None
+
+
+# (ticket id, its context from store.load_context, the best public passage at or above the
+# answer threshold or None, its duplicates and related open tickets or None)
+Item = tuple[str, dict, object, "Related | None"]
+# per chunk: its rows in order, the drafts that fell back from the generator, its first error
+Computed = tuple[list[dict], int, str | None]
+# (chunks of a batch's items, shared) → each chunk's ``Computed``, in order
+Compute = Callable[[list[list[Item]], Shared], list[Computed]]
+
+
+def compute_in_process(chunks: list[list[Item]], shared: Shared) -> list[Computed]:
+    """``Compute`` in this process."""
+    return [assist_items(chunk, shared) for chunk in chunks]
 
 
 @dataclass
@@ -147,6 +175,8 @@ def run_assist(
     on_progress: Callable[[int, int], None] | None = None,
     generator_key: str | None = None,
     answer_thresholds: Mapping[str, float] | None = None,
+    compute: Compute = compute_in_process,
+    chunks: int = 1,
 ) -> AssistResult:
     """Assist every pending ticket (or only ``ticket_ids``); incidents are recomputed when
     running over all tickets. ``generator_key``: the optional generator's API key.
@@ -154,7 +184,8 @@ def run_assist(
     A draft cites the best approved passage found with the encoder the ticket's language is
     routed to when it reaches that encoder's answer threshold (``answer_thresholds``: encoder →
     min_similarity, ``knowledge.answer_configs``; else ``knowledge.answer.min_similarity``).
-    Related tickets and incidents compare every ticket in the index encoder's space."""
+    Related tickets and incidents compare every ticket in the index encoder's space. Each batch
+    is cut into ``chunks`` chunks for ``compute`` (Dask workers, or this process)."""
     version = assist_version(config, library, index)
     result = AssistResult(version)
     result.retracted_citations = count_retracted(con, ticket_ids)
@@ -169,11 +200,19 @@ def run_assist(
     if ticket_ids is None:
         result.incidents, result.incident_tickets = detect_incidents(con, tickets, config)
     related = related_tickets(tickets, set(todo), config.related)
-    generator = Generator(config.generator, generator_key) if config.generator.url else None
+    shared = Shared(config, library, _internal(index), generator_key)
     for start in range(0, len(todo), batch):
-        ids = todo[start : start + batch]
-        rows = _assist_batch(con, ids, config, knowledge, index, library, related, generator,
-                             result, answer_thresholds or {})  # fmt: skip
+        items = _batch_items(con, todo[start : start + batch], knowledge, index, related,
+                             answer_thresholds or {})  # fmt: skip
+        size = -(-len(items) // max(chunks, 1))
+        rows = []
+        for chunk_rows, fallbacks, error in compute(
+            [items[i : i + size] for i in range(0, len(items), size)], shared
+        ):
+            rows += chunk_rows
+            if fallbacks and not result.generator_fallbacks:
+                log.warning("%s; using the extractive draft instead", error)
+            result.generator_fallbacks += fallbacks
         store.write_outputs(con, rows, version)
         result.assisted += len(rows)
         result.needs_rewrite += sum(r["needs_rewrite"] for r in rows)
@@ -190,44 +229,56 @@ def _internal(index: KnowledgeIndex) -> frozenset:
     )
 
 
-def _assist_batch(con, ids, config, knowledge, index, library, related, generator, result,
-                  thresholds):  # fmt: skip
+def _batch_items(con, ids, knowledge, index, related, thresholds) -> list[Item]:
+    """A batch's ``Item``s, read here: context, best passage over the answer threshold of the
+    encoder the ticket's language is routed to, related tickets."""
     context = store.load_context(con, ids)
-    internal = _internal(index)
-    asked = [(i, encoder_text(context[i]["ticket"]["subject"], context[i]["ticket"]["body"]),
-              context[i]["ticket"]["language"]) for i in ids]  # fmt: skip
+    asked = [(i, read_ticket(context[i]["text"]), context[i]["ticket"]["language"]) for i in ids]
     hits = search_tickets(con, index, asked, 1, knowledge.search, audience="public",
                           published_only=True)  # fmt: skip
-    rows = []
+    items = []
     for (ticket_id, _, language), found in zip(asked, hits, strict=True):
-        ctx = context[ticket_id]
-        ticket = ctx["ticket"]
         floor = thresholds.get(index.encoder_for(language), knowledge.answer.min_similarity)
         hit = found[0] if found and found[0].similarity >= floor else None
+        items.append((ticket_id, context[ticket_id], hit, related.get(ticket_id)))
+    return items
+
+
+def assist_items(items: list[Item], shared: Shared) -> Computed:
+    """Pure compute (no warehouse): per item an output row (summary, draft with citations and
+    guardrail findings, missing fields, duplicates, related open tickets), in order; how many
+    drafts fell back from the optional generator to the extractive draft, and the first
+    ``GeneratorError``'s message (it names no ticket content)."""
+    config, library = shared.config, shared.library
+    generator = Generator(config.generator, shared.generator_key) if config.generator.url else None
+    rows, fallbacks, error = [], 0, None
+    for ticket_id, ctx, hit, near in items:
+        ticket = ctx["ticket"]
         missing = missing_fields(ticket.get("category"), ctx["customer_text"],
                                  config.required_fields)  # fmt: skip
         draft = compose(ticket, hit, library.pick(ticket.get("category")), request_line(missing))
         sources = ctx["text"] + ("\n" + passage_body(hit) if hit else "")
         if generator is not None:
-            draft = _generate(generator, draft, ctx["text"], sources, result)
+            draft, failure = _generate(generator, draft, ctx["text"], sources)
+            fallbacks += failure is not None
+            error = error or failure
         draft.findings = check_reply(draft.text, category=ticket.get("category"),
                                      sources=sources, config=config.guardrails,
-                                     internal_texts=internal)  # fmt: skip
+                                     internal_texts=shared.internal)  # fmt: skip
         summary = summarise(ticket, ctx["events"], ctx["history"])
-        near = related.get(ticket_id)
         rows.append(_row(ticket_id, summary.as_dict(), draft, [f.name for f in missing], near))
-    return rows
+    return rows, fallbacks, error
 
 
-def _generate(generator: Generator, draft: Draft, ticket_text: str, sources: str, result) -> Draft:
+def _generate(
+    generator: Generator, draft: Draft, ticket_text: str, sources: str
+) -> tuple[Draft, str | None]:
+    """The generator's rewrite, or the extractive ``draft`` and the error's message."""
     try:
         text = generator.rewrite(draft.text, ticket_text, sources)
     except GeneratorError as exc:
-        if not result.generator_fallbacks:
-            log.warning("%s; using the extractive draft instead", exc)
-        result.generator_fallbacks += 1
-        return draft
-    return Draft(text, draft.macro_id, draft.citations, generator=generator.model)
+        return draft, str(exc)
+    return Draft(text, draft.macro_id, draft.citations, generator=generator.model), None
 
 
 def _row(ticket_id: str, summary: dict, draft: Draft, missing: list[str], near) -> dict:

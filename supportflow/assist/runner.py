@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from supportflow.assist.batch import AssistResult, run_assist
+from supportflow.assist.batch import AssistResult, Compute, compute_in_process, run_assist
 from supportflow.assist.config import load_assist_config
 from supportflow.assist.macros import MacroLibrary, load_macros
 from supportflow.assist.qa import top_up_samples
@@ -34,10 +34,13 @@ def assist_pending(
     *,
     ticket_ids: list[str] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    compute: Compute = compute_in_process,
+    chunks: int = 1,
 ) -> AssistResult:
     """Assist outputs for every ticket of the working set that needs them (or only
-    ``ticket_ids``; ``batch.pending``); raises
-    ``EmptyIndexError`` while nothing is indexed (drafts cite articles)."""
+    ``ticket_ids``; ``batch.pending``), each batch in ``chunks`` chunks through ``compute``
+    (``batch.Compute``: this process, or Dask workers); raises ``EmptyIndexError`` while
+    nothing is indexed (drafts cite articles)."""
     knowledge = load_knowledge_config(knowledge_config_path)
     config = load_assist_config(config_path, encoder=knowledge.index.encoder)
     library = macro_library(config.macros)
@@ -49,6 +52,7 @@ def assist_pending(
             con, config, knowledge, index, library, ticket_ids=ticket_ids,
             on_progress=on_progress, generator_key=key.get_secret_value() if key else None,
             answer_thresholds={e: c.min_similarity for e, c in thresholds.items()},
+            compute=compute, chunks=chunks,
         )  # fmt: skip
 
 

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from supportflow.cli.common import _console, _fail, _quiet_prefect_failures, _setup, app
+from supportflow.cli.common import (
+    DaskAddress,
+    DaskWorkers,
+    _console,
+    _fail,
+    _quiet_prefect_failures,
+    _setup,
+    app,
+)
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Overlay on the default assist.yaml.")
@@ -78,16 +86,23 @@ def _print_assist(out: dict) -> None:
 
 
 @app.command("assist-batch")
-def assist_batch(config: ConfigOption = None) -> None:
+def assist_batch(
+    config: ConfigOption = None,
+    dask_workers: DaskWorkers = 0,
+    dask_address: DaskAddress = None,
+) -> None:
     """Assist new or updated tickets of the working set (open, or created within assist.yaml's
-    recent_days of the newest) and recompute incident bursts (the nightly step)."""
+    recent_days of the newest) and recompute incident bursts (the nightly step). Drafts,
+    guardrail checks and summaries are computed on Dask workers with --dask-workers or
+    --dask-address."""
     _setup(api=True)
-    from flows.assist_tickets import AssistParams, assist_tickets
+    from flows.assist_tickets import AssistParams, run_assist_tickets
     from supportflow.assist.macros import MacroLibraryError
 
+    params = AssistParams(config=config, dask_workers=dask_workers, dask_address=dask_address)
     try:
         with _quiet_prefect_failures():
-            out = assist_tickets(AssistParams(config=config))
+            out = run_assist_tickets(params)
     except (MacroLibraryError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     if not out.assisted:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from models.text import encoder_text
+from models.text import read_ticket
 from supportflow.knowledge import ticket_vectors
 from supportflow.knowledge.config import SearchConfig
 from supportflow.knowledge.search import KnowledgeIndex
@@ -67,11 +67,11 @@ def suggest_new_tickets(
     done = 0
     while True:
         rows = con.execute(
-            "SELECT t.ticket_id, t.subject, t.body, t.language FROM landing.ticket_texts t"
+            "SELECT t.ticket_id, t.ticket_text, t.language FROM landing.ticket_texts t"
             f" WHERE {PENDING} ORDER BY t.created_at, t.ticket_id LIMIT $batch",
             {"batch": batch, "recent_days": config.suggest_recent_days},
         ).fetchall()
-        rows = [(i, encoder_text(subject, body), language) for i, subject, body, language in rows]
+        rows = [(i, read_ticket(text), language) for i, text, language in rows]
         if not rows:
             return done
         hits = search_tickets(con, index, rows, config.suggest_k, config)

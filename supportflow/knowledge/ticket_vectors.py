@@ -4,7 +4,7 @@ Article suggestions, the coverage-gap audit and agent assist (related tickets, i
 read them, so the nightly run embeds each new ticket once, not once per consumer. A ticket whose
 subject or body changes is re-embedded; status changes are not text changes.
 
-A ticket is embedded as its subject and newest message (``models.text.encoder_text``: quoted
+A ticket is embedded as its subject and newest message (``models.text.read_ticket``: quoted
 replies and signatures out), as a query (e5's ``query: `` prefix, knowledge/encoder.py): it is what
 search asks with, and ticket-to-ticket similarity (related tickets, incidents) compares
 queries with queries, as e5 is meant to be used for symmetric tasks.
@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pyarrow as pa
 
-from models.text import encoder_text
+from models.text import read_ticket
 from supportflow.knowledge import encoder as enc
 from supportflow.knowledge.config import IndexConfig
 from supportflow.warehouse import transaction
@@ -30,9 +30,9 @@ from supportflow.warehouse import transaction
 # (encoder, texts, on_progress, kind) → (n, d) float32 unit vectors, as ``encoder.embed``
 Embed = Callable[..., np.ndarray]
 
-# The text a vector is of: the ticket's text as ``models.text.encoder_text`` reads it (the
+# The text a vector is of: the ticket's text as ``models.text.read_ticket`` reads it (the
 # prefix names that reading, so changing it re-embeds every ticket once).
-TEXT_HASH = "md5('encoder_text-1' || chr(10) || t.ticket_text)"
+TEXT_HASH = "md5('read_ticket-2' || chr(10) || t.ticket_text)"
 STALE = f"""t.has_text AND NOT EXISTS (
     SELECT 1 FROM ml.ticket_vectors v WHERE v.ticket_id = t.ticket_id
     AND v.encoder = $encoder AND v.text_hash = {TEXT_HASH})"""
@@ -95,7 +95,7 @@ def refresh(
     done = 0
     while done < total:
         rows = con.execute(
-            f"SELECT t.ticket_id, {TEXT_HASH}, t.subject, t.body FROM landing.ticket_texts t"
+            f"SELECT t.ticket_id, {TEXT_HASH}, t.ticket_text FROM landing.ticket_texts t"
             f" WHERE {STALE} AND {ONLY} ORDER BY t.ticket_id LIMIT $batch",
             {"encoder": encoder, "batch": batch, "ids": ticket_ids, "languages": languages},
         ).fetchall()
@@ -105,7 +105,7 @@ def refresh(
             None if on_progress is None else (lambda n, _, done=done: on_progress(done + n, total))
         )
         vectors = embed(  # progress within the batch too: a batch is minutes on 2 cores
-            encoder, [encoder_text(r[2], r[3]) for r in rows], on_progress=within, kind="query"
+            encoder, [read_ticket(r[2]) for r in rows], on_progress=within, kind="query"
         )
         table = pa.table(
             {

@@ -260,3 +260,38 @@ def test_only_open_and_recent_tickets_get_drafts_and_suggestions_unless_named(wo
             assert count_pending(con, None) == len(rows)
         finally:
             con.rollback()
+
+
+def test_dask_workers_assist_exactly_like_in_process(world):
+    """``dask_address``: a LocalCluster of 2 worker processes computes the chunks (drafts,
+    guardrails, summaries), the flow writes; the outputs equal in-process ones."""
+    from distributed import LocalCluster
+
+    from flows.assist_tickets import run_assist_tickets
+
+    ids = [r[0] for r in query("SELECT ticket_id FROM ml.assist_outputs ORDER BY ticket_id")][:60]
+    columns = ("summary, draft, macro_id, citations, findings, needs_rewrite, missing_fields, "
+               "duplicates, related_open, generator")  # fmt: skip
+
+    def outputs():
+        return query(f"SELECT ticket_id, {columns} FROM ml.assist_outputs WHERE "
+                     "list_contains(?, ticket_id) ORDER BY ticket_id", [ids])  # fmt: skip
+
+    def forget():
+        with connect(Settings()) as con:
+            con.execute("DELETE FROM ml.assist_outputs WHERE list_contains(?, ticket_id)", [ids])
+
+    forget()
+    here = run_assist_tickets(AssistParams(ticket_ids=ids))
+    in_process = outputs()
+    forget()
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        there = run_assist_tickets(
+            AssistParams(ticket_ids=ids, dask_address=cluster.scheduler_address)
+        )
+        workers = len(cluster.scheduler_info["workers"])
+    assert workers == 2
+    assert here.assisted == there.assisted == len(ids) == len(in_process)
+    assert outputs() == in_process

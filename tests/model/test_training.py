@@ -253,7 +253,8 @@ def test_label_columns_keep_the_per_field_minimums_of_the_fields_named(labelled_
 REPLY = (  # a customer's reply above the thread Gmail quotes, and a signature
     "\n\nThanks,\nAnna Schmidt\nHead of Ops | Acme GmbH\n\n"
     "On Mon, Nov 2, 2026 at 10:00 AM Nimbus Support <support@nimbus.example> wrote:\n"
-    + "> Hello Anna, we upgraded your plan and refunded the invoice; anything else?\n" * 20
+    + "> Hello Anna, we upgraded your plan and refunded the invoice; anything else?\n"
+    * 20
 )
 
 

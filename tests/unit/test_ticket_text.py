@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.text import CHARS_PER_TOKEN, encoder_text, model_texts, newest_message
+from models.text import MAX_CHARS, encoder_text, model_texts, newest_message, read_ticket
 
 GMAIL_EN = """Hi team,
 
@@ -113,20 +113,19 @@ def test_a_model_reads_the_subject_and_newest_message_of_a_ticket_text():
     """A ticket's text is ``subject\\nbody`` (landing.ticket_texts, dbt staging): the first line
     stays, the body loses its quoted thread and signature; ``whole`` leaves texts alone."""
     texts = ["PDF export fails\n" + GMAIL_EN, "Exportfehler\n" + GMAIL_DE, "Short plain request"]
-    cut = model_texts(texts, "newest_message", max_length=96)
+    cut = model_texts(texts, "newest_message")
     assert cut[0].splitlines()[0] == "PDF export fails" and "error 500" in cut[0]
     assert "wrote:" not in cut[0] and "board id" not in cut[0] and "Head of Ops" not in cut[0]
     assert "Fehler 500" in cut[1] and "schrieb" not in cut[1]
     assert cut[2] == "Short plain request"
-    assert model_texts(texts, "whole", 96) == texts
-    assert model_texts(["", "\n"], "newest_message", 96) == ["", ""]
+    assert model_texts(texts, "whole") == texts
+    assert model_texts(["", "\n"], "newest_message") == ["", ""]
 
 
-def test_a_model_reads_at_most_its_token_budget_of_characters():
-    """The parser reads ``max_length × CHARS_PER_TOKEN`` characters (its cost grows with the
-    text); TF-IDF models (``max_length`` 0) read ``MAX_CHARS``."""
+def test_reading_a_ticket_text_equals_reading_its_subject_and_body():
+    """One definition: the ticket vectors, suggestions and assist read ``ticket_text`` the way
+    ``encoder_text`` reads a (subject, body) pair with a one-line subject, cut to MAX_CHARS."""
+    for subject, body in [("PDF export", GMAIL_EN), ("Ayuda", GMAIL_ES), ("", SIG_DASHES)]:
+        assert read_ticket(f"{subject}\n{body}") == encoder_text(subject, body)
     long = "Subject\n" + "plain words without any quote " * 400
-    (cut,) = model_texts([long], "newest_message", max_length=16)
-    assert len(cut) <= 16 * CHARS_PER_TOKEN and cut.startswith("Subject\nplain words")
-    (tfidf,) = model_texts([long], "newest_message", max_length=0)
-    assert 16 * CHARS_PER_TOKEN < len(tfidf) <= 2000
+    assert len(read_ticket(long)) <= MAX_CHARS and read_ticket(long).startswith("Subject\nplain")

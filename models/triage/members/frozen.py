@@ -28,6 +28,8 @@ def frozen_embedder(encoder: Path | str) -> Embedder | PackageEmbedder:
 
 
 AUTO = "auto"
+OWN_BASE = "fine-tuned model's base encoder"  # how a model records its own base as the choice
+VECTOR_MEMBERS = ("embedding", "knn")  # members that read the frozen encoder's vectors
 LANGUAGE_SAMPLE = 2000  # texts whose language is detected to choose; ≈ 0.3 s with lingua
 
 
@@ -73,4 +75,4 @@ def choose_frozen_encoder(
 
 def _name(chosen: Path | str, own_base: Path | str) -> str:
     """A name safe to record: never a local folder (it may hold a user's path)."""
-    return "fine-tuned model's base encoder" if chosen == own_base else Path(str(chosen)).name
+    return OWN_BASE if chosen == own_base else Path(str(chosen)).name
