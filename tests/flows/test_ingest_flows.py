@@ -12,7 +12,7 @@ from supportflow.warehouse import connect
 
 
 def test_nightly_dag_end_to_end_and_rerun(home, demo_export):
-    """Ingest → (no model yet: scoring skipped) → knowledge → escalation → dbt → scorecard."""
+    """Ingest → knowledge → (no model yet: scoring skipped) → escalation → dbt → scorecard."""
     params = NightlyParams(
         ingest=IngestParams(paths=[demo_export / "zendesk"]),
         knowledge=ReindexParams(path=demo_export / "kb"),
@@ -30,7 +30,7 @@ def test_nightly_dag_end_to_end_and_rerun(home, demo_export):
     assert staged == 600 - deleted[0] and daily[0] == staged
     assert result.scored == [] and result.knowledge.suggestions.suggested == staged
     assert result.escalation.decided == staged
-    steps = ["ingest", "score", "knowledge", "escalation", "assist", "dbt build", "scorecard"]
+    steps = ["ingest", "knowledge", "score", "escalation", "assist", "dbt build", "scorecard"]
     assert list(result.seconds) == steps and all(s >= 0 for s in result.seconds.values())
     assert result.seconds["knowledge"] > 0  # it embedded 600 tickets
 
