@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import flow, task, unmapped
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from pydantic import Field
 
@@ -51,6 +51,8 @@ def on_workers(chunks: list[list[Item]], shared: Shared) -> list:
 
 def assist_on_workers(params: AssistParams) -> AssistResult:
     """The assist step in the flow's body, so its chunks go to the flow's Dask runner."""
+    where = params.dask_address or f"{params.dask_workers} local Dask worker processes"
+    get_run_logger().info("assist chunks run on %s, %d chunks per batch", where, params.window)
     return assist_pending(
         Settings(), params.config, params.knowledge_config, ticket_ids=params.ticket_ids,
         on_progress=step_progress("assisting tickets"), compute=on_workers,

@@ -17,6 +17,7 @@ frozen-encoder vector of a ticket is the ticket vector the knowledge step alread
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Literal
 
@@ -25,7 +26,13 @@ TextView = Literal["whole", "newest_message"]
 # mail-parser-reply's language codes for the ticket languages ingest detects, Portuguese aside
 # (the library has no Portuguese markers; its generic separators still apply).
 MARKER_LANGUAGES = ("en", "de", "es", "fr", "it", "nl")
-MIN_WORDS = 12  # a newest message shorter than this ("FYI, see below") takes the next one too
+MIN_WORDS = 12  # a forward's note shorter than this ("FYI, see below") takes the next one too
+# Subject prefixes mail clients put on a forward: Fwd/Fw (en), WG (de "Weitergeleitet"), RV (es
+# "reenviado"), TR (fr "transféré"), Doorst (nl "doorgestuurd"), Enc (pt "encaminhado"). A short
+# reply without one ("Still charged twice. Please fix.") is the customer's whole message.
+FORWARD = re.compile(
+    r"^\s*(?:(?:re|aw|fwd?|wg|rv|tr|doorst|enc)\s*:\s*)*(?:fwd?|wg|rv|tr|doorst|enc)\s*:", re.I
+)
 MAX_CHARS = 2000  # what MiniLM's 128 and the classifier's 256 tokens can read, with room
 # The parser's regexes cost grows with the text (one core: a 2,800-character e-mail parses at
 # ~250/s, its first 2,000 characters at ~430/s), so only the first MAX_CHARS are parsed.
@@ -57,10 +64,18 @@ def newest_message(body: str, min_words: int = MIN_WORDS) -> str:
     return "\n\n".join(kept) or text
 
 
+def is_forward(subject: str | None) -> bool:
+    """Whether ``subject`` carries a forward prefix (``FORWARD``: Fwd:, WG:, RV:, TR: …)."""
+    return bool(FORWARD.match(subject or ""))
+
+
 def encoder_text(subject: str | None, body: str | None, max_chars: int = MAX_CHARS) -> str:
     """``subject`` and the newest message of ``body`` (``newest_message``), one per line,
-    cut to ``max_chars`` characters (at a word boundary when there is one)."""
-    text = "\n".join(p for p in ((subject or "").strip(), newest_message(body or "")) if p)
+    cut to ``max_chars`` characters (at a word boundary when there is one). Only a forward
+    (``is_forward``) whose note is shorter than ``MIN_WORDS`` words takes the forwarded mail
+    too; any other reply keeps just its own words, however short."""
+    words = MIN_WORDS if is_forward(subject) else 1
+    text = "\n".join(p for p in ((subject or "").strip(), newest_message(body or "", words)) if p)
     if len(text) <= max_chars:
         return text
     cut = text[:max_chars]

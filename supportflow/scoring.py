@@ -51,6 +51,8 @@ class RunSummary:
     empty_text: int = 0
     partitions: int = 0
     drift: dict[str, dict] = field(default_factory=dict)
+    # tickets whose frozen-encoder vector was read from ml.ticket_vectors, not embedded again
+    stored_vectors: int = 0
 
 
 @lru_cache(maxsize=4)
@@ -257,8 +259,6 @@ def score_target(
     model = predictor(str(target.folder))
     check_fields(list(model.meta.heads), target)
     encoder = model.ticket_vector_encoder  # its frozen vectors are these stored ones
-    if encoder:
-        log.info("reusing stored ticket vectors of %s where current", encoder)
     started = datetime.now(UTC)
     summary = RunSummary(target.model_name, target.version, target.phase)
     summary.empty_text = count_empty(con)
@@ -279,6 +279,9 @@ def score_target(
             for i in range(0, len(batch), config.partition_size)
         ]
         base = summary.scored
+        summary.stored_vectors += sum(
+            0 if p[3] is None else int((~np.isnan(p[3]).any(axis=1)).sum()) for p in partitions
+        )
 
         def on_rows(done: int, base: int = base) -> None:
             if on_progress:
@@ -291,6 +294,11 @@ def score_target(
             summary.partitions += 1
             if on_progress:
                 on_progress(summary.scored, total)
+    if encoder:
+        log.info(
+            "%s: %d of %d tickets read their stored ticket vectors (%s), the rest were embedded",
+            target.decided_by, summary.stored_vectors, summary.scored, encoder,
+        )  # fmt: skip
     summary.drift = drift_rows(target, scored_frames, config)
     if summary.scored:
         write_run(con, target, summary, flow_run_id, started)

@@ -136,7 +136,10 @@ def check_minimum(
     if empty:
         raise DataError(f"{empty} example(s) have an empty text; clean or drop them first")
     if len(examples) < min_examples:
-        raise DataError(f"{len(examples)} examples, fewer than the minimum of {min_examples}")
+        raise DataError(
+            f"{len(examples)} examples, fewer than the minimum of {min_examples} "
+            "(data.min_examples in the recipe)"
+        )
     problems = []
     for name, values in examples.labels.items():
         floor = min_per_class if isinstance(min_per_class, int) else min_per_class.get(name, 1)
@@ -203,21 +206,31 @@ def exact_groups(texts: list[str]) -> list[int]:
 MAX_GROUP_SHARE = 0.2
 
 
-def split(examples: Examples, validation_fraction: float, test_fraction: float, seed: int) -> Split:
+def split(
+    examples: Examples,
+    validation_fraction: float,
+    test_fraction: float,
+    seed: int,
+    group_texts: list[str] | None = None,
+) -> Split:
     """Deterministic group split: a group goes wholly to train, validation or test by a hash of
-    its members' ids and the seed (stable when unrelated examples are added).
+    its members' ids and the seed (stable when unrelated examples are added). Groups are formed
+    over ``group_texts`` (default: the texts) — what the model reads of each example, so a
+    quoted thread or signature shared by many e-mails does not chain them into one family and
+    two e-mails with the same newest message never sit on both sides.
 
     Heavily templated data (one near-duplicate family above 20 % of the examples, as in the demo
     generator) cannot be split by families; it falls back to exact duplicates after
     normalisation, with a warning, rather than to an empty validation set.
     """
-    groups = near_duplicate_groups(examples.texts)
+    texts = examples.texts if group_texts is None else group_texts
+    groups = near_duplicate_groups(texts)
     if examples.ids and max(Counter(groups).values()) > MAX_GROUP_SHARE * len(examples):
         log.warning(
             "near-duplicate families are too large to split by (templated data?); "
             "keeping only exact duplicates together"
         )
-        groups = exact_groups(examples.texts)
+        groups = exact_groups(texts)
     members: dict[int, list[int]] = {}
     for i, g in enumerate(groups):
         members.setdefault(g, []).append(i)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import mlflow
 
+from models.text import model_texts
 from models.triage import registry
 from models.triage.baseline import train_baseline
 from models.triage.behaviour import behaviour_metrics
@@ -40,7 +41,11 @@ def run_training(
     examples = load_examples(config.data, warehouse)
     check_minimum(examples, config.data.min_examples, config.data.minimum_per_class())
     parts = split(
-        examples, config.data.validation_fraction, config.data.test_fraction, config.data.seed
+        examples,
+        config.data.validation_fraction,
+        config.data.test_fraction,
+        config.data.seed,
+        group_texts=model_texts(examples.texts, config.data.text_view),  # what the model reads
     )
     sizes = {
         "train": len(parts.train),

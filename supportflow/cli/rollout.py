@@ -59,6 +59,7 @@ def score(
         console.print(
             f"{s.model_name} v{s.version} ({s.phase}): scored {s.scored:,} tickets "
             f"in {s.partitions} partition(s)"
+            + (f", {s.stored_vectors:,} read stored ticket vectors" if s.stored_vectors else "")
             + (f"; DRIFT in {', '.join(drifted)}" if drifted else "")
         )
     if summaries[0].empty_text:

@@ -278,6 +278,7 @@ def test_scoring_reads_the_stored_ticket_vectors_instead_of_embedding_again(worl
         embedded.clear()
         (summary,) = [s for s in run_scoring(ScoreParams(config=config_path)) if s.version == 1]
         assert summary.scored == len(before) // 2
+        assert summary.stored_vectors == stored  # reported, as the CLI prints it
         return stored
 
     stored = rescore("true")

@@ -129,3 +129,17 @@ def test_reading_a_ticket_text_equals_reading_its_subject_and_body():
         assert read_ticket(f"{subject}\n{body}") == encoder_text(subject, body)
     long = "Subject\n" + "plain words without any quote " * 400
     assert len(read_ticket(long)) <= MAX_CHARS and read_ticket(long).startswith("Subject\nplain")
+
+
+@pytest.mark.parametrize("prefix", ["Fwd: ", "FW: ", "WG: ", "RV: ", "TR: ", "Re: Fwd: "])
+def test_only_a_forward_takes_the_forwarded_mail_below_a_short_note(prefix):
+    """A short reply ("Still charged twice. Please fix.") is the customer's whole message, not
+    the thread it quotes; a forward's "FYI, see below" note takes the mail it forwards."""
+    quoted_login = (
+        "Still charged twice. Please fix.\n\n"
+        "On Mon, Nov 2, 2026 at 10:00 AM Nimbus Support <support@nimbus.example> wrote:\n"
+        "> Your password reset link is attached, try to log in again.\n"
+    )
+    assert read_ticket(f"Billing\n{quoted_login}") == "Billing\nStill charged twice. Please fix."
+    forwarded = read_ticket(f"{prefix}double charge\n{OUTLOOK_FORWARD}")
+    assert "invoice INV-2026-1142" in forwarded and forwarded.startswith(prefix.strip())

@@ -189,3 +189,29 @@ def test_adding_examples_keeps_order_and_fills_missing_fields_with_none():
     both = a + b
     assert (both.ids, both.texts) == (["1", "2", "3"], ["x", "y", "z"])
     assert both.labels == {"queue": ["q1", "q2", "q3"], "priority": [None, None, "high"]}
+
+
+def test_the_split_groups_what_the_model_reads_not_the_quoted_thread(caplog):
+    """E-mails quoting the same long thread are not one family, and two replies with the same
+    newest message (under different quoted threads) always land on the same side."""
+    from models.text import model_texts
+
+    words = ["invoice", "refund", "export", "login", "password", "board", "plan", "seat", "token"]
+    threads = [
+        "\n\nOn Mon, Nov 2, 2026 at 10:00 AM Support <s@x.example> wrote:\n"
+        + f"> we reset your {topic} and the team confirmed the change on our side today\n" * 6
+        for topic in ("password", "invoice")
+    ]
+    texts, ids = [], []
+    for i in range(80):
+        own = " ".join(random.Random(i).sample(words, 8)) + f" case {i}"
+        for j, thread in enumerate(threads):
+            texts.append(f"Ticket {i}\n{own}{thread}")
+            ids.append(f"{i}-{j}")
+    data = Examples(ids, texts, {"category": ["a", "b"] * 80})
+    parts = split(data, 0.2, 0.2, seed=3, group_texts=model_texts(texts, "newest_message"))
+    assert "too large to split" not in caplog.text
+    sides = (parts.train, parts.validation, parts.test)
+    side = {i: n for n, part in enumerate(sides) for i in part.ids}
+    assert all(side[f"{i}-0"] == side[f"{i}-1"] for i in range(80))
+    assert len(parts.validation) and len(parts.test)
