@@ -25,6 +25,8 @@ class DbtRunSummary:
     failed: int
     skipped: int
     nodes: dict[str, str]
+    up_to_date: bool = False  # nothing a build reads changed since ``built_at``: not rebuilt
+    built_at: str | None = None  # UTC, ISO 8601, of the build these marts come from
 
 
 def dbt_args(settings: Settings, command: list[str]) -> list[str]:
@@ -71,6 +73,16 @@ def run_dbt(command: list[str], settings: Settings | None = None) -> DbtRunSumma
     return summary
 
 
+def describe(summary: DbtRunSummary) -> str:
+    """One line for a person: what the build did, or that the marts were already current."""
+    if summary.up_to_date:
+        return (
+            f"dbt build: up to date (nothing it reads changed since {summary.built_at}; "
+            f"{summary.passed} passed then); --force rebuilds"
+        )
+    return f"dbt build: {summary.passed} passed, {summary.failed} failed, {summary.skipped} skipped"
+
+
 def project_vars(knowledge_config: Path | None = None) -> dict:
     """The dbt vars that restate a Python fact, from its one definition: the label fields
     (``models.triage.config.LABEL_FIELDS``) and the KB staleness threshold (knowledge config
@@ -84,15 +96,51 @@ def project_vars(knowledge_config: Path | None = None) -> dict:
 
 
 def build(
-    settings: Settings, select: str | None = None, knowledge_config: Path | None = None
+    settings: Settings,
+    select: str | None = None,
+    knowledge_config: Path | None = None,
+    *,
+    force: bool = False,
 ) -> DbtRunSummary:
     """``dbt build`` (models and data tests; ``select`` a node selection such as ``staging``)
     on a migrated warehouse, with ``project_vars``; raises ``DbtBuildError`` when any model or
-    test fails."""
+    test fails.
+
+    When nothing the build reads changed since the last successful one
+    (``dbt_state.fingerprint``: source rows, project files, vars, UTC date, built relations),
+    the build is skipped and the summary says ``up_to_date`` with the last build's results;
+    ``force`` builds regardless."""
+    from datetime import UTC, datetime
+
+    from supportflow import dbt_state
     from supportflow.warehouse import connect
 
     with connect(settings):  # the sources must exist: a fresh warehouse gets its migrations
         pass
     selection = ["--select", select] if select else []
     dbt_vars = json.dumps(project_vars(knowledge_config))
-    return run_dbt(["build", *selection, "--vars", dbt_vars], settings)
+    command = ["build", *selection, "--vars", dbt_vars]
+    last = dbt_state.read_last_build(settings)
+    before = dbt_state.fingerprint(settings, command)
+    if (
+        not force
+        and last is not None
+        and (last.inputs, last.outputs)
+        == (
+            before.inputs,
+            before.outputs,
+        )
+    ):
+        return DbtRunSummary(command, last.passed, 0, last.skipped, last.nodes, True, last.built_at)
+    dbt_state.forget_build(settings)  # a failed or interrupted build leaves no record
+    summary = run_dbt(command, settings)
+    summary.built_at = datetime.now(UTC).isoformat(timespec="seconds")
+    after = dbt_state.fingerprint(settings, command)
+    dbt_state.record_build(
+        settings,
+        dbt_state.LastBuild(
+            before.inputs, after.outputs, summary.built_at, summary.passed, summary.skipped,
+            summary.nodes,
+        ),
+    )  # fmt: skip
+    return summary

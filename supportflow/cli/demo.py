@@ -78,6 +78,7 @@ def print_demo(settings, result) -> None:
     from supportflow.cli.ingest import print_batches
     from supportflow.cli.knowledge import print_reindex
     from supportflow.cli.training import print_training
+    from supportflow.dbt_runner import describe
     from supportflow.report.status import render_status
 
     console = _console()
@@ -94,7 +95,7 @@ def print_demo(settings, result) -> None:
             f"held by guardrails); {assisted.incidents} incident(s); QA samples "
             + ", ".join(f"{k} {v}" for k, v in assisted.qa_samples.items())
         )
-    console.print(f"dbt build: {night.dbt.passed} passed, {night.dbt.failed} failed")
+    console.print(describe(night.dbt))
     if result.retrain is not None:
         print_training(result.retrain.training)
         shadow = result.retrain.shadow

@@ -13,20 +13,22 @@ from supportflow.cli.common import _console, _fail, _quiet_prefect_failures, _se
 @app.command("build-metrics")
 def build_metrics_command(
     select: Annotated[str | None, typer.Option(help="dbt node selection, e.g. 'staging'.")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Build even when nothing it reads changed.")
+    ] = False,
 ) -> None:
-    """Run dbt build (models and data tests) on the warehouse."""
+    """Run dbt build (models and data tests) on the warehouse; skipped when no source row, dbt
+    file or date changed since the last successful build."""
     _setup(api=True)
     from flows.build_metrics import build_metrics
-    from supportflow.dbt_runner import DbtBuildError
+    from supportflow.dbt_runner import DbtBuildError, describe
 
     try:
         with _quiet_prefect_failures():
-            result = build_metrics(select)
+            result = build_metrics(select, force)
     except (DbtBuildError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
-    _console().print(
-        f"dbt build: {result.passed} passed, {result.failed} failed, {result.skipped} skipped"
-    )
+    _console().print(describe(result))
 
 
 @app.command()

@@ -240,8 +240,50 @@ def recent_tickets(con, config: AuditConfig) -> list[tuple[str, str, str]]:
     ).fetchall()
 
 
+def _comparable(findings: list[Finding], gaps: list[CoverageGap]) -> tuple:
+    """What an audit says, without its id and time: sorted rows, similarities to 6 decimals."""
+
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 6)
+
+    return (
+        sorted(
+            (f.kind, f.article_id, f.other_article_id or "", rounded(f.similarity) or 0.0, f.detail)
+            for f in findings
+        ),
+        sorted(
+            (g.gap_id, g.tickets, rounded(g.mean_best_similarity), list(g.terms),
+             list(g.example_ticket_ids), list(g.example_subjects))
+            for g in gaps
+        ),
+    )  # fmt: skip
+
+
+def stored_audit(con) -> AuditResult | None:
+    """The audit in ``ops.kb_findings`` / ``ops.kb_coverage_gaps``, or ``None`` when empty."""
+    findings = con.execute(
+        "SELECT audit_id, kind, article_id, detail, other_article_id, similarity "
+        "FROM ops.kb_findings"
+    ).fetchall()
+    gaps = con.execute(
+        "SELECT audit_id, gap_id, tickets, mean_best_similarity, terms, example_ticket_ids, "
+        "example_subjects FROM ops.kb_coverage_gaps"
+    ).fetchall()
+    ids = {row[0] for row in findings} | {row[0] for row in gaps}
+    if len(ids) != 1:
+        return None
+    return AuditResult(
+        audit_id=ids.pop(),
+        findings=[Finding(*row[1:]) for row in findings],
+        gaps=[CoverageGap(*row[1:]) for row in gaps],
+    )
+
+
 def run_audit(con, index: KnowledgeIndex, config: AuditConfig, today: date | None = None):
-    """Compute every finding and replace the previous audit's rows in one transaction."""
+    """Compute every finding and replace the previous audit's rows in one transaction.
+
+    An audit that finds exactly what the stored one says keeps the stored rows (their
+    ``audit_id`` and ``found_at``), so a re-run with nothing new writes nothing."""
     today = today or datetime.now(UTC).date()
     cur = con.execute(
         "SELECT article_id, status, owner, review_by, updated_at FROM landing.kb_articles"
@@ -254,6 +296,11 @@ def run_audit(con, index: KnowledgeIndex, config: AuditConfig, today: date | Non
     ticket_vectors.refresh(con, index.encoder)  # a no-op when the nightly run embedded them
     vectors = ticket_vectors.load(con, index.encoder, [t[0] for t in tickets])
     result.gaps = coverage_gaps(index, tickets, config, vectors)
+    stored = stored_audit(con)
+    if stored is not None and _comparable(stored.findings, stored.gaps) == _comparable(
+        result.findings, result.gaps
+    ):
+        return stored
     now = datetime.now(UTC)
     with transaction(con):
         con.execute("DELETE FROM ops.kb_findings")

@@ -38,6 +38,50 @@ def test_nightly_dag_end_to_end_and_rerun(home, demo_export):
     assert again.batches[0].skipped_as_duplicate
     assert again.knowledge.reindex.chunks_embedded == 0
     assert again.knowledge.suggestions.suggested == 0 and again.escalation.decided == 0
+    assert again.dbt.up_to_date and again.dbt.nodes == result.dbt.nodes  # marts kept as built
+    assert again.dbt.built_at == result.dbt.built_at is not None
+
+
+def test_dbt_build_is_skipped_only_while_nothing_it_reads_changed(home, demo_export):
+    ingest_tickets(IngestParams(paths=[demo_export / "zendesk"]))
+    first = build_metrics()
+    assert not first.up_to_date and first.passed >= 20
+    assert build_metrics().up_to_date
+
+    with connect(Settings()) as con:  # one source value changes: the build runs again
+        con.execute(
+            "UPDATE landing.tickets SET priority = 'low' WHERE ticket_id = "
+            "(SELECT min(ticket_id) FROM landing.tickets WHERE priority = 'high')"
+        )
+    changed = build_metrics()
+    assert not changed.up_to_date
+    with connect(Settings()) as con:
+        low = con.execute("SELECT count(*) FROM marts.fct_tickets WHERE priority = 'low'")
+        assert (
+            low.fetchone()[0]
+            == con.execute(
+                "SELECT count(*) FROM staging.stg_landing__tickets WHERE priority = 'low'"
+            ).fetchone()[0]
+        )
+        con.execute("DROP TABLE marts.fct_support_daily")  # a missing mart is rebuilt
+    assert not build_metrics().up_to_date
+    assert build_metrics().up_to_date
+    assert not build_metrics(force=True).up_to_date
+
+
+def test_a_dbt_project_change_changes_its_digest(tmp_path):
+    from supportflow.dbt_state import project_digest
+
+    project = Settings().dbt_project_dir
+    copy = tmp_path / "dbt"
+    for path in project.rglob("*"):
+        if path.is_file() and not {"target", "logs"} & set(path.relative_to(project).parts):
+            (copy / path.relative_to(project)).parent.mkdir(parents=True, exist_ok=True)
+            (copy / path.relative_to(project)).write_bytes(path.read_bytes())
+    assert project_digest(copy) == project_digest(project)
+    mart = copy / "models" / "marts" / "fct_support_daily.sql"
+    mart.write_text(mart.read_text() + "\n-- edited\n")
+    assert project_digest(copy) != project_digest(project)
 
 
 def test_folder_of_exports_and_an_unreadable_file(home, demo_export, tmp_path):

@@ -249,6 +249,14 @@ def test_coverage_gap_names_the_tickets_no_article_answers(in_world, demo_export
                    [result.audit_id])  # fmt: skip
     assert stored[0][0] == len(result.gaps)
 
+    with connect(Settings()) as con:  # nothing new: the stored audit stays as it was
+        found_at = con.execute("SELECT max(found_at) FROM ops.kb_coverage_gaps").fetchone()
+        again = run_audit(con, in_world["index"], config.audit)
+        assert again.audit_id == result.audit_id
+        assert con.execute("SELECT max(found_at) FROM ops.kb_coverage_gaps").fetchone() == found_at
+        con.execute("DELETE FROM ops.kb_findings WHERE kind = 'conflict'")  # a changed record
+        assert run_audit(con, in_world["index"], config.audit).audit_id != result.audit_id
+
 
 def test_incremental_reindex_touches_only_what_changed(home, demo_export, tmp_path):
     kb = shutil.copytree(demo_export / "kb", tmp_path / "kb")
