@@ -430,4 +430,17 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE ml.ticket_vectors_v10 RENAME TO ticket_vectors;
         """,
     ),
+    (
+        11,
+        "the KB audit records what it read, so a night with nothing new reuses it",
+        """
+        -- One row: the latest audit and the SHA-256 of its inputs (knowledge.audit.audit_inputs:
+        -- index version, article metadata, the recent tickets and their vectors, config, date).
+        CREATE TABLE ops.kb_audits (
+            audit_id   VARCHAR NOT NULL,
+            inputs     VARCHAR NOT NULL,
+            audited_at TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 ]

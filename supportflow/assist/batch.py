@@ -34,6 +34,7 @@ from supportflow.assist.related import Related, find_incidents, related_tickets
 from supportflow.assist.summary import summarise
 from supportflow.knowledge import ticket_vectors
 from supportflow.knowledge.config import KnowledgeConfig
+from supportflow.knowledge.index import current_index_version
 from supportflow.knowledge.search import KnowledgeIndex
 from supportflow.knowledge.suggest import search_tickets
 from supportflow.warehouse import WORKING_SET, transaction
@@ -79,12 +80,14 @@ class AssistResult:
     retracted_citations: int = 0
 
 
-def assist_version(config: AssistConfig, library: MacroLibrary, index: KnowledgeIndex) -> str:
+def assist_version(config: AssistConfig, library: MacroLibrary, index_version: str) -> str:
+    """Names what assist outputs come from: the config (less who gets them), the macros and the
+    knowledge index version; a change re-assists the working set."""
     payload = json.dumps(
         [
             config.model_dump(mode="json", exclude={"recent_days"}),  # who, not what: no re-run
             [m.__dict__ for m in library.macros],
-            index.version,
+            index_version,
         ],
         sort_keys=True,
         default=str,
@@ -167,7 +170,7 @@ def run_assist(
     con,
     config: AssistConfig,
     knowledge: KnowledgeConfig,
-    index: KnowledgeIndex,
+    index: KnowledgeIndex | Callable[[], KnowledgeIndex],
     library: MacroLibrary,
     *,
     ticket_ids: list[str] | None = None,
@@ -179,14 +182,23 @@ def run_assist(
     chunks: int = 1,
 ) -> AssistResult:
     """Assist every pending ticket (or only ``ticket_ids``); incidents are recomputed when
-    running over all tickets. ``generator_key``: the optional generator's API key.
+    running over all tickets. ``generator_key``: the optional generator's API key. ``index``:
+    the knowledge index, or a function that loads it, called only when a ticket needs assist
+    (a night with nothing new never loads it); raises ``EmptyIndexError`` while nothing is
+    indexed.
 
     A draft cites the best approved passage found with the encoder the ticket's language is
     routed to when it reaches that encoder's answer threshold (``answer_thresholds``: encoder →
     min_similarity, ``knowledge.answer_configs``; else ``knowledge.answer.min_similarity``).
     Related tickets and incidents compare every ticket in the index encoder's space. Each batch
     is cut into ``chunks`` chunks for ``compute`` (Dask workers, or this process)."""
-    version = assist_version(config, library, index)
+    index_version = (
+        index.version if isinstance(index, KnowledgeIndex) else current_index_version(con)
+    )
+    if index_version is None:  # nothing indexed: the loader says so
+        index = index if isinstance(index, KnowledgeIndex) else index()
+        index_version = index.version
+    version = assist_version(config, library, index_version)
     result = AssistResult(version)
     result.retracted_citations = count_retracted(con, ticket_ids)
     todo, result.no_text = pending(con, version, ticket_ids, config.recent_days)
@@ -194,6 +206,8 @@ def run_assist(
         log.warning("ticket %s has no subject or body text: not assisted", ticket_id)
     if not todo:  # incidents depend only on tickets' texts and times: nothing new, nothing moves
         return result
+    if not isinstance(index, KnowledgeIndex):
+        index = index()
     for encoder, languages in index.routes().items():
         ticket_vectors.refresh(con, encoder, ticket_ids=ticket_ids, languages=languages)
     tickets = store.load_tickets(con, index.encoder)

@@ -17,12 +17,15 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from models.triage.graph import connected
 from supportflow.assist.config import IncidentConfig, RelatedConfig
+
+if TYPE_CHECKING:
+    import torch
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -52,6 +55,8 @@ def windows(
     row mask), days without a wanted row are skipped."""
     if not len(t):
         return
+    import torch  # here, not on import: a night with nothing to relate never loads it
+
     vectors = torch.from_numpy(np.ascontiguousarray(t.vectors))
     start = 0
     while start < len(t):
@@ -146,6 +151,8 @@ def find_incidents(t: Tickets, config: IncidentConfig) -> list[Incident]:
     seeds = burst_rows(t, config)
     if not len(seeds):
         return []
+    import torch
+
     vectors = torch.from_numpy(np.ascontiguousarray(t.vectors[seeds]))
     times = t.times[seeds]
     with torch.no_grad():
@@ -193,6 +200,8 @@ def _merge_overlapping(
 
 
 def _link_later(t: Tickets, incidents: list[Incident], config: IncidentConfig) -> None:
+    import torch
+
     taken = {m for inc in incidents for m in inc.members}
     for inc in incidents:
         centroids = np.stack([t.vectors[part].mean(axis=0) for part in inc.parts])

@@ -46,7 +46,11 @@ def assist_pending(
     library = macro_library(config.macros)
     thresholds = answer_configs(knowledge, knowledge_config_path)
     with connect(settings) as con:
-        index = KnowledgeIndex.load(con, knowledge.index.encoder, knowledge.index.language_encoders)
+
+        def index() -> KnowledgeIndex:
+            routes = knowledge.index.language_encoders
+            return KnowledgeIndex.load(con, knowledge.index.encoder, routes)
+
         key = settings.generator_api_key
         return run_assist(
             con, config, knowledge, index, library, ticket_ids=ticket_ids,

@@ -10,17 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from models.triage.embedding import (
-    ONNX_INT8,
-    Embedder,
-    Kind,
-    PackageEmbedder,
-    encoder_cache,
-    load_embedder,
-)
+if TYPE_CHECKING:  # torch and transformers load with the first encoder, not on import
+    from models.triage.embedding import Embedder, Kind, PackageEmbedder
 
 MAX_LENGTH = 128  # MiniLM was trained on 128-token inputs; chunks are budgeted below this
 # texts per slice of ``embed`` (progress is reported per slice). The int8 graph quantises
@@ -28,12 +23,14 @@ MAX_LENGTH = 128  # MiniLM was trained on 128-token inputs; chunks are budgeted 
 # splits work (Dask slices, flows/reindex_knowledge.py) cuts at multiples of this to match.
 SLICE = 1024
 
-__all__ = ["MAX_LENGTH", "ONNX_INT8", "embed", "embedder", "token_counter"]
+__all__ = ["MAX_LENGTH", "embed", "embedder", "token_counter"]
 
 
 @lru_cache(maxsize=2)
 def embedder(encoder: str, threads: int = 2) -> Embedder | PackageEmbedder:
     """The loaded encoder (``threads``: its intra-op threads; a Dask worker process uses 1)."""
+    from models.triage.embedding import encoder_cache, load_embedder
+
     # shared by every SUPPORTFLOW_HOME on the machine: the ONNX graph depends only on the weights
     return load_embedder(encoder, MAX_LENGTH, threads=threads, cache=encoder_cache())
 

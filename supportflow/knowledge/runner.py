@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from supportflow.knowledge import ticket_vectors
-from supportflow.knowledge.audit import CoverageGap, run_audit
+from supportflow.knowledge.audit import CoverageGap, audit_inputs, audited, run_audit
 from supportflow.knowledge.config import KnowledgeConfig
 from supportflow.knowledge.index import ReindexSummary, reindex
 from supportflow.knowledge.search import EmptyIndexError, KnowledgeIndex
-from supportflow.knowledge.suggest import drop_retracted, suggest_new_tickets
+from supportflow.knowledge.suggest import count_pending, drop_retracted, suggest_new_tickets
 from supportflow.settings import Settings
 from supportflow.warehouse import connect
 
@@ -74,13 +75,20 @@ def embed_tickets(
 
 def audit_knowledge(settings: Settings, config: KnowledgeConfig) -> AuditSummary:
     """The KB health audit (``knowledge.audit.run_audit``); skipped, with a warning, while the
-    index is empty."""
+    index is empty. When nothing it reads changed (``audit_inputs``) the stored audit is
+    returned without loading the index."""
     with connect(settings) as con:
-        try:
-            index = KnowledgeIndex.load(con, config.index.encoder, config.index.language_encoders)
-        except EmptyIndexError as exc:
-            return AuditSummary(audit_id=None, skipped=str(exc))
-        result = run_audit(con, index, config.audit)
+        today = datetime.now(UTC).date()
+        inputs = audit_inputs(con, config.audit, config.index.encoder, today)
+        result = audited(con, inputs)
+        if result is None:
+            try:
+                index = KnowledgeIndex.load(
+                    con, config.index.encoder, config.index.language_encoders
+                )
+            except EmptyIndexError as exc:
+                return AuditSummary(audit_id=None, skipped=str(exc))
+            result = run_audit(con, index, config.audit, today, inputs)
     kinds = Counter(finding.kind for finding in result.findings)
     return AuditSummary(result.audit_id, dict(kinds), list(result.gaps))
 
@@ -93,6 +101,8 @@ def refresh_suggestions(
     ticket is suggested for afresh); skipped, with its reason, while nothing is indexed."""
     with connect(settings) as con:
         retracted = drop_retracted(con)
+        if count_pending(con, config.search.suggest_recent_days) == 0:
+            return SuggestSummary(0, retracted=retracted)  # without loading the index
         try:
             index = KnowledgeIndex.load(con, config.index.encoder, config.index.language_encoders)
         except EmptyIndexError as exc:
