@@ -106,10 +106,10 @@ def build(
     on a migrated warehouse, with ``project_vars``; raises ``DbtBuildError`` when any model or
     test fails.
 
-    When nothing the build reads changed since the last successful one
-    (``dbt_state.fingerprint``: source rows, project files, vars, UTC date, built relations),
-    the build is skipped and the summary says ``up_to_date`` with the last build's results;
-    ``force`` builds regardless."""
+    When nothing the build reads changed since the last successful build of the same command
+    (same ``select``; ``dbt_state.fingerprint``: source rows, project files, vars, UTC date,
+    built relations), the build is skipped and the summary says ``up_to_date`` with the last
+    build's results; ``force`` builds regardless."""
     from datetime import UTC, datetime
 
     from supportflow import dbt_state
@@ -120,24 +120,22 @@ def build(
     selection = ["--select", select] if select else []
     dbt_vars = json.dumps(project_vars(knowledge_config))
     command = ["build", *selection, "--vars", dbt_vars]
-    last = dbt_state.read_last_build(settings)
+    last = dbt_state.read_last_build(settings, command)
     before = dbt_state.fingerprint(settings, command)
-    if (
-        not force
-        and last is not None
-        and (last.inputs, last.outputs)
-        == (
-            before.inputs,
-            before.outputs,
-        )
-    ):
+    unchanged = last is not None and (last.inputs, last.outputs) == (before.inputs, before.outputs)
+    if unchanged and not force:
         return DbtRunSummary(command, last.passed, 0, last.skipped, last.nodes, True, last.built_at)
-    dbt_state.forget_build(settings)  # a failed or interrupted build leaves no record
-    summary = run_dbt(command, settings)
+    dbt_state.forget_build(settings, command)  # an interrupted build leaves no record
+    try:
+        summary = run_dbt(command, settings)
+    except BaseException:
+        dbt_state.forget_build(settings)  # a failed build may leave any relation half-built
+        raise
     summary.built_at = datetime.now(UTC).isoformat(timespec="seconds")
     after = dbt_state.fingerprint(settings, command)
     dbt_state.record_build(
         settings,
+        command,
         dbt_state.LastBuild(
             before.inputs, after.outputs, summary.built_at, summary.passed, summary.skipped,
             summary.nodes,

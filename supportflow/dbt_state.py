@@ -139,27 +139,53 @@ def fingerprint(settings: Settings, command: list[str]) -> Fingerprint:
 
 
 def state_path(settings: Settings) -> Path:
-    """Where the last successful build is recorded: ``<home>/dbt/last_build.json``."""
+    """Where the last successful build of each command is recorded:
+    ``<home>/dbt/last_build.json`` (command line → ``LastBuild``)."""
     return settings.home.resolve() / "dbt" / "last_build.json"
 
 
-def read_last_build(settings: Settings) -> LastBuild | None:
-    """The recorded last build, or ``None`` when there is none or it cannot be read."""
+def _records(settings: Settings) -> dict[str, dict]:
     try:
-        return LastBuild(**json.loads(state_path(settings).read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
+        records = json.loads(state_path(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return records if isinstance(records, dict) else {}
+
+
+def _key(command: list[str]) -> str:
+    return " ".join(command)
+
+
+def read_last_build(settings: Settings, command: list[str]) -> LastBuild | None:
+    """The last successful ``dbt <command>``, or ``None`` when there is none or it cannot be
+    read."""
+    try:
+        return LastBuild(**_records(settings)[_key(command)])
+    except (KeyError, TypeError):
         return None
 
 
-def record_build(settings: Settings, build: LastBuild) -> None:
-    """Record ``build`` atomically (write a temporary file, then rename over the old one)."""
+def record_build(settings: Settings, command: list[str], build: LastBuild) -> None:
+    """Record ``build`` as ``command``'s last, atomically (a temporary file renamed over the
+    old one)."""
+    records = _records(settings)
+    records[_key(command)] = asdict(build)
     path = state_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(asdict(build), indent=1), encoding="utf-8")
+    temporary.write_text(json.dumps(records, indent=1), encoding="utf-8")
     os.replace(temporary, path)
 
 
-def forget_build(settings: Settings) -> None:
-    """Drop the record, so the next build runs whatever the fingerprint says."""
-    state_path(settings).unlink(missing_ok=True)
+def forget_build(settings: Settings, command: list[str] | None = None) -> None:
+    """Drop ``command``'s record (every record without one), so the next build runs whatever
+    the fingerprint says."""
+    if command is None:
+        state_path(settings).unlink(missing_ok=True)
+        return
+    records = _records(settings)
+    if records.pop(_key(command), None) is not None:
+        path = state_path(settings)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(records, indent=1), encoding="utf-8")
+        os.replace(temporary, path)

@@ -14,11 +14,16 @@ from supportflow.cli.common import _console, _fail, _quiet_prefect_failures, _se
 def build_metrics_command(
     select: Annotated[str | None, typer.Option(help="dbt node selection, e.g. 'staging'.")] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Build even when nothing it reads changed.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Build even when nothing it reads changed (no source row, dbt file, var or "
+            "UTC date since the last build with this --select, every mart still there).",
+        ),
     ] = False,
 ) -> None:
-    """Run dbt build (models and data tests) on the warehouse; skipped when no source row, dbt
-    file or date changed since the last successful build."""
+    """Run dbt build (models and data tests) on the warehouse; skipped while nothing it reads
+    changed."""
     _setup(api=True)
     from flows.build_metrics import build_metrics
     from supportflow.dbt_runner import DbtBuildError, describe

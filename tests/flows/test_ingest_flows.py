@@ -47,6 +47,8 @@ def test_dbt_build_is_skipped_only_while_nothing_it_reads_changed(home, demo_exp
     first = build_metrics()
     assert not first.up_to_date and first.passed >= 20
     assert build_metrics().up_to_date
+    assert not build_metrics("staging").up_to_date  # each selection keeps its own record
+    assert build_metrics("staging").up_to_date and build_metrics().up_to_date
 
     with connect(Settings()) as con:  # one source value changes: the build runs again
         con.execute(
