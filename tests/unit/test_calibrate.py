@@ -28,6 +28,18 @@ def test_temperature_undoes_overconfidence():
     )
 
 
+def test_a_validation_set_without_errors_keeps_the_trained_temperature():
+    rng = np.random.default_rng(2)
+    targets = rng.integers(0, 3, 12)  # a tiny validation set the model gets all right
+    logits = rng.normal(0, 1, (12, 3))
+    logits[np.arange(12), targets] += 4.0
+    assert fit_temperature(logits, targets) == 1.0  # not sharpened to the 0.05 bound
+    assert softmax(logits).max(1).min() < 0.999
+    wrong = targets.copy()
+    wrong[0] = (targets[0] + 1) % 3  # one error: the fit runs
+    assert fit_temperature(logits, wrong) > 1.0
+
+
 def test_threshold_meets_the_target_precision_on_its_data():
     rng = np.random.default_rng(1)
     confidence = rng.uniform(0, 1, 5000)
