@@ -1,12 +1,20 @@
 """PII redaction against a corpus of true PII and of look-alikes that must survive."""
 
 import random
+import re
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from supportflow.demo.pii import fake_card, fake_email, fake_iban, fake_phone
-from supportflow.ingest.redact import redact_texts
+from supportflow.ingest.redact import (
+    KnownNames,
+    install_known_names,
+    install_macros,
+    redact_texts,
+    redaction_sql,
+)
 
 TRUE_PII = [
     ("mail anna.miller@example.com today", "anna.miller@example.com", "[EMAIL]"),
@@ -94,3 +102,59 @@ def test_training_from_a_csv_uses_a_redacted_copy(settings, tmp_path):
         assert copy != source and "jo.doe" not in text and "7946" not in text
         assert "[EMAIL]" in text and "[PHONE]" in text and "Where is my invoice?,billing" in text
     assert not copy.exists() and source.read_text().count("jo.doe") == 1
+
+
+def _one_alternation(names: set[str]):
+    """The reference: one pattern of every name, longest first, whole words only."""
+    words = "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
+    return re.compile(rf"(?<![^\W_])(?:{words})(?![^\W_])")
+
+
+def test_known_names_are_replaced_as_whole_words_in_any_script():
+    names = KnownNames({"Ann", "Ann Smith", "Łukasz Nowak", "Дмитрий", "O'Brien", "田中"})
+    cases = {
+        "Ann Ann Ann": "[NAME] [NAME] [NAME]",  # adjacent names sharing one delimiter
+        "Hi Ann Smith,": "Hi [NAME],",  # the longest name wins
+        "Annette, Ann2, 2Ann": "Annette, Ann2, 2Ann",  # inside a word is not a name
+        "Ann_x": "[NAME]_x",  # an underscore is a delimiter, as in RE2's [^\pL\pN]
+        "Pan Łukasz Nowak pisze": "Pan [NAME] pisze",
+        "Привет, Дмитрий!": "Привет, [NAME]!",
+        "Mr O'Brien.": "Mr [NAME].",
+        "田中さん": "田中さん",  # one run of letters: not a whole word
+        "": "",
+    }
+    assert {text: names.redact(text) for text in cases} == cases
+
+
+def test_known_names_match_one_alternation_over_thousands_of_names():
+    rng = random.Random(5)
+    letters = "abcdefghijklmnopqrstuvwxyzäöüß"
+    first = ["".join(rng.choices(letters, k=rng.randint(3, 7))).title() for _ in range(400)]
+    last = ["".join(rng.choices(letters, k=rng.randint(3, 9))).title() for _ in range(400)]
+    names = {f"{rng.choice(first)} {rng.choice(last)}" for _ in range(3000)} | set(first[:200])
+    listed = sorted(names)
+    texts = []
+    for _ in range(400):
+        words = [rng.choice(listed) if rng.random() < 0.3 else rng.choice(first + last + ["x"])
+                 for _ in range(rng.randint(1, 12))]  # fmt: skip
+        texts.append(rng.choice([" ", ", ", "\n", "_", "-"]).join(words))
+    reference = _one_alternation(names)
+    known = KnownNames(names)
+    assert [known.redact(t) for t in texts] == [reference.sub("[NAME]", t) for t in texts]
+    assert sum("[NAME]" in t for t in map(known.redact, texts)) > 100
+
+
+def test_the_names_of_the_file_being_loaded_replace_the_last_files():
+    con = duckdb.connect()
+    install_macros(con)
+    install_known_names(con, {"Ingrid Haugvoll"})
+    install_known_names(con, {"Bertram Lowe"})  # the next file's users
+    sql = f"SELECT {redaction_sql('t')} FROM (SELECT unnest($t) AS t) ORDER BY t"
+    texts = ["Bertram Lowe here", "Ingrid Haugvoll here", None]
+    assert con.execute(sql, {"t": texts}).fetchall() == [
+        ("[NAME] here",),
+        ("Ingrid Haugvoll here",),
+        (None,),
+    ]
+    install_known_names(con, [])
+    assert con.execute(sql, {"t": texts[:1]}).fetchall() == [("Bertram Lowe here",)]
