@@ -36,6 +36,7 @@ FORWARD = re.compile(
 MAX_CHARS = 2000  # what MiniLM's 128 and the classifier's 256 tokens can read, with room
 # The parser's regexes cost grows with the text (one core: a 2,800-character e-mail parses at
 # ~250/s, its first 2,000 characters at ~430/s), so only the first MAX_CHARS are parsed.
+READ_CACHE = 1 << 15  # texts whose reading is remembered (a night's new tickets fit)
 
 
 @lru_cache(maxsize=1)
@@ -82,10 +83,13 @@ def encoder_text(subject: str | None, body: str | None, max_chars: int = MAX_CHA
     return cut.rsplit(None, 1)[0] if " " in cut[max_chars // 2 :] else cut
 
 
+@lru_cache(maxsize=READ_CACHE)
 def read_ticket(text: str | None, max_chars: int = MAX_CHARS) -> str:
     """What an encoder reads of a ticket's ``text`` (``subject\\nbody``): its first line (the
     subject) and the newest message of the rest (``encoder_text``), parsed from the first
-    ``max_chars`` characters. A text without a subject line reads its first line as one."""
+    ``max_chars`` characters. A text without a subject line reads its first line as one.
+    Remembered for the last ``READ_CACHE`` texts: a night's new tickets are read by the ticket
+    vectors, the suggestions and assist in turn (0.24 ms each on one core)."""
     first, _, rest = (text or "")[:max_chars].partition("\n")
     return encoder_text(first, rest, max_chars)
 

@@ -54,21 +54,38 @@ class Embedder:
     else a GPU when present)."""
 
     def __init__(
-        self, folder: Path, max_length: int = 128, threads: int = 2, device: str | None = None
+        self,
+        folder: Path,
+        max_length: int = 128,
+        threads: int = 2,
+        device: str | None = None,
+        load_model: bool = True,
     ):
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoConfig, AutoTokenizer
 
         torch.set_num_threads(threads)
         self.folder = folder
         self.max_length = max_length
         self.device = devices.resolve(device)
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
-        self.model = AutoModel.from_pretrained(str(folder)).eval().to(self.device)
+        self.config = AutoConfig.from_pretrained(str(folder))
+        self._model = None
+        if load_model:  # else on first use (a graph that runs without torch's weights, save)
+            _ = self.model
         self._recent: dict[tuple, np.ndarray] = {}  # see ``embed``
 
     @property
+    def model(self):
+        """The torch encoder on ``device`` (loaded once)."""
+        if self._model is None:
+            from transformers import AutoModel
+
+            self._model = AutoModel.from_pretrained(str(self.folder)).eval().to(self.device)
+        return self._model
+
+    @property
     def dimension(self) -> int:
-        return int(self.model.config.hidden_size)
+        return int(self.config.hidden_size)
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -149,7 +166,8 @@ class OnnxEmbedder(Embedder):
     ):
         import onnxruntime as ort
 
-        super().__init__(folder, max_length, threads, device="cpu")  # ONNX Runtime's CPU kernels
+        # ONNX Runtime's CPU kernels; torch's weights load only to export the graph or to save
+        super().__init__(folder, max_length, threads, device="cpu", load_model=False)
         graph = graph or self._export(cache)
         self.graph = graph
         options = ort.SessionOptions()
@@ -164,16 +182,16 @@ class OnnxEmbedder(Embedder):
     def _export(self, cache: Path) -> Path:
         import hashlib
 
-        from onnxruntime.quantization import quantize_dynamic
-        from transformers import AutoModel
-
-        from models.triage.fastpath import fuse, quiet_export
-
         weights = sorted(self.folder.glob("*.safetensors")) or sorted(self.folder.glob("*.bin"))
         key = hashlib.sha256(b"".join(w.read_bytes()[: 1 << 20] for w in weights)).hexdigest()[:16]
         int8 = cache / f"{self.folder.parent.name}-{key}.int8.onnx"
         if int8.exists():
             return int8
+        from onnxruntime.quantization import quantize_dynamic
+        from transformers import AutoModel
+
+        from models.triage.fastpath import fuse, quiet_export
+
         cache.mkdir(parents=True, exist_ok=True)
         model = AutoModel.from_pretrained(str(self.folder), attn_implementation="eager").eval()
         fp32 = int8.with_suffix(".fp32.onnx")

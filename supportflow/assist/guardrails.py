@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 from supportflow.assist.config import GuardrailConfig, PolicyRule
 from supportflow.ingest import redact
@@ -164,6 +165,7 @@ def private_data(reply: str, sources: str, internal_texts: Iterable[str] = ()) -
     return out
 
 
+WORD = re.compile(r"\w+")
 COPY_WORDS = 8  # this many words in a row shared with an internal article count as a copy
 
 
@@ -187,10 +189,14 @@ def _copied_from_internal(
         if isinstance(internal_texts, frozenset)
         else internal_grams(internal_texts, n)
     )
-    words = [(m.group(0).lower(), m.start(), m.end()) for m in re.finditer(r"\w+", reply)]
-    for i in range(len(words) - n + 1):
-        if tuple(w for w, *_ in words[i : i + n]) in known:
-            start, end = words[i][1], words[i + n - 1][2]
+    if not known:
+        return []
+    spans = [m.span() for m in WORD.finditer(reply)]
+    lowered = [reply[a:b].lower() for a, b in spans]
+    runs = zip(*(lowered[k:] for k in range(n)), strict=False)  # each run of n words
+    for i, gram in enumerate(runs):
+        if gram in known:
+            start, end = spans[i][0], spans[i + n - 1][1]
             message = "text copied from an internal-only article"
             return [Finding("private_data", message, start, end, True)]
     return []
@@ -244,17 +250,23 @@ def next_step_findings(reply: str) -> list[Finding]:
 
 
 # ------------------------------------------------------------------ readability
+VOWEL_GROUP = re.compile(r"[aeiouy]+")
+LATIN_WORD = re.compile(r"[A-Za-z]+")
+SENTENCE_END = re.compile(r"[.!?;]+(?:\s|$)")
+
+
+@lru_cache(maxsize=1 << 16)  # replies repeat their words: a night checks thousands
 def syllables(word: str) -> int:
     word = word.lower()
-    groups = re.findall(r"[aeiouy]+", word)
+    groups = VOWEL_GROUP.findall(word)
     count = len(groups) - (1 if word.endswith("e") and len(groups) > 1 else 0)
     return max(count, 1)
 
 
 def reading_ease(text: str) -> float:
     """Flesch reading ease: 206.835 − 1.015 × words/sentence − 84.6 × syllables/word."""
-    words = re.findall(r"[A-Za-z]+", text)
-    sentences = max(len(re.findall(r"[.!?;]+(?:\s|$)", text)), 1)
+    words = LATIN_WORD.findall(text)
+    sentences = max(len(SENTENCE_END.findall(text)), 1)
     if not words:
         return 100.0
     per_word = sum(syllables(w) for w in words) / len(words)

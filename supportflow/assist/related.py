@@ -85,18 +85,18 @@ def related_tickets(t: Tickets, wanted: set[str], config: RelatedConfig) -> dict
     span = config.window_days * DAY
     out: dict[str, Related] = {}
     only = np.array([i in wanted for i in t.ids], dtype=bool)
+    floor = min(config.related_similarity, config.duplicate_similarity)
     for rows, refs, sims in windows(t, span, span, only):
         for r in range(rows.stop - rows.start):
             i = rows.start + r
-            if t.ids[i] not in wanted:
+            if not only[i]:
                 continue
             row = sims[r].numpy()
             found = Related()
-            for k in np.argsort(-row):
+            close = np.flatnonzero(row >= floor)  # most scores are below: sort only the rest
+            for k in close[np.argsort(-row[close], kind="stable")]:  # ties in time order
                 j = refs.start + int(k)
                 score = float(row[k])
-                if score < min(config.related_similarity, config.duplicate_similarity):
-                    break
                 if j == i or abs(t.times[j] - t.times[i]) > span:
                     continue
                 same_customer = t.customers[i] is not None and t.customers[j] == t.customers[i]

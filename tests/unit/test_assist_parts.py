@@ -223,3 +223,37 @@ def test_the_generator_key_is_a_header_and_never_printed(httpserver):
     with pytest.raises(GeneratorError) as caught:
         Generator(GeneratorConfig(url=leaky, timeout_s=5)).rewrite("draft", "ticket", "sources")
     assert "s3cret" not in str(caught.value) and "generator at http://" in str(caught.value)
+
+
+def test_related_tickets_rank_by_similarity_then_time_within_the_window():
+    import numpy as np
+
+    from supportflow.assist.config import RelatedConfig
+    from supportflow.assist.related import DAY, Tickets, related_tickets
+
+    def unit(*v):
+        x = np.array(v, dtype=np.float32)
+        return x / np.linalg.norm(x)
+
+    same, close, other = unit(1, 0, 0), unit(0.9, 0.3, 0), unit(0, 0, 1)
+    rows = [  # id, day, customer, status, vector
+        ("t1", 0, "c1", "solved", same), ("t2", 1, "c2", "open", same),
+        ("t3", 2, "c3", "open", close), ("t4", 3, "c1", "open", same),
+        ("t5", 4, "c4", "open", other), ("t6", 30, "c5", "open", same),
+        ("t7", 5, "c6", "open", same),
+    ]  # fmt: skip
+    rows.sort(key=lambda r: r[1])
+    t = Tickets(
+        ids=[r[0] for r in rows], times=np.array([r[1] * DAY for r in rows], dtype=np.float64),
+        customers=[r[2] for r in rows], statuses=[r[3] for r in rows],
+        subjects=[None] * len(rows), vectors=np.stack([r[4] for r in rows]),
+    )  # fmt: skip
+    config = RelatedConfig(window_days=14, max_related=2)
+    found = related_tickets(t, {"t4", "t5"}, config)
+    assert set(found) == {"t4", "t5"}
+    assert [d for d, _ in found["t4"].duplicates] == ["t1"]  # same customer, near-identical
+    # equal scores in time order, cut at max_related; t6 is outside the window, t3 scores less
+    assert [r for r, _ in found["t4"].related_open] == ["t2", "t7"]
+    assert found["t5"].duplicates == found["t5"].related_open == []
+    wide = related_tickets(t, {"t4"}, RelatedConfig(window_days=14, max_related=5))
+    assert [r for r, _ in wide["t4"].related_open] == ["t2", "t7", "t3"]

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from supportflow.assist.config import GuardrailConfig, load_assist_config
-from supportflow.assist.guardrails import check_reply, needs_rewrite, reading_ease
+from supportflow.assist.guardrails import (
+    check_reply,
+    internal_grams,
+    needs_rewrite,
+    private_data,
+    reading_ease,
+)
 from supportflow.assist.labelled import CHECKS, evaluate, load_cases
 
 LABELLED = Path(__file__).resolve().parents[1] / "data" / "guardrails_labelled.yaml"
@@ -69,3 +75,15 @@ def test_a_clean_reply_is_not_held():
     reply = "Thanks! Open the board, click Share and pick View only. Let me know if it works."
     findings = check_reply(reply, sources="Click Share and choose View only.")
     assert findings == [] and not needs_rewrite(findings)
+
+
+def test_eight_words_copied_from_an_internal_article_are_found_where_they_stand():
+    internal = "Escalate refunds above 500 euros to finance before you tell the customer."
+    grams = internal_grams([internal])
+    reply = "Hello! We escalate refunds above 500 EUROS to finance before you hear back."
+    (finding,) = private_data(reply, "", grams)
+    assert finding.message == "text copied from an internal-only article"
+    assert reply[finding.start : finding.end] == "escalate refunds above 500 EUROS to finance before"
+    seven = "We escalate refunds above 500 euros to finance, then reply."  # a word short
+    assert private_data(seven, "", grams) == private_data(seven, "", frozenset()) == []
+    assert private_data(reply, "", [internal]) == [finding]  # texts or their grams alike
