@@ -15,67 +15,81 @@ from datetime import UTC, date, datetime, timedelta
 from supportflow.warehouse import transaction
 
 VERDICTS = ("pass", "fail")
-# Per kind: (SQL of candidates for a day with ticket_id, stratum, ai_output, ai_pass).
+DAY = "t.created_at::DATE"  # a ticket's sample day
+IN_RANGE = f"($since IS NULL OR {DAY} >= $since) AND ($until IS NULL OR {DAY} <= $until)"
+# Per kind: SQL of the candidates of the days in range: (ticket_id, stratum, ai_output, ai_pass,
+# sample_day).
 CANDIDATES = {
-    "answer": """
+    "answer": f"""
         SELECT s.ticket_id, CASE WHEN s.similarity >= $min_similarity THEN 'confident'
                                  ELSE 'unsure' END AS stratum,
-               s.article_id AS ai_output, s.similarity >= $min_similarity AS ai_pass
+               s.article_id AS ai_output, s.similarity >= $min_similarity AS ai_pass, {DAY}
         FROM ml.article_suggestions s JOIN landing.tickets t USING (ticket_id)
-        WHERE s.rank = 1 AND t.created_at::DATE = $day
+        WHERE s.rank = 1 AND {IN_RANGE}
         QUALIFY row_number() OVER (PARTITION BY s.ticket_id ORDER BY s.suggested_at DESC) = 1
     """,
-    "draft": """
+    "draft": f"""
         SELECT a.ticket_id, CASE WHEN a.needs_rewrite THEN 'needs_rewrite' ELSE 'clean' END,
-               a.draft, NOT a.needs_rewrite
+               a.draft, NOT a.needs_rewrite, {DAY}
         FROM ml.assist_outputs a JOIN landing.tickets t USING (ticket_id)
-        WHERE t.created_at::DATE = $day
+        WHERE {IN_RANGE}
     """,
-    "route": """
+    "route": f"""
         SELECT r.ticket_id, r.phase || ':' || r.action, r.field || '=' || coalesce(r.label, ''),
-               r.action IN ('suggest', 'auto_apply', 'logged')
+               r.action IN ('suggest', 'auto_apply', 'logged'), {DAY}
         FROM ml.routing_decisions r JOIN landing.tickets t USING (ticket_id)
-        WHERE t.created_at::DATE = $day AND r.field = 'category'
+        WHERE r.field = 'category' AND {IN_RANGE}
     """,
 }
+# The first ``per_stratum`` candidates of each day and stratum in sample-id order (a hash of
+# day, kind and ticket: ``sample_id``), one row per sample id, inserted unless already there.
+SAMPLE = """
+    INSERT INTO ops.qa_samples
+    SELECT sample_id, sample_day, $kind, stratum, ticket_id, ai_output, coalesce(ai_pass, false),
+           $now
+    FROM (
+        SELECT *, substr(sha256(CAST(sample_day AS VARCHAR) || '|' || $kind || '|' || ticket_id),
+                         1, 16) AS sample_id
+        FROM ({candidates}) c(ticket_id, stratum, ai_output, ai_pass, sample_day)
+        QUALIFY row_number() OVER (PARTITION BY sample_id ORDER BY stratum, ai_output) = 1
+    )
+    QUALIFY row_number() OVER (PARTITION BY sample_day, stratum ORDER BY sample_id)
+            <= $per_stratum
+    ON CONFLICT DO NOTHING
+"""
 
 
-def _sample_id(day: date, kind: str, ticket_id: str) -> str:
+def sample_id(day: date, kind: str, ticket_id: str) -> str:
+    """A sample's id: the first 16 hex digits of sha256("day|kind|ticket_id") (``SAMPLE``)."""
     return hashlib.sha256(f"{day}|{kind}|{ticket_id}".encode()).hexdigest()[:16]
 
 
-def sample_day(con, day: date, per_stratum: int, min_similarity: float) -> dict[str, int]:
-    """Add the day's sample; returns how many new samples per kind (0 on a re-run)."""
+def sample_days(
+    con,
+    per_stratum: int,
+    min_similarity: float,
+    since: date | None = None,
+    until: date | None = None,
+) -> dict[str, int]:
+    """Add the sample of every day from ``since`` to ``until`` (inclusive; None: unbounded), one
+    set-based INSERT per kind; returns how many new samples per kind (0 on a re-run)."""
     added = {}
     now = datetime.now(UTC)
     with transaction(con):
         for kind, sql in CANDIDATES.items():
-            params = {"day": day, "min_similarity": min_similarity}
-            rows = con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).fetchall()
-            by_stratum: dict[str, list[tuple]] = {}
-            for row in sorted(rows, key=lambda r: _sample_id(day, kind, r[0])):
-                by_stratum.setdefault(row[1], []).append(row)
-            picked = [r for group in by_stratum.values() for r in group[:per_stratum]]
+            params = {"since": since, "until": until, "min_similarity": min_similarity,
+                      "kind": kind, "now": now, "per_stratum": per_stratum}  # fmt: skip
+            statement = SAMPLE.format(candidates=sql)
             before = con.execute("SELECT count(*) FROM ops.qa_samples").fetchall()[0][0]
-            for ticket_id, stratum, output, ai_pass in picked:
-                con.execute(
-                    "INSERT INTO ops.qa_samples VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT DO NOTHING",
-                    [_sample_id(day, kind, ticket_id), day, kind, stratum, ticket_id, output,
-                     bool(ai_pass), now],
-                )  # fmt: skip
+            con.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
             after = con.execute("SELECT count(*) FROM ops.qa_samples").fetchall()[0][0]
             added[kind] = after - before
     return added
 
 
-def days_with_tickets(con, since: date | None = None) -> list[date]:
-    rows = con.execute(
-        "SELECT DISTINCT created_at::DATE AS d FROM landing.tickets"
-        " WHERE $since IS NULL OR created_at::DATE >= $since ORDER BY d",
-        {"since": since},
-    ).fetchall()
-    return [r[0] for r in rows]
+def sample_day(con, day: date, per_stratum: int, min_similarity: float) -> dict[str, int]:
+    """Add one day's sample (``sample_days``); returns how many new samples per kind."""
+    return sample_days(con, per_stratum, min_similarity, since=day, until=day)
 
 
 def record_verdict(con, sample_id: str, verdict: str, reviewer: str, notes: str | None) -> None:
@@ -97,8 +111,5 @@ def top_up_samples(con, per_stratum: int, min_similarity: float) -> dict[str, in
     """Sample the days not sampled yet, and the last sampled day again (which adds only outputs
     that did not exist then); returns samples added per kind."""
     last = con.execute("SELECT max(sample_day) FROM ops.qa_samples").fetchall()[0][0]
-    totals: dict[str, int] = {}
-    for day in days_with_tickets(con, last - timedelta(days=1) if last else None):
-        for kind, n in sample_day(con, day, per_stratum, min_similarity).items():
-            totals[kind] = totals.get(kind, 0) + n
-    return totals
+    since = last - timedelta(days=1) if last else None
+    return sample_days(con, per_stratum, min_similarity, since=since)

@@ -127,21 +127,18 @@ def qa_sample(
     from datetime import datetime
 
     from supportflow.assist.config import load_assist_config
-    from supportflow.assist.qa import days_with_tickets, sample_day
+    from supportflow.assist.qa import sample_days
     from supportflow.knowledge.config import load_knowledge_config
     from supportflow.warehouse import connect
 
     per_stratum = load_assist_config(config).qa.per_stratum
     threshold = load_knowledge_config().answer.min_similarity
     try:
-        days = [datetime.strptime(day, "%Y-%m-%d").date()] if day else None
+        only = datetime.strptime(day, "%Y-%m-%d").date() if day else None
     except ValueError:
         _fail(f"--day {day!r} is not a date (YYYY-MM-DD)")
-    totals: dict[str, int] = {}
     with connect(settings) as con:
-        for d in days or days_with_tickets(con):
-            for kind, n in sample_day(con, d, per_stratum, threshold).items():
-                totals[kind] = totals.get(kind, 0) + n
+        totals = sample_days(con, per_stratum, threshold, since=only, until=only)
     _console().print("new QA samples: " + ", ".join(f"{k} {v:,}" for k, v in totals.items()))
 
 

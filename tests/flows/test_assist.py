@@ -112,6 +112,25 @@ def test_qa_sample_verdict_and_the_mart(world):
     assert rows[0][1] == 1 and rows[0][0] >= 1
 
 
+def test_the_qa_sample_is_each_day_and_strata_first_outputs_in_sample_id_order(world):
+    """The set-based sample equals its definition: per day and stratum, the first
+    ``per_stratum`` candidates ordered by ``sample_id`` (sha256 of day, kind and ticket)."""
+    from supportflow.assist.qa import CANDIDATES, sample_id
+
+    per_stratum = load_assist_config().qa.per_stratum
+    threshold = load_knowledge_config().answer.min_similarity
+    for kind in ("answer", "draft"):
+        sql, params = CANDIDATES[kind], {"since": None, "until": None}
+        if "$min_similarity" in sql:
+            params["min_similarity"] = threshold
+        groups: dict[tuple, list[str]] = {}
+        for ticket_id, stratum, _, _, day in query(sql, params):
+            groups.setdefault((day, stratum), []).append(sample_id(day, kind, ticket_id))
+        expected = {i for ids in groups.values() for i in sorted(ids)[:per_stratum]}
+        stored = query("SELECT sample_id FROM ops.qa_samples WHERE kind = ?", [kind])
+        assert {r[0] for r in stored} == expected and len(expected) > per_stratum
+
+
 def test_cli_prints_the_assist_sections_and_refuses_unknown_or_empty_tickets(world):
     from typer.testing import CliRunner
 

@@ -83,7 +83,8 @@ def test_eight_words_copied_from_an_internal_article_are_found_where_they_stand(
     reply = "Hello! We escalate refunds above 500 EUROS to finance before you hear back."
     (finding,) = private_data(reply, "", grams)
     assert finding.message == "text copied from an internal-only article"
-    assert reply[finding.start : finding.end] == "escalate refunds above 500 EUROS to finance before"
+    copied = reply[finding.start : finding.end]
+    assert copied == "escalate refunds above 500 EUROS to finance before"
     seven = "We escalate refunds above 500 euros to finance, then reply."  # a word short
     assert private_data(seven, "", grams) == private_data(seven, "", frozenset()) == []
     assert private_data(reply, "", [internal]) == [finding]  # texts or their grams alike
