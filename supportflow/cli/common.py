@@ -43,6 +43,9 @@ DaskAddress = Annotated[
 @app.callback()
 def _root(
     device: Annotated[str | None, typer.Option("--device", help=DEVICE_HELP)] = None,
+    verbose: Annotated[  # read by ``main`` before Typer parses anything
+        bool, typer.Option("--verbose", "-v", help="Full tracebacks on errors (any command).")
+    ] = False,
 ) -> None:
     """Support-ticket pipelines: ingest exports, build metrics, inspect the warehouse."""
     if device is not None:
@@ -176,7 +179,7 @@ def main() -> None:
         message = one_line(exc)
         _console().print(f"[bold red]error:[/] {_escape(_redacted(message))}", soft_wrap=True)
         if type(exc).__name__ != "WarehouseLockedError":
-            _console().print("(run again with --verbose for the full traceback)")
+            _console().print("(run again as `supportflow --verbose …` for the full traceback)")
         raise SystemExit(1) from None
 
 

@@ -29,7 +29,7 @@ from supportflow.ingest.mapping import CANONICAL_FIELDS, Mapping
 from supportflow.ingest.merge import classify, dedupe_within_file, write_batch
 from supportflow.ingest.redact import install_known_names, install_macros, redaction_sql
 from supportflow.ingest.sources import READERS, Format, check_readable, detect_format, read_batches
-from supportflow.ingest.staging import CHECKED, NOTES, RAW, RAW_EVENTS
+from supportflow.ingest.staging import CHECKED, EVENTS, NOTES, RAW, RAW_EVENTS
 from supportflow.ingest.validate import install_pseudonymiser, validate_staged
 from supportflow.ingest.zendesk import FlattenStats, Lookups
 from supportflow.settings import Settings
@@ -213,8 +213,10 @@ def collect_notes(
             bucket[what] = bucket.get(what, 0) + n
     if unused:
         notes["unused_fields"] = dict(unused.most_common(25))
-    if stats.roles_inferred:
-        notes.setdefault("flags", {})["author_role_inferred"] = stats.roles_inferred
+    # events whose author no users file (this load's or an earlier one's, by salted key) names
+    (inferred,) = con.execute(f"SELECT count(*) FROM {EVENTS} WHERE role_inferred").fetchone()
+    if inferred:
+        notes.setdefault("flags", {})["author_role_inferred"] = inferred
     if stats.other_event_types:
         notes["event_types_kept_as_other"] = dict(stats.other_event_types.most_common(10))
     return notes

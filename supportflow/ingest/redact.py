@@ -17,6 +17,7 @@ import csv
 import functools
 import itertools
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -81,7 +82,8 @@ def install_macros(con: duckdb.DuckDBPyConnection) -> None:
 def install_known_names(con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> None:
     """Make ``sf_redact_names`` (the last step of ``redaction_sql``) replace each of ``names`` —
     the people a Zendesk ``users`` sideload or users file names — by ``[NAME]`` wherever it
-    stands as a whole word (letters and digits of any script delimit it, case-sensitive).
+    stands as a whole word (letters and digits of any script delimit it; ``KnownNames`` says
+    what matches: any case for a name of two words or more, anywhere in unspaced scripts).
 
     Names are known only for the file being loaded and never stored; free-text names of people
     no export lists are not found (no regex finds names reliably). ``KnownNames`` does the
@@ -103,43 +105,66 @@ def install_known_names(con: duckdb.DuckDBPyConnection, names: Iterable[str]) ->
 
 
 WORD_RUN = re.compile(r"[^\W_]+")  # a maximal run of letters and digits (str.isalnum)
+# Scripts written without spaces between words (Thai, Lao, Myanmar, Khmer, kana, CJK ideographs)
+# and Hangul, where particles and honorifics attach to a name ("김민수님"): a name in them is
+# found anywhere, not only as a whole word.
+UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+    "\uac00-\ud7af\uf900-\ufaff]"
+)
 
 
 class KnownNames:
-    """Replaces known names by ``[NAME]`` where each stands as a whole word: not preceded or
-    followed by a letter or digit; the longest name wins where several start at one place.
+    """Replaces known names by ``[NAME]``; the longest name wins where several start at one
+    place. A name stands as a whole word (not preceded or followed by a letter or digit),
+    except in scripts written without spaces (``UNSPACED``), where it is found anywhere. A name
+    of two or more words matches in any case ("JOSÉ NÚÑEZ"); a one-word name only as written
+    (so "Grace" the customer does not take "grace period"). Texts are compared in Unicode NFC
+    (a decomposed "José" is the same name).
 
     A value is only searched for the names that can occur in it: a whole-word occurrence of a
     name makes each of the name's letter-and-digit runs a whole run of the value, so each name
-    is filed under its rarest run and a value's runs pick its candidates (usually none). The
-    result is the same as one alternation of every name; the cost is a run split per value."""
+    is filed under its rarest run (lower case) and a value's runs pick its candidates (usually
+    none); an unspaced-script name is filed under its first two characters. The result is the
+    same as one alternation of every name; the cost is a run split per value."""
 
     def __init__(self, names: Iterable[str]) -> None:
-        names = {n for n in names if n}
-        runs = {n: frozenset(WORD_RUN.findall(n)) for n in names}
+        names = {unicodedata.normalize("NFC", n) for n in names if n and n.strip()}
+        runs = {n: frozenset(r.lower() for r in WORD_RUN.findall(n)) for n in names}
         frequency = collections.Counter(r for rs in runs.values() for r in rs)
         self.by_run: dict[str, list[tuple[str, frozenset]]] = {}
+        self.by_pair: dict[str, list[str]] = {}  # unspaced-script names by first two characters
         self.always: list[str] = []  # names without letters or digits: searched everywhere
         for name, rs in runs.items():
-            if not rs:
+            if UNSPACED.search(name):
+                if len(name) >= 2:  # one character is no name to find inside words
+                    self.by_pair.setdefault(name[:2], []).append(name)
+            elif not rs:
                 self.always.append(name)
-                continue
-            key = min(rs, key=lambda r: (frequency[r], r))
-            self.by_run.setdefault(key, []).append((name, rs))
+            else:
+                key = min(rs, key=lambda r: (frequency[r], r))
+                self.by_run.setdefault(key, []).append((name, rs))
         self.size = len(names)
 
     def __len__(self) -> int:
         return self.size
 
     def candidates(self, text: str) -> tuple[str, ...]:
-        """The names that may stand in ``text`` as whole words, longest first."""
-        present = set(WORD_RUN.findall(text))
+        """The names that may stand in ``text`` (NFC), longest first."""
+        present = {r.lower() for r in WORD_RUN.findall(text)}
         found = [n for r in present for n, rs in self.by_run.get(r, ()) if rs <= present]
+        if self.by_pair and UNSPACED.search(text):
+            pairs = {text[i : i + 2] for i in range(len(text) - 1)}
+            found += [n for p in pairs for n in self.by_pair.get(p, ()) if n in text]
         return tuple(sorted(found + self.always, key=lambda n: (-len(n), n)))
 
     def redact(self, text: str) -> str:
-        names = self.candidates(text)
-        return _name_pattern(names).sub("[NAME]", text) if names else text
+        """``text`` with every known name replaced (in NFC where one was found, else as is)."""
+        normal = (
+            text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+        )
+        names = self.candidates(normal)
+        return name_pattern(names).sub("[NAME]", normal) if names else text
 
     def redact_arrow(self, values: pa.Array) -> pa.Array:
         return pa.array(
@@ -148,9 +173,16 @@ class KnownNames:
 
 
 @functools.lru_cache(maxsize=4096)
-def _name_pattern(names: tuple[str, ...]) -> re.Pattern:
-    words = "|".join(re.escape(n) for n in names)
-    return re.compile(rf"(?<![^\W_])(?:{words})(?![^\W_])")
+def name_pattern(names: tuple[str, ...]) -> re.Pattern:
+    """One alternation of ``names`` in the given order, each as ``KnownNames`` matches it."""
+    return re.compile("|".join(_as_matched(n) for n in names))
+
+
+def _as_matched(name: str) -> str:
+    if UNSPACED.search(name):
+        return re.escape(name)
+    words = re.escape(name) if len(WORD_RUN.findall(name)) < 2 else f"(?i:{re.escape(name)})"
+    return rf"(?<![^\W_]){words}(?![^\W_])"
 
 
 def _quote(pattern: str) -> str:

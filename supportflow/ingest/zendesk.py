@@ -81,13 +81,16 @@ _BREAK = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6])\s*/?>", re.I)
 
 
 def name_forms(name: str, role: object) -> set[str]:
-    """The forms of a user's name to redact: the full name, and for end-users (customers) each
-    part of three letters or more ("Hi Anna," quotes the first name). Agents' single name parts
-    are kept: they sign replies with them and are the team's, not the customers', data."""
+    """The forms of a user's name to redact: the full name (two characters or more: "王芳"), and
+    for end-users (customers) each part of three letters or more that starts upper-case, split
+    at spaces and hyphens ("Hi Anna," quotes the first name; "Marie" of "Anne-Marie"). Agents'
+    single name parts are kept: they sign replies with them and are the team's, not the
+    customers', data."""
     full = " ".join(name.split())
-    forms = {full} if len(full) >= 3 else set()
+    forms = {full} if len(full) >= 2 else set()
     if role in (None, "end-user", "end_user"):
-        forms |= {p for p in full.split(" ") if len(p) >= 3 and p[0].isupper()}
+        parts = set(full.split(" ")) | set(re.split(r"[\s\-\u2010\u2011]+", full))
+        forms |= {p for p in parts if len(p) >= 3 and p[0].isupper()}
     return forms
 
 

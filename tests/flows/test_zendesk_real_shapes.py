@@ -262,3 +262,5 @@ def test_a_later_page_without_lookup_files_uses_the_stored_ones(export_world):
     assert [r for (r,) in roles] == ["customer", "customer", "agent"]  # 502 is an end-user (cc)
     stored = q("SELECT kind, key FROM landing.source_lookups WHERE kind = 'user_role'")
     assert stored and all(k not in {"501", "502", "601", "602"} for _, k in stored)
+    # the stored roles named every author: the batch is not flagged as guessing any
+    assert "author_role_inferred" not in out.reports[0].notes.get("flags", {})

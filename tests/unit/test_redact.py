@@ -1,7 +1,7 @@
 """PII redaction against a corpus of true PII and of look-alikes that must survive."""
 
 import random
-import re
+import unicodedata
 from pathlib import Path
 
 import duckdb
@@ -12,9 +12,11 @@ from supportflow.ingest.redact import (
     KnownNames,
     install_known_names,
     install_macros,
+    name_pattern,
     redact_texts,
     redaction_sql,
 )
+from supportflow.ingest.zendesk import name_forms
 
 TRUE_PII = [
     ("mail anna.miller@example.com today", "anna.miller@example.com", "[EMAIL]"),
@@ -105,9 +107,9 @@ def test_training_from_a_csv_uses_a_redacted_copy(settings, tmp_path):
 
 
 def _one_alternation(names: set[str]):
-    """The reference: one pattern of every name, longest first, whole words only."""
-    words = "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
-    return re.compile(rf"(?<![^\W_])(?:{words})(?![^\W_])")
+    """The reference: one pattern of every name, longest first, each matched as KnownNames
+    does (no candidate filtering)."""
+    return name_pattern(tuple(sorted(names, key=lambda n: (-len(n), n))))
 
 
 def test_known_names_are_replaced_as_whole_words_in_any_script():
@@ -120,10 +122,38 @@ def test_known_names_are_replaced_as_whole_words_in_any_script():
         "Pan Łukasz Nowak pisze": "Pan [NAME] pisze",
         "Привет, Дмитрий!": "Привет, [NAME]!",
         "Mr O'Brien.": "Mr [NAME].",
-        "田中さん": "田中さん",  # one run of letters: not a whole word
+        "田中さん、こんにちは": "[NAME]さん、こんにちは",  # no spaces between words: anywhere
         "": "",
     }
     assert {text: names.redact(text) for text in cases} == cases
+
+
+def test_names_in_any_case_decomposed_or_in_unspaced_scripts_are_found():
+    """Cases from a new user's check: a two-character Chinese name, an internal note in
+    capitals, a name pasted in Unicode NFD, a Korean name with its honorific attached."""
+    names = KnownNames({"王芳", "José Núñez", "José", "Grace", "김민수", "Nguyễn Văn An"})
+    nfd = unicodedata.normalize("NFD", "Hola José Núñez")
+    cases = {
+        "你好，我是王芳。文件上传失败。王芳": "你好，我是[NAME]。文件上传失败。[NAME]",
+        "Hello 王芳, see below": "Hello [NAME], see below",
+        "Internal: JOSÉ NÚÑEZ is a VIP": "Internal: [NAME] is a VIP",
+        nfd: "Hola [NAME]",
+        unicodedata.normalize("NFD", "Nguyễn Văn An wrote"): "[NAME] wrote",
+        "김민수님 안녕하세요": "[NAME]님 안녕하세요",
+        "the grace period, GRACE": "the grace period, GRACE",  # one-word names as written
+        "Dear Grace,": "Dear [NAME],",
+        "Cafe\u0301 without a name": "Cafe\u0301 without a name",  # kept as written
+    }
+    assert {text: names.redact(text) for text in cases} == cases
+
+
+def test_name_forms_cover_short_full_names_and_hyphenated_parts():
+    assert name_forms("王芳", "end-user") == {"王芳"}
+    assert name_forms("Anne-Marie  Dubois", "end-user") == {
+        "Anne-Marie Dubois", "Anne-Marie", "Anne", "Marie", "Dubois"
+    }  # fmt: skip
+    assert name_forms("Lena Schmidt", "agent") == {"Lena Schmidt"}  # agents sign with parts
+    assert name_forms("X", "end-user") == set()
 
 
 def test_known_names_match_one_alternation_over_thousands_of_names():
