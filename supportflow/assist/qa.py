@@ -87,11 +87,6 @@ def sample_days(
     return added
 
 
-def sample_day(con, day: date, per_stratum: int, min_similarity: float) -> dict[str, int]:
-    """Add one day's sample (``sample_days``); returns how many new samples per kind."""
-    return sample_days(con, per_stratum, min_similarity, since=day, until=day)
-
-
 def record_verdict(con, sample_id: str, verdict: str, reviewer: str, notes: str | None) -> None:
     """A human's verdict on one sample; recording it again replaces the earlier one."""
     if verdict not in VERDICTS:
