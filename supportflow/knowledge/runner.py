@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from supportflow.assist.config import AssistConfig, incident_encoder, load_assist_config
 from supportflow.knowledge import ticket_vectors
 from supportflow.knowledge.audit import CoverageGap, audit_inputs, audited, run_audit
 from supportflow.knowledge.config import KnowledgeConfig
@@ -60,17 +61,45 @@ def reindex_articles(
         return reindex(con, path, config.index, on_progress)
 
 
+def vector_plan(config: KnowledgeConfig, assist: AssistConfig) -> ticket_vectors.Plan:
+    """What the nightly embeds, for whom (issue 18: only the work that is used).
+
+    The index encoder (and each routed one, for its languages) over the working set every
+    reader of its vectors needs (``warehouse.WORKING_SET``: tickets not settled, and those
+    created within N days of the newest): N = the largest of suggestions'
+    ``suggest_recent_days``, assist's ``recent_days`` plus the related-ticket window (a
+    ticket's related tickets are up to ``window_days`` older) and the audit's ``gap_days``;
+    every ticket when suggestions or assist are set to every ticket (null). Then the incident
+    encoder (``assist.yaml`` ``incidents.encoder``, static by default) over every ticket in
+    history: incidents are detected over all of it."""
+    days = (
+        None
+        if config.search.suggest_recent_days is None or assist.recent_days is None
+        else max(config.search.suggest_recent_days, config.audit.gap_days,
+                 assist.recent_days + assist.related.window_days)
+    )  # fmt: skip
+    plan = ticket_vectors.routed_plan(config.index, days)
+    incidents = incident_encoder(assist, config.index.encoder)
+    if (incidents, None, None) not in plan:
+        plan.append((incidents, None, None))
+    return plan
+
+
 def embed_tickets(
     settings: Settings,
     config: KnowledgeConfig,
     on_progress: Progress = None,
     embed: ticket_vectors.Embed | None = None,
+    assist: AssistConfig | None = None,
 ) -> int:
-    """Vectors for new or edited tickets (shared by the audit, suggestions and agent assist);
-    returns how many tickets were embedded. ``embed`` computes them (default: this process)."""
+    """Vectors for new or edited tickets as ``vector_plan`` says (shared by the audit,
+    suggestions and agent assist, each of which embeds what it still lacks itself); returns
+    how many vectors were computed. ``embed`` computes them (default: this process);
+    ``assist``: default the config home's ``assist.yaml`` for ``config``'s index encoder."""
+    assist = assist or load_assist_config(encoder=config.index.encoder)
+    plan = vector_plan(config, assist)
     with connect(settings) as con:
-        return ticket_vectors.refresh_routed(con, config.index, on_progress=on_progress,
-                                             embed=embed)  # fmt: skip
+        return ticket_vectors.refresh_routed(con, config.index, on_progress, embed=embed, plan=plan)
 
 
 def audit_knowledge(settings: Settings, config: KnowledgeConfig) -> AuditSummary:

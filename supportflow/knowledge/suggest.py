@@ -62,7 +62,9 @@ def suggest_new_tickets(
 
     A ticket is searched with the encoder its language is routed to (``index.encoder_for``)."""
     for encoder, languages in index.routes().items():  # no-ops after the nightly run
-        ticket_vectors.refresh(con, encoder, languages=languages)
+        ticket_vectors.refresh(
+            con, encoder, languages=languages, recent_days=config.suggest_recent_days
+        )
     total = count_pending(con, config.suggest_recent_days)
     done = 0
     while True:

@@ -25,7 +25,7 @@ import pyarrow as pa
 from models.text import read_ticket
 from supportflow.knowledge import encoder as enc
 from supportflow.knowledge.config import IndexConfig
-from supportflow.warehouse import transaction
+from supportflow.warehouse import WORKING_SET, transaction
 
 # (encoder, texts, on_progress, kind) → (n, d) float32 unit vectors, as ``encoder.embed``
 Embed = Callable[..., np.ndarray]
@@ -38,16 +38,35 @@ STALE = f"""t.has_text AND NOT EXISTS (
     AND v.encoder = $encoder AND v.text_hash = {TEXT_HASH})"""
 
 
-ONLY = """($ids IS NULL OR list_contains($ids, t.ticket_id))
-    AND ($languages IS NULL OR list_contains($languages, t.language))"""
+ONLY = f"""($ids IS NULL OR list_contains($ids, t.ticket_id))
+    AND ($languages IS NULL OR list_contains($languages, t.language)) AND {WORKING_SET}"""
 
 
 def count_stale(
-    con, encoder: str, ticket_ids: list[str] | None = None, languages: list[str] | None = None
+    con,
+    encoder: str,
+    ticket_ids: list[str] | None = None,
+    languages: list[str] | None = None,
+    recent_days: int | None = None,
 ) -> int:
+    """Tickets with text (only ``ticket_ids``, in ``languages``, in the working set of
+    ``recent_days``: ``warehouse.WORKING_SET``) without a vector of ``encoder`` for their text."""
     sql = f"SELECT count(*) FROM landing.ticket_texts t WHERE {STALE} AND {ONLY}"
-    params = {"encoder": encoder, "ids": ticket_ids, "languages": languages}
+    params = {"encoder": encoder, "ids": ticket_ids, "languages": languages,
+              "recent_days": recent_days}  # fmt: skip
     return con.execute(sql, params).fetchall()[0][0]
+
+
+# (encoder, languages or None for all, recent_days or None for every ticket): whose vectors
+Plan = list[tuple[str, list[str] | None, int | None]]
+
+
+def routed_plan(config: IndexConfig, recent_days: int | None = None) -> Plan:
+    """The index encoder (assist and the audit compare tickets in its space) and each encoder a
+    language is routed to (the tickets in those languages, for their suggestions), over the
+    working set of ``recent_days`` (None: every ticket)."""
+    plan: Plan = [(config.encoder, None, recent_days)]
+    return plan + [(e, config.languages_of(e), recent_days) for e in config.routed_encoders]
 
 
 def refresh_routed(
@@ -56,15 +75,15 @@ def refresh_routed(
     on_progress: Callable[[int, int], None] | None = None,
     ticket_ids: list[str] | None = None,
     embed: Embed | None = None,
+    plan: Plan | None = None,
 ) -> int:
-    """``refresh`` for the index encoder (every ticket: assist and the audit compare tickets in
-    its space) and for each encoder a language is routed to (the tickets in those languages, for
-    their suggestions); returns how many vectors were computed."""
-    plan = [(config.encoder, None)]
-    plan += [(e, config.languages_of(e)) for e in config.routed_encoders]
-    total = sum(count_stale(con, e, ticket_ids, langs) for e, langs in plan)
+    """``refresh`` for each (encoder, languages, recent_days) of ``plan`` (default
+    ``routed_plan(config)``: every ticket), with one progress count over all of them; returns
+    how many vectors were computed."""
+    plan = plan if plan is not None else routed_plan(config)
+    total = sum(count_stale(con, e, ticket_ids, langs, days) for e, langs, days in plan)
     done = 0
-    for encoder, languages in plan:  # one progress count over every encoder's tickets
+    for encoder, languages, days in plan:
         before = done
 
         def step(n: int, _: int, before: int = before) -> None:
@@ -72,7 +91,7 @@ def refresh_routed(
                 on_progress(before + n, total)
 
         done += refresh(con, encoder, on_progress=step, ticket_ids=ticket_ids,
-                        languages=languages, embed=embed)  # fmt: skip
+                        languages=languages, embed=embed, recent_days=days)  # fmt: skip
     return done
 
 
@@ -84,20 +103,28 @@ def refresh(
     ticket_ids: list[str] | None = None,
     languages: list[str] | None = None,
     embed: Embed | None = None,
+    recent_days: int | None = None,
 ) -> int:
     """Embed every ticket with text that has no vector for this encoder and text (or only
-    ``ticket_ids``, only tickets in ``languages``); returns how many. Each batch commits on its
+    ``ticket_ids``, only tickets in ``languages``, only the working set of ``recent_days``:
+    ``warehouse.WORKING_SET``, None for every ticket); returns how many. Each batch commits on its
     own, so a crash keeps whole batches and a re-run resumes. ``embed`` computes a batch's
     vectors (default ``encoder.embed`` in this process; a flow passes one that maps the batch
     onto Dask workers): this function only reads and writes."""
     embed = embed or enc.embed
-    total = count_stale(con, encoder, ticket_ids, languages)
+    total = count_stale(con, encoder, ticket_ids, languages, recent_days)
     done = 0
     while done < total:
         rows = con.execute(
             f"SELECT t.ticket_id, {TEXT_HASH}, t.ticket_text FROM landing.ticket_texts t"
             f" WHERE {STALE} AND {ONLY} ORDER BY t.ticket_id LIMIT $batch",
-            {"encoder": encoder, "batch": batch, "ids": ticket_ids, "languages": languages},
+            {
+                "encoder": encoder,
+                "batch": batch,
+                "ids": ticket_ids,
+                "languages": languages,
+                "recent_days": recent_days,
+            },
         ).fetchall()
         if not rows:
             break

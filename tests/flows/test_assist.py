@@ -19,7 +19,7 @@ from supportflow.assist.macros import load_macros
 from supportflow.knowledge.config import load_knowledge_config
 from supportflow.knowledge.search import KnowledgeIndex
 from supportflow.settings import Settings
-from supportflow.warehouse import connect
+from supportflow.warehouse import WORKING_SET, connect
 from tests.flows.conftest import own_home
 
 pytestmark = pytest.mark.slow
@@ -314,3 +314,43 @@ def test_dask_workers_assist_exactly_like_in_process(world):
     assert workers == 2
     assert here.assisted == there.assisted == len(ids) == len(in_process)
     assert outputs() == in_process
+
+
+def test_the_nightly_embeds_the_working_set_with_the_transformer_and_history_statically(world):
+    """``vector_plan``: the index encoder over the working set its readers need (suggestions,
+    assist plus the related window, the audit), the static incident encoder over every ticket;
+    null windows mean every ticket."""
+    from supportflow.assist.config import STATIC_ENCODER
+    from supportflow.knowledge import ticket_vectors
+    from supportflow.knowledge.runner import vector_plan
+
+    knowledge = load_knowledge_config()
+    index = knowledge.index.encoder
+    small = knowledge.model_copy(deep=True)
+    small.search.suggest_recent_days, small.audit.gap_days = 2, 1
+    assist = load_assist_config().model_copy(deep=True)
+    assist.recent_days, assist.related.window_days = 1, 2
+    plan = vector_plan(small, assist)
+    assert plan[0] == (index, None, 3) and plan[-1] == (STATIC_ENCODER, None, None)
+    assist.recent_days = None
+    assert vector_plan(small, assist)[0] == (index, None, None)
+    with connect(Settings()) as con:
+        con.execute("CREATE TEMP TABLE kept AS SELECT * FROM ml.ticket_vectors")
+        try:
+            con.execute("DELETE FROM ml.ticket_vectors")
+            ticket_vectors.refresh_routed(con, small.index, plan=plan)
+            counts = dict(
+                con.execute("SELECT encoder, count(*) FROM ml.ticket_vectors GROUP BY 1").fetchall()
+            )
+            ((window,),) = con.execute(
+                f"SELECT count(*) FROM landing.ticket_texts t WHERE has_text AND {WORKING_SET}",
+                {"recent_days": 3},
+            ).fetchall()
+            ((everyone,),) = con.execute(
+                "SELECT count(*) FROM landing.ticket_texts WHERE has_text"
+            ).fetchall()
+        finally:  # the world's vectors back, for the tests after this one
+            con.execute("DELETE FROM ml.ticket_vectors")
+            con.execute("INSERT INTO ml.ticket_vectors SELECT * FROM kept")
+    assert 0 < window < everyone / 2
+    assert counts[index] == window and counts[STATIC_ENCODER] == everyone

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from flows.ingest_tickets import IngestParams, ingest_tickets
 from flows.reindex_knowledge import ReindexParams, reindex_knowledge
+from supportflow.assist.config import STATIC_ENCODER
 from supportflow.knowledge import answer as answers
 from supportflow.knowledge.config import KnowledgeConfig, answer_configs, load_knowledge_config
 from supportflow.knowledge.index import reindex
@@ -160,14 +161,15 @@ def test_tickets_in_routed_languages_are_searched_with_their_languages_encoder(
                  [routed])[0][0] == chunks  # fmt: skip
     assert in_world["first"].reindex.chunks_routed == chunks
     assert in_world["second"].reindex.chunks_routed == 0
-    # every ticket keeps an index-encoder vector; only tickets in routed languages get another
+    # every ticket keeps an index-encoder vector; only tickets in routed languages get another;
+    # the static incident encoder's vectors are of every ticket too
     vectors = dict(
         query(
             "SELECT v.encoder, list(DISTINCT coalesce(t.language, '?')) FROM ml.ticket_vectors v"
             " JOIN landing.ticket_texts t USING (ticket_id) GROUP BY v.encoder"
         )
     )
-    assert set(vectors) == {ENCODER, routed}
+    assert set(vectors) == {ENCODER, routed, STATIC_ENCODER}
     assert set(vectors[routed]) == set(config.languages_of(routed)) & set(vectors[ENCODER])
     # suggestions for German, Spanish and French tickets: recall@3 of the gold article, against
     # the same tickets searched with the index encoder
