@@ -1,7 +1,9 @@
 """Ticket embeddings, computed once per ticket text and encoder and kept in ``ml.ticket_vectors``.
 
 Article suggestions, the coverage-gap audit and agent assist (related tickets, incidents) all
-read them, so the nightly run embeds each new ticket once, not once per consumer. A ticket whose
+read them, so the nightly run embeds each new ticket once per encoder, not once per consumer,
+and only for the tickets that encoder's readers use (``knowledge.runner.vector_plan``: the
+transformer for the working set, the static incident encoder for every ticket). A ticket whose
 subject or body changes is re-embedded; status changes are not text changes.
 
 A ticket is embedded as its subject and newest message (``models.text.read_ticket``: quoted
