@@ -354,3 +354,33 @@ def test_the_nightly_embeds_the_working_set_with_the_transformer_and_history_sta
             con.execute("INSERT INTO ml.ticket_vectors SELECT * FROM kept")
     assert 0 < window < everyone / 2
     assert counts[index] == window and counts[STATIC_ENCODER] == everyone
+
+
+def test_an_edited_ticket_gets_one_new_vector_in_place_of_the_old(world):
+    """``refresh`` streams the stale tickets once and replaces the vector of an edited text;
+    a new ticket's vector is added without touching the others."""
+    from supportflow.assist.config import STATIC_ENCODER
+    from supportflow.knowledge import ticket_vectors
+
+    with connect(Settings()) as con:
+        ticket_vectors.refresh(con, STATIC_ENCODER)  # every ticket has one (a no-op here)
+        ((edited, body),) = con.execute(
+            "SELECT ticket_id, body FROM landing.tickets WHERE NOT coalesce(is_deleted, false)"
+            " AND body IS NOT NULL ORDER BY ticket_id LIMIT 1"
+        ).fetchall()
+        vectors = "SELECT ticket_id, text_hash, embedding FROM ml.ticket_vectors WHERE encoder = ?"
+        before = {r[0]: r[1:] for r in con.execute(vectors, [STATIC_ENCODER]).fetchall()}
+        edit = "UPDATE landing.tickets SET body = ? WHERE ticket_id = ?"
+        con.execute(edit, ["My printer is on fire.", edited])
+        try:
+            assert ticket_vectors.refresh(con, STATIC_ENCODER, batch=7) == 1
+            after = {r[0]: r[1:] for r in con.execute(vectors, [STATIC_ENCODER]).fetchall()}
+        finally:
+            con.execute(edit, [body, edited])
+            ticket_vectors.refresh(con, STATIC_ENCODER)
+        restored = {r[0]: r[1:] for r in con.execute(vectors, [STATIC_ENCODER]).fetchall()}
+    assert set(after) == set(before) and after[edited] != before[edited]
+    assert {k: v for k, v in after.items() if k != edited} == {
+        k: v for k, v in before.items() if k != edited
+    }
+    assert restored == before  # the same text, the same vector
