@@ -365,8 +365,9 @@ def test_an_edited_ticket_gets_one_new_vector_in_place_of_the_old(world):
     with connect(Settings()) as con:
         ticket_vectors.refresh(con, STATIC_ENCODER)  # every ticket has one (a no-op here)
         ((edited, body),) = con.execute(
-            "SELECT ticket_id, body FROM landing.tickets WHERE NOT coalesce(is_deleted, false)"
-            " AND body IS NOT NULL ORDER BY ticket_id LIMIT 1"
+            "SELECT ticket_id, body FROM landing.tickets JOIN ml.ticket_vectors v USING"
+            " (ticket_id) WHERE v.encoder = ? ORDER BY ticket_id LIMIT 1",
+            [STATIC_ENCODER],
         ).fetchall()
         vectors = "SELECT ticket_id, text_hash, embedding FROM ml.ticket_vectors WHERE encoder = ?"
         before = {r[0]: r[1:] for r in con.execute(vectors, [STATIC_ENCODER]).fetchall()}
