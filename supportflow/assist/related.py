@@ -122,27 +122,37 @@ class Incident:
 
 
 def burst_rows(t: Tickets, config: IncidentConfig) -> np.ndarray:
-    """Row numbers of tickets inside a burst (see the module docstring)."""
+    """Row numbers of tickets inside a burst (see the module docstring). Each day's tickets are
+    compared with those within ± ``window_hours`` first; only the tickets with ``min_tickets``
+    near-identical ones there are compared with their ``baseline_days`` before (the rest cannot
+    be a burst). The same seeds as comparing every ticket with its whole baseline, in less
+    time where few tickets have that many look-alikes: static vectors of 108,921 demo tickets
+    0.6 s instead of 2.5 s; of 1,000,054 (2,740 a day, most with 12 look-alikes) 207 s vs 196 s
+    (the same 32,269 seeds either way)."""
+    import torch
+
     w = config.window_hours * HOUR
     base_span = config.baseline_days * DAY
     first = t.times[0] if len(t) else 0.0
+    vectors = torch.from_numpy(np.ascontiguousarray(t.vectors))
     seeds = []
-    for rows, refs, sims in windows(t, base_span, w):
+    for rows, refs, sims in windows(t, w, w):
         close = (sims >= config.similarity).numpy()
-        ref_times = t.times[refs]
-        for r in range(rows.stop - rows.start):
-            i = rows.start + r
-            dt = ref_times - t.times[i]
-            local = int(np.count_nonzero(close[r] & (np.abs(dt) <= w)))
-            if local < config.min_tickets:
-                continue
-            history = min(base_span, t.times[i] - w - first)
-            if history < DAY:
-                continue  # too little history to know the normal rate
-            before = int(np.count_nonzero(close[r] & (dt < -w) & (dt >= -base_span)))
-            rate = before * (2 * w) / history  # expected similar tickets per ± window
-            if local >= config.burst_factor * max(rate, 1.0):
-                seeds.append(i)
+        times = t.times[rows]
+        local = np.count_nonzero(close & (np.abs(t.times[refs][None, :] - times[:, None]) <= w), 1)
+        history = np.minimum(base_span, times - w - first)
+        wanted = np.flatnonzero((local >= config.min_tickets) & (history >= DAY))
+        if not len(wanted):  # too few look-alikes, or too little history to know the normal rate
+            continue
+        lo = int(np.searchsorted(t.times, times[wanted[0]] - base_span, side="left"))
+        hi = int(np.searchsorted(t.times, times[wanted[-1]] - w, side="left"))
+        with torch.no_grad():
+            near = (vectors[rows.start + wanted] @ vectors[lo:hi].T >= config.similarity).numpy()
+        dt = t.times[lo:hi][None, :] - times[wanted][:, None]
+        before = np.count_nonzero(near & (dt < -w) & (dt >= -base_span), axis=1)
+        rate = before * (2 * w) / history[wanted]  # expected similar tickets per ± window
+        burst = local[wanted] >= config.burst_factor * np.maximum(rate, 1.0)
+        seeds.extend((rows.start + wanted[burst]).tolist())
     return np.array(seeds, dtype=np.int64)
 
 

@@ -257,3 +257,42 @@ def test_related_tickets_rank_by_similarity_then_time_within_the_window():
     assert found["t5"].duplicates == found["t5"].related_open == []
     wide = related_tickets(t, {"t4"}, RelatedConfig(window_days=14, max_related=5))
     assert [r for r, _ in wide["t4"].related_open] == ["t2", "t7", "t3"]
+
+
+def test_burst_rows_finds_exactly_the_tickets_the_definition_names():
+    """``burst_rows`` prunes before comparing with the baseline; a brute-force reading of the
+    definition (module docstring of supportflow/assist/related.py) over every pair must agree,
+    on clustered random tickets with a planted burst."""
+    import numpy as np
+
+    from supportflow.assist.config import IncidentConfig
+    from supportflow.assist.related import DAY, HOUR, Tickets, burst_rows
+
+    rng = np.random.default_rng(3)
+    topics = rng.normal(size=(6, 16))
+    n = 1500
+    times = np.sort(rng.uniform(0, 20 * DAY, n))
+    topic = rng.integers(0, 6, n)
+    burst = (times > 15 * DAY) & (times < 15 * DAY + 2 * HOUR) & (rng.random(n) < 0.9)
+    topic[burst] = 0
+    vectors = topics[topic] + 0.35 * rng.normal(size=(n, 16))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    t = Tickets([str(i) for i in range(n)], times, [None] * n, [None] * n, [None] * n,
+                vectors.astype(np.float32))  # fmt: skip
+    config = IncidentConfig(similarity=0.8, min_tickets=4, burst_factor=3.0)
+    w, span = config.window_hours * HOUR, config.baseline_days * DAY
+    close = t.vectors @ t.vectors.T >= config.similarity
+    expected = []
+    for i in range(n):
+        dt = times - times[i]
+        local = np.count_nonzero(close[i] & (np.abs(dt) <= w))
+        history = min(span, times[i] - w - times[0])
+        before = np.count_nonzero(close[i] & (dt < -w) & (dt >= -span))
+        if (
+            local >= config.min_tickets
+            and history >= DAY
+            and local >= config.burst_factor * max(before * 2 * w / history, 1.0)
+        ):
+            expected.append(i)
+    found = burst_rows(t, config).tolist()
+    assert found == expected and len(found) >= 4
