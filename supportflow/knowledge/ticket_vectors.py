@@ -4,7 +4,8 @@ Article suggestions, the coverage-gap audit and agent assist (related tickets, i
 read them, so the nightly run embeds each new ticket once per encoder, not once per consumer,
 and only for the tickets that encoder's readers use (``knowledge.runner.vector_plan``: the
 transformer for the working set, the static incident encoder for every ticket). A ticket whose
-subject or body changes is re-embedded; status changes are not text changes.
+subject or body changes is re-embedded; status changes are not text changes. A ticket emptied
+or deleted in the help desk loses its vectors (``prune``): a vector never outlives its text.
 
 A ticket is embedded as its subject and newest message (``models.text.read_ticket``: quoted
 replies and signatures out), as a query (e5's ``query: `` prefix, knowledge/encoder.py): it is what
@@ -39,6 +40,11 @@ STALE = f"""t.has_text AND NOT EXISTS (
     SELECT 1 FROM ml.ticket_vectors v WHERE v.ticket_id = t.ticket_id
     AND v.encoder = $encoder AND v.text_hash = {TEXT_HASH})"""
 
+
+# a vector whose ticket has no text any more (emptied, or deleted in the help desk): readers join
+# vectors to tickets without re-checking the text, so such a vector must not outlive its text
+ORPHAN = """v.encoder = $encoder AND NOT EXISTS (
+    SELECT 1 FROM landing.ticket_texts t WHERE t.ticket_id = v.ticket_id AND t.has_text)"""
 
 ONLY = f"""($ids IS NULL OR list_contains($ids, t.ticket_id))
     AND ($languages IS NULL OR list_contains($languages, t.language)) AND {WORKING_SET}"""
@@ -113,8 +119,10 @@ def refresh(
     its own, so a crash keeps whole batches and a re-run resumes. The stale tickets are read in
     one pass (not once per batch: at 1M tickets that query was half the time). ``embed``
     computes a batch's vectors (default ``encoder.embed`` in this process; a flow passes one
-    that maps the batch onto Dask workers): this function only reads and writes."""
+    that maps the batch onto Dask workers): this function only reads and writes. The vectors of
+    tickets without text any more are dropped first (``prune``)."""
     embed = embed or enc.embed
+    prune(con, encoder)
     total = count_stale(con, encoder, ticket_ids, languages, recent_days)
     if total == 0:
         return 0
@@ -141,6 +149,19 @@ def refresh(
     finally:
         reader.close()
     return done
+
+
+def prune(con, encoder: str) -> int:
+    """Delete ``encoder``'s vectors of tickets without text (a ticket emptied or deleted since it
+    was embedded); returns how many. ``refresh`` calls it first, so no reader sees a vector of a
+    text that is gone."""
+    (count,) = con.execute(
+        f"SELECT count(*) FROM ml.ticket_vectors v WHERE {ORPHAN}", {"encoder": encoder}
+    ).fetchone()
+    if count:  # a night with nothing to drop writes nothing
+        with transaction(con):
+            con.execute(f"DELETE FROM ml.ticket_vectors v WHERE {ORPHAN}", {"encoder": encoder})
+    return count
 
 
 def _write(con, encoder: str, rows: list[tuple], vectors: np.ndarray) -> None:

@@ -385,3 +385,39 @@ def test_an_edited_ticket_gets_one_new_vector_in_place_of_the_old(world):
         k: v for k, v in before.items() if k != edited
     }
     assert restored == before  # the same text, the same vector
+
+
+def test_a_ticket_emptied_or_deleted_loses_its_vector(world):
+    """A vector is of a text: when the ticket's subject and body are emptied, or the ticket is
+    deleted in the help desk, ``refresh`` drops its vector, so related tickets and incidents
+    (which join vectors to tickets) never match a text that is gone; restored, it is back."""
+    from supportflow.assist.config import STATIC_ENCODER
+    from supportflow.assist.store import load_tickets
+    from supportflow.knowledge import ticket_vectors
+
+    with connect(Settings()) as con:
+        ticket_vectors.refresh(con, STATIC_ENCODER)
+        (emptied, subject, body), (deleted, _, _) = con.execute(
+            "SELECT ticket_id, subject, body FROM landing.tickets JOIN ml.ticket_vectors v"
+            " USING (ticket_id) WHERE v.encoder = ? ORDER BY ticket_id LIMIT 2",
+            [STATIC_ENCODER],
+        ).fetchall()
+        vectors = "SELECT ticket_id, text_hash, embedding FROM ml.ticket_vectors WHERE encoder = ?"
+        before = {r[0]: r[1:] for r in con.execute(vectors, [STATIC_ENCODER]).fetchall()}
+        con.execute("UPDATE landing.tickets SET subject = '', body = ' ' WHERE ticket_id = ?",
+                    [emptied])  # fmt: skip
+        con.execute("UPDATE landing.tickets SET is_deleted = true WHERE ticket_id = ?", [deleted])
+        try:
+            assert ticket_vectors.refresh(con, STATIC_ENCODER) == 0  # nothing to embed
+            after = {r[0]: r[1:] for r in con.execute(vectors, [STATIC_ENCODER]).fetchall()}
+            assert emptied not in load_tickets(con, STATIC_ENCODER).ids
+            assert ticket_vectors.prune(con, STATIC_ENCODER) == 0  # a second pass drops nothing
+        finally:
+            con.execute("UPDATE landing.tickets SET subject = ?, body = ? WHERE ticket_id = ?",
+                        [subject, body, emptied])  # fmt: skip
+            con.execute("UPDATE landing.tickets SET is_deleted = false WHERE ticket_id = ?",
+                        [deleted])  # fmt: skip
+            assert ticket_vectors.refresh(con, STATIC_ENCODER) == 2
+        restored = {r[0]: r[1:] for r in con.execute(vectors, [STATIC_ENCODER]).fetchall()}
+    assert set(before) - set(after) == {emptied, deleted}
+    assert restored == before  # the same texts, the same vectors
