@@ -30,6 +30,27 @@ def git_sha() -> str:
         return "unknown"
 
 
+# the instruction sets that decide int8 and fp32 kernel speed (ONNX Runtime, torch): AVX2 only,
+# AVX-512, VNNI (int8 dot products) or AMX; the same bench differs by ~1.5x between such CPUs
+ISA_PREFIXES = ("avx2", "avx512f", "avx512vnni", "avx512_vnni", "avxvnni", "amx")
+
+
+def machine() -> dict:
+    """The machine a result was measured on: CPUs, Python, CPU model, the kernel-relevant
+    instruction sets (``ISA_PREFIXES``, from py-cpuinfo) and the 1-minute load average at the
+    end (a shared box's other work shows there)."""
+    import cpuinfo
+
+    info = cpuinfo.get_cpu_info()
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "cpu": info.get("brand_raw", "unknown"),
+        "isa": sorted(f for f in info.get("flags", []) if f.startswith(ISA_PREFIXES)),
+        "load_1m": round(os.getloadavg()[0], 2),
+    }
+
+
 def write_result(bench: str, params: dict, figures: dict, targets: dict) -> dict:
     """Write ``benchmarks/results/<bench>.json``; ``met`` is true when every target holds."""
     met = all(CHECKS[op](figures[name], bound) for name, (op, bound) in targets.items())
@@ -37,7 +58,7 @@ def write_result(bench: str, params: dict, figures: dict, targets: dict) -> dict
         "bench": bench,
         "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git": git_sha(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": machine(),
         "params": params,
         "figures": figures,
         "targets": {k: list(v) for k, v in targets.items()},
