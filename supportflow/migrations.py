@@ -443,4 +443,21 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        12,
+        "incident detection keeps its burst seeds per day, so a night recomputes only the days it reaches",
+        """
+        -- One row per UTC day with tickets (supportflow.assist.related.reached_days): what the
+        -- day's seeds were computed from (inputs: encoder, incident config, first ticket's
+        -- time), the day's tickets and a fingerprint of their ids and text hashes, and the ids
+        -- of its burst seeds.
+        CREATE TABLE ml.incident_days (
+            day         BIGINT NOT NULL PRIMARY KEY,
+            inputs      VARCHAR NOT NULL,
+            tickets     BIGINT NOT NULL,
+            fingerprint UBIGINT NOT NULL,
+            seeds       VARCHAR[] NOT NULL
+        );
+        """,
+    ),
 ]

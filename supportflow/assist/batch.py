@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
 import pyarrow as pa
 
 from models.text import read_ticket
@@ -30,7 +31,14 @@ from supportflow.assist.generator import Generator, GeneratorError
 from supportflow.assist.guardrails import check_reply, internal_grams
 from supportflow.assist.macros import MacroLibrary
 from supportflow.assist.missing_info import missing_fields, request_line
-from supportflow.assist.related import Related, find_incidents, related_tickets
+from supportflow.assist.related import (
+    Related,
+    burst_rows,
+    day_of,
+    find_incidents,
+    reached_days,
+    related_tickets,
+)
 from supportflow.assist.summary import summarise
 from supportflow.knowledge import ticket_vectors
 from supportflow.knowledge.config import KnowledgeConfig
@@ -137,25 +145,70 @@ def pending(
     return [r[0] for r in rows if r[1]], [r[0] for r in rows if not r[1]]
 
 
-def detect_incidents(con, tickets: store.Tickets, config: AssistConfig) -> tuple[int, int]:
-    """Recompute incidents over all tickets and replace both tables in one transaction (the
-    same tickets give the same incident ids, so a re-run changes nothing)."""
-    incidents = find_incidents(tickets, config.incidents)
+# ml.incident_days rows (store.seed_days)
+DAY_SCHEMA = pa.schema(
+    [("day", pa.int64()), ("inputs", pa.string()), ("tickets", pa.int64()),
+     ("fingerprint", pa.uint64()), ("seeds", pa.list_(pa.string()))]
+)  # fmt: skip
+
+
+def detect_incidents(
+    con, tickets: store.Tickets, config: AssistConfig, encoder: str
+) -> tuple[int, int]:
+    """Incidents over all ``tickets`` (vectors of ``encoder``), replacing both tables in one
+    transaction (the same tickets give the same incident ids, so a re-run changes nothing);
+    returns (incidents, ticket links).
+
+    Burst seeds are recomputed only for the days a changed day reaches
+    (``related.reached_days``); the other days' seeds come from ``ml.incident_days``, which
+    keeps each day's seeds with the fingerprint of its tickets. A change of encoder, incident
+    config or first ticket recomputes every day. Nothing changed: nothing is written."""
+    inc = config.incidents
+    first = float(tickets.times[0]) if len(tickets) else 0.0
+    inputs = hashlib.sha256(
+        json.dumps([encoder, inc.model_dump(mode="json"), first], sort_keys=True).encode()
+    ).hexdigest()[:16]
+    now = store.day_fingerprints(con, encoder)
+    kept = store.seed_days(con)
+    changed = {
+        d for d in now.keys() | kept.keys()
+        if d not in kept or kept[d][0] != inputs or kept[d][1:3] != now.get(d)
+    }  # fmt: skip
+    if not changed:
+        return con.execute(
+            "SELECT (SELECT count(*) FROM ml.incidents), (SELECT count(*) FROM ml.ticket_incidents)"
+        ).fetchall()[0]  # fetchall: a pending result would block the connection's register()
+    redo = reached_days(changed, inc) & now.keys()
+    days = day_of(tickets.times)
+    only = np.isin(days, np.fromiter(redo, np.int64, len(redo)))
+    row_of = {ticket_id: row for row, ticket_id in enumerate(tickets.ids)}
+    old = [row_of[i] for d, row in kept.items() if d in now and d not in redo for i in row[3]]
+    fresh = burst_rows(tickets, inc, only) if only.any() else np.zeros(0, np.int64)
+    seeds = np.unique(np.concatenate([fresh, np.array(old, np.int64)]))
+    incidents = find_incidents(tickets, inc, seeds)
     links = [
-        (tickets.ids[row], inc.incident_id, kind, sim)
-        for inc in incidents
-        for row, kind, sim in [(m, "burst", None) for m in inc.members]
-        + [(r, "later", s) for r, s in inc.linked]
+        (tickets.ids[row], incident.incident_id, kind, sim)
+        for incident in incidents
+        for row, kind, sim in [(m, "burst", None) for m in incident.members]
+        + [(r, "later", s) for r, s in incident.linked]
     ]
-    now = datetime.now(UTC)
+    by_day: dict[int, list[str]] = {d: [] for d in redo}
+    for row in fresh.tolist():
+        by_day[int(days[row])].append(tickets.ids[row])
+    day_rows = pa.table({
+        "day": list(by_day), "inputs": [inputs] * len(by_day),
+        "tickets": [now[d][0] for d in by_day], "fingerprint": [now[d][1] for d in by_day],
+        "seeds": list(by_day.values()),
+    }, schema=DAY_SCHEMA)  # fmt: skip
+    written = datetime.now(UTC)
     with transaction(con):
         con.execute("DELETE FROM ml.ticket_incidents")
         con.execute("DELETE FROM ml.incidents")
-        for inc in incidents:
+        for incident in incidents:
             con.execute(
                 "INSERT INTO ml.incidents VALUES (?, ?, to_timestamp(?), to_timestamp(?), ?, ?, ?)",
-                [inc.incident_id, inc.label, inc.started_at, inc.ended_at, len(inc.members),
-                 len(inc.linked), now],
+                [incident.incident_id, incident.label, incident.started_at, incident.ended_at,
+                 len(incident.members), len(incident.linked), written],
             )  # fmt: skip
         if links:
             table = pa.table(list(zip(*links, strict=True)),
@@ -163,6 +216,11 @@ def detect_incidents(con, tickets: store.Tickets, config: AssistConfig) -> tuple
             con.register("new_links", table)
             con.execute("INSERT INTO ml.ticket_incidents SELECT * FROM new_links")
             con.unregister("new_links")
+        con.execute("DELETE FROM ml.incident_days WHERE list_contains($days, day)",
+                    {"days": sorted(changed | redo)})  # fmt: skip
+        con.register("new_days", day_rows)
+        con.execute("INSERT INTO ml.incident_days SELECT * FROM new_days")
+        con.unregister("new_days")
     return len(incidents), len(links)
 
 
@@ -213,7 +271,7 @@ def run_assist(
         encoder = incident_encoder(config, index.encoder)
         ticket_vectors.refresh(con, encoder)  # every ticket: a no-op after the nightly run
         everyone = tickets if encoder == index.encoder else store.load_tickets(con, encoder)
-        result.incidents, result.incident_tickets = detect_incidents(con, everyone, config)
+        result.incidents, result.incident_tickets = detect_incidents(con, everyone, config, encoder)
     related = related_tickets(tickets, set(todo), config.related)
     shared = Shared(config, library, _internal(index), generator_key)
     for start in range(0, len(todo), batch):

@@ -9,13 +9,18 @@ An **incident** is a burst: a ticket with at least ``min_tickets`` near-identica
 rate of such tickets over the ``baseline_days`` before. Burst tickets that are near-identical and
 close in time form one incident; later tickets close to its centroid within ``link_hours`` of
 its end are linked to it too (known-incident matching).
+
+Whether a ticket is a burst seed depends only on the tickets from ``baseline_days`` before it
+to ``window_hours`` after it, so a night recomputes seeds only for the days a changed day
+reaches (``reached_days``) and keeps the others' (``supportflow.assist.batch.detect_incidents``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -121,14 +126,29 @@ class Incident:
     parts: list[list[int]] = field(default_factory=list)  # one per wording/language
 
 
-def burst_rows(t: Tickets, config: IncidentConfig) -> np.ndarray:
+def day_of(times: np.ndarray) -> np.ndarray:
+    """UTC day numbers (days since 1970-01-01) of epoch seconds: the day blocks of ``windows``."""
+    return np.floor(np.asarray(times, dtype=np.float64) / DAY).astype(np.int64)
+
+
+def reached_days(changed: Iterable[int], config: IncidentConfig) -> set[int]:
+    """The days whose tickets' burst status a change to the tickets of the ``changed`` days can
+    alter. A ticket at ``c`` counts for the tickets within ± ``window_hours`` of it and as
+    baseline for those up to ``baseline_days`` after it, so day ``d`` reaches days
+    ``d - ⌈window_hours / 24⌉`` … ``d + baseline_days``."""
+    back = math.ceil(config.window_hours * HOUR / DAY)
+    return {d + k for d in changed for k in range(-back, config.baseline_days + 1)}
+
+
+def burst_rows(t: Tickets, config: IncidentConfig, only: np.ndarray | None = None) -> np.ndarray:
     """Row numbers of tickets inside a burst (see the module docstring). Each day's tickets are
     compared with those within ± ``window_hours`` first; only the tickets with ``min_tickets``
     near-identical ones there are compared with their ``baseline_days`` before (the rest cannot
     be a burst). The same seeds as comparing every ticket with its whole baseline, in less
     time where few tickets have that many look-alikes: static vectors of 108,921 demo tickets
     0.6 s instead of 2.5 s; of 1,000,054 (2,740 a day, most with 12 look-alikes) 207 s vs 196 s
-    (the same 32,269 seeds either way)."""
+    (the same 32,269 seeds either way). ``only`` (a boolean row mask): the seeds among those
+    rows, each judged against every ticket as without the mask."""
     import torch
 
     w = config.window_hours * HOUR
@@ -136,12 +156,13 @@ def burst_rows(t: Tickets, config: IncidentConfig) -> np.ndarray:
     first = t.times[0] if len(t) else 0.0
     vectors = torch.from_numpy(np.ascontiguousarray(t.vectors))
     seeds = []
-    for rows, refs, sims in windows(t, w, w):
+    for rows, refs, sims in windows(t, w, w, only):
         close = (sims >= config.similarity).numpy()
         times = t.times[rows]
         local = np.count_nonzero(close & (np.abs(t.times[refs][None, :] - times[:, None]) <= w), 1)
         history = np.minimum(base_span, times - w - first)
-        wanted = np.flatnonzero((local >= config.min_tickets) & (history >= DAY))
+        candidate = (local >= config.min_tickets) & (history >= DAY)
+        wanted = np.flatnonzero(candidate if only is None else candidate & only[rows])
         if not len(wanted):  # too few look-alikes, or too little history to know the normal rate
             continue
         lo = int(np.searchsorted(t.times, times[wanted[0]] - base_span, side="left"))
@@ -156,9 +177,12 @@ def burst_rows(t: Tickets, config: IncidentConfig) -> np.ndarray:
     return np.array(seeds, dtype=np.int64)
 
 
-def find_incidents(t: Tickets, config: IncidentConfig) -> list[Incident]:
-    """Group burst tickets into incidents and link later similar tickets to them."""
-    seeds = burst_rows(t, config)
+def find_incidents(
+    t: Tickets, config: IncidentConfig, seeds: np.ndarray | None = None
+) -> list[Incident]:
+    """Group burst tickets (``seeds``: their rows, ascending; default ``burst_rows``) into
+    incidents and link later similar tickets to them."""
+    seeds = burst_rows(t, config) if seeds is None else seeds
     if not len(seeds):
         return []
     import torch

@@ -43,6 +43,34 @@ def load_tickets(con, encoder: str, since: datetime | None = None) -> Tickets:
     )
 
 
+# (tickets, fingerprint) per UTC day: the day's tickets as ``load_tickets`` reads them, with
+# the texts their vectors are of; the same day blocks as ``related.day_of``
+DAY_FINGERPRINTS = """
+    SELECT CAST(floor(epoch(t.created_at) / 86400) AS BIGINT) AS day, count(*) AS tickets,
+           bit_xor(hash(t.ticket_id, v.text_hash)) AS fingerprint
+    FROM landing.ticket_texts t JOIN ml.ticket_vectors v USING (ticket_id)
+    WHERE v.encoder = $encoder GROUP BY 1"""
+
+
+def day_fingerprints(con, encoder: str) -> dict[int, tuple[int, int]]:
+    """Per UTC day (days since 1970-01-01): (tickets, fingerprint) of the tickets with a vector
+    of ``encoder``; a ticket added, deleted, emptied or edited on a day changes its pair."""
+    rows = con.execute(DAY_FINGERPRINTS, {"encoder": encoder}).fetchall()
+    return {day: (n, fingerprint) for day, n, fingerprint in rows}
+
+
+# day → (inputs, tickets, fingerprint, seed ticket ids) as incident detection last left it
+SeedDays = dict[int, tuple[str, int, int, list[str]]]
+
+
+def seed_days(con) -> SeedDays:
+    """``ml.incident_days``: the burst seeds of each day and what they were computed from."""
+    rows = con.execute(
+        "SELECT day, inputs, tickets, fingerprint, seeds FROM ml.incident_days"
+    ).fetchall()
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+
+
 def _rows(con, sql: str, params: dict | None = None) -> list[dict]:
     cur = con.execute(sql, params or {})
     names = [d[0] for d in cur.description]

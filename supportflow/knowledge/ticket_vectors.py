@@ -155,9 +155,9 @@ def prune(con, encoder: str) -> int:
     """Delete ``encoder``'s vectors of tickets without text (a ticket emptied or deleted since it
     was embedded); returns how many. ``refresh`` calls it first, so no reader sees a vector of a
     text that is gone."""
-    (count,) = con.execute(
+    ((count,),) = con.execute(
         f"SELECT count(*) FROM ml.ticket_vectors v WHERE {ORPHAN}", {"encoder": encoder}
-    ).fetchone()
+    ).fetchall()
     if count:  # a night with nothing to drop writes nothing
         with transaction(con):
             con.execute(f"DELETE FROM ml.ticket_vectors v WHERE {ORPHAN}", {"encoder": encoder})

@@ -421,3 +421,56 @@ def test_a_ticket_emptied_or_deleted_loses_its_vector(world):
         restored = {r[0]: r[1:] for r in con.execute(vectors, [STATIC_ENCODER]).fetchall()}
     assert set(before) - set(after) == {emptied, deleted}
     assert restored == before  # the same texts, the same vectors
+
+
+def test_incidents_recompute_only_what_a_change_reaches_and_match_a_full_recompute(world):
+    """``detect_incidents`` keeps burst seeds per day (``ml.incident_days``): with nothing
+    changed it writes nothing; after a burst ticket is deleted it recomputes the days that
+    ticket's day reaches and gives exactly what a recompute of every day gives."""
+    from supportflow.assist import store
+    from supportflow.assist.batch import detect_incidents
+    from supportflow.assist.config import STATIC_ENCODER, load_assist_config
+    from supportflow.knowledge import ticket_vectors
+    from supportflow.knowledge.config import load_knowledge_config
+
+    def state(con):
+        return [
+            con.execute("SELECT * EXCLUDE (detected_at) FROM ml.incidents ORDER BY 1").fetchall(),
+            con.execute("SELECT * FROM ml.ticket_incidents ORDER BY ALL").fetchall(),
+            con.execute(
+                "SELECT day, tickets, fingerprint, list_sort(seeds) FROM ml.incident_days"
+                " ORDER BY day"
+            ).fetchall(),
+        ]
+
+    config = load_assist_config(None, encoder=load_knowledge_config(None).index.encoder)
+    with connect(Settings()) as con:
+        tickets = store.load_tickets(con, STATIC_ENCODER)
+        before = state(con)
+        written = con.execute("SELECT max(detected_at) FROM ml.incidents").fetchall()
+        assert before[0] and before[2]  # the planted incident; seeds kept per day
+        counts = detect_incidents(con, tickets, config, STATIC_ENCODER)
+        assert counts == (len(before[0]), len(before[1]))
+        assert con.execute("SELECT max(detected_at) FROM ml.incidents").fetchall() == written
+        ((gone,),) = con.execute(
+            "SELECT ticket_id FROM ml.ticket_incidents WHERE link = 'burst' ORDER BY 1 LIMIT 1"
+        ).fetchall()
+        delete = "UPDATE landing.tickets SET is_deleted = ? WHERE ticket_id = ?"
+        con.execute(delete, [True, gone])
+        try:
+            ticket_vectors.refresh(con, STATIC_ENCODER)  # drops its vector
+            fewer = store.load_tickets(con, STATIC_ENCODER)
+            detect_incidents(con, fewer, config, STATIC_ENCODER)
+            incremental = state(con)
+            con.execute("DELETE FROM ml.incident_days")
+            detect_incidents(con, fewer, config, STATIC_ENCODER)
+            full = state(con)
+        finally:
+            con.execute(delete, [False, gone])
+            ticket_vectors.refresh(con, STATIC_ENCODER)
+            detect_incidents(con, store.load_tickets(con, STATIC_ENCODER), config,
+                             STATIC_ENCODER)  # fmt: skip
+        restored = state(con)
+    assert incremental == full and gone not in str(incremental[1])
+    assert incremental[1] != before[1]  # the change did reach the incident
+    assert restored == before

@@ -259,14 +259,13 @@ def test_related_tickets_rank_by_similarity_then_time_within_the_window():
     assert [r for r, _ in wide["t4"].related_open] == ["t2", "t7", "t3"]
 
 
-def test_burst_rows_finds_exactly_the_tickets_the_definition_names():
-    """``burst_rows`` prunes before comparing with the baseline; a brute-force reading of the
-    definition (module docstring of supportflow/assist/related.py) over every pair must agree,
-    on clustered random tickets with a planted burst."""
+def _clustered_tickets():
+    """1,500 tickets over 20 days in 6 topics, with a planted burst of topic 0 on day 15, and an
+    incident config that finds it."""
     import numpy as np
 
     from supportflow.assist.config import IncidentConfig
-    from supportflow.assist.related import DAY, HOUR, Tickets, burst_rows
+    from supportflow.assist.related import DAY, HOUR, Tickets
 
     rng = np.random.default_rng(3)
     topics = rng.normal(size=(6, 16))
@@ -279,7 +278,19 @@ def test_burst_rows_finds_exactly_the_tickets_the_definition_names():
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     t = Tickets([str(i) for i in range(n)], times, [None] * n, [None] * n, [None] * n,
                 vectors.astype(np.float32))  # fmt: skip
-    config = IncidentConfig(similarity=0.8, min_tickets=4, burst_factor=3.0)
+    return t, IncidentConfig(similarity=0.8, min_tickets=4, burst_factor=3.0)
+
+
+def test_burst_rows_finds_exactly_the_tickets_the_definition_names():
+    """``burst_rows`` prunes before comparing with the baseline; a brute-force reading of the
+    definition (module docstring of supportflow/assist/related.py) over every pair must agree,
+    on clustered random tickets with a planted burst."""
+    import numpy as np
+
+    from supportflow.assist.related import DAY, HOUR, burst_rows
+
+    t, config = _clustered_tickets()
+    n, times = len(t), t.times
     w, span = config.window_hours * HOUR, config.baseline_days * DAY
     close = t.vectors @ t.vectors.T >= config.similarity
     expected = []
@@ -296,3 +307,33 @@ def test_burst_rows_finds_exactly_the_tickets_the_definition_names():
             expected.append(i)
     found = burst_rows(t, config).tolist()
     assert found == expected and len(found) >= 4
+
+
+def test_a_changed_day_moves_seeds_only_on_the_days_it_reaches():
+    """Incremental incident detection: after the tickets of one day change (here: removed),
+    the seeds outside ``reached_days`` of it stay as they were, and recomputing only the
+    reached days (``burst_rows(only=…)``) plus the kept seeds gives exactly a full recompute."""
+    import numpy as np
+
+    from supportflow.assist.related import Tickets, burst_rows, day_of, reached_days
+
+    t, config = _clustered_tickets()
+    before = {t.ids[r] for r in burst_rows(t, config)}
+    moved = 0
+    for gone in (3, 9, 12, 15):
+        keep = day_of(t.times) != gone
+        after_t = Tickets([i for i, k in zip(t.ids, keep, strict=True) if k], t.times[keep],
+                          [None] * int(keep.sum()), [None] * int(keep.sum()),
+                          [None] * int(keep.sum()), t.vectors[keep])  # fmt: skip
+        reached = reached_days({gone}, config)
+        days = day_of(after_t.times)
+        full = {after_t.ids[r] for r in burst_rows(after_t, config)}
+        only = np.isin(days, sorted(reached))
+        redone = {after_t.ids[r] for r in burst_rows(after_t, config, only)}
+        day = dict(zip(t.ids, day_of(t.times).tolist(), strict=True))
+        kept = {i for i in before if day[i] not in reached}
+        assert {i for i in full if day[i] not in reached} == kept
+        assert redone | kept == full
+        moved += len(full ^ before) > 0
+    assert moved >= 2  # the changes did move seeds (the burst day and its baseline)
+    assert reached_days({10}, config) == set(range(9, 18))  # 3 h back, 7 days ahead
