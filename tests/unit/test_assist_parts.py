@@ -337,3 +337,23 @@ def test_a_changed_day_moves_seeds_only_on_the_days_it_reaches():
         moved += len(full ^ before) > 0
     assert moved >= 2  # the changes did move seeds (the burst day and its baseline)
     assert reached_days({10}, config) == set(range(9, 18))  # 3 h back, 7 days ahead
+
+
+def test_seed_pairs_in_blocks_are_the_dense_pairs():
+    """``seed_pairs`` compares blocks of seeds only with the seeds within reach after them; on
+    the clustered tickets (every 3rd ticket a seed) it finds exactly the pairs of the dense
+    seeds × seeds reading, whatever the block size."""
+    import numpy as np
+
+    from supportflow.assist.related import HOUR, seed_pairs
+
+    t, config = _clustered_tickets()
+    seeds = np.arange(0, len(t), 3)
+    v, times = t.vectors[seeds], t.times[seeds]
+    dense = (v @ v.T >= config.similarity) & (
+        np.abs(times[:, None] - times[None, :]) <= 2 * config.window_hours * HOUR
+    )
+    expected = np.argwhere(np.triu(dense, 1)).tolist()
+    for block in (1, 7, 64, 5000):
+        assert sorted(seed_pairs(t, seeds, config, block).tolist()) == expected
+    assert len(expected) > 100
