@@ -134,7 +134,7 @@ def qa_sample(
     per_stratum = load_assist_config(config).qa.per_stratum
     threshold = load_knowledge_config().answer.min_similarity
     try:
-        only = datetime.strptime(day, "%Y-%m-%d").date() if day else None
+        only = datetime.strptime(day, "%Y-%m-%d").date() if day is not None else None
     except ValueError:
         _fail(f"--day {day!r} is not a date (YYYY-MM-DD)")
     with connect(settings) as con:

@@ -97,13 +97,16 @@ def _setup(verbose: bool = False, api: bool = False, warm: tuple[str, ...] = ())
     return settings
 
 
-def _console():
+def _console(stderr: bool = False):
+    """Rich console on stdout (results) or ``stderr`` (errors, so a pipe of the results never
+    carries them)."""
     import sys
 
     from rich.console import Console
 
+    stream = sys.stderr if stderr else sys.stdout
     # Logs and CI capture output without a terminal; rich would then wrap at 80 columns.
-    return Console(width=None if sys.stdout.isatty() else 140)
+    return Console(stderr=stderr, width=None if stream.isatty() else 140)
 
 
 def _redacted(message: str) -> str:
@@ -115,11 +118,11 @@ def _redacted(message: str) -> str:
 
 
 def _fail(message: str) -> None:
-    """Print ``error: message`` (one line, redacted, shown as written) and exit 1."""
+    """Print ``error: message`` on stderr (one line, redacted, shown as written) and exit 1."""
     from rich.markup import escape
 
     text = escape(_redacted(message))
-    _console().print(f"[bold red]error:[/] {text}", soft_wrap=True)  # never wrapped
+    _console(stderr=True).print(f"[bold red]error:[/] {text}", soft_wrap=True)  # never wrapped
     raise typer.Exit(1)
 
 
@@ -177,9 +180,10 @@ def main() -> None:
         if verbose:
             raise
         message = one_line(exc)
-        _console().print(f"[bold red]error:[/] {_escape(_redacted(message))}", soft_wrap=True)
+        errors = _console(stderr=True)
+        errors.print(f"[bold red]error:[/] {_escape(_redacted(message))}", soft_wrap=True)
         if type(exc).__name__ != "WarehouseLockedError":
-            _console().print("(run again as `supportflow --verbose …` for the full traceback)")
+            errors.print("(run again as `supportflow --verbose …` for the full traceback)")
         raise SystemExit(1) from None
 
 

@@ -40,3 +40,14 @@ def test_unknown_format_is_refused(home, tmp_path):
 def test_generate_rejects_unknown_output_format(home, tmp_path):
     result = runner.invoke(app, ["demo", "generate", "--out", str(tmp_path), "--formats", "xlsx"])
     assert result.exit_code == 1 and "xlsx" in result.output
+
+
+def test_errors_go_to_stderr_and_an_empty_day_is_not_every_day(home):
+    """``error:`` lines are on stderr (a pipe of results never carries them); ``qa-sample
+    --day=`` with an empty value is refused, not read as every day."""
+    done = subprocess.run(
+        [sys.executable, "-m", "supportflow.cli", "qa-sample", "--day="],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stdout == "" and done.stderr.startswith("error: --day '' is not a date")
