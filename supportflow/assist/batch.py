@@ -153,22 +153,25 @@ DAY_SCHEMA = pa.schema(
 
 
 def detect_incidents(
-    con, tickets: store.Tickets, config: AssistConfig, encoder: str
+    con,
+    tickets: store.Tickets | Callable[[], store.Tickets],
+    config: AssistConfig,
+    encoder: str,
 ) -> tuple[int, int]:
-    """Incidents over all ``tickets`` (vectors of ``encoder``), replacing both tables in one
-    transaction (the same tickets give the same incident ids, so a re-run changes nothing);
-    returns (incidents, ticket links).
+    """Incidents over all ``tickets`` (vectors of ``encoder``; or a function that loads them,
+    called only when a day changed), replacing both tables in one transaction (the same
+    tickets give the same incident ids, so a re-run changes nothing; an incident that was
+    already there keeps its ``detected_at``); returns (incidents, ticket links).
 
     Burst seeds are recomputed only for the days a changed day reaches
     (``related.reached_days``); the other days' seeds come from ``ml.incident_days``, which
     keeps each day's seeds with the fingerprint of its tickets. A change of encoder, incident
     config or first ticket recomputes every day. Nothing changed: nothing is written."""
     inc = config.incidents
-    first = float(tickets.times[0]) if len(tickets) else 0.0
+    now, first = store.day_fingerprints(con, encoder)
     inputs = hashlib.sha256(
         json.dumps([encoder, inc.model_dump(mode="json"), first], sort_keys=True).encode()
     ).hexdigest()[:16]
-    now = store.day_fingerprints(con, encoder)
     kept = store.seed_days(con)
     changed = {
         d for d in now.keys() | kept.keys()
@@ -178,6 +181,7 @@ def detect_incidents(
         return con.execute(
             "SELECT (SELECT count(*) FROM ml.incidents), (SELECT count(*) FROM ml.ticket_incidents)"
         ).fetchall()[0]  # fetchall: a pending result would block the connection's register()
+    tickets = tickets if isinstance(tickets, store.Tickets) else tickets()
     redo = reached_days(changed, inc) & now.keys()
     days = day_of(tickets.times)
     only = np.isin(days, np.fromiter(redo, np.int64, len(redo)))
@@ -201,6 +205,7 @@ def detect_incidents(
         "seeds": list(by_day.values()),
     }, schema=DAY_SCHEMA)  # fmt: skip
     written = datetime.now(UTC)
+    detected = dict(con.execute("SELECT incident_id, detected_at FROM ml.incidents").fetchall())
     with transaction(con):
         con.execute("DELETE FROM ml.ticket_incidents")
         con.execute("DELETE FROM ml.incidents")
@@ -208,7 +213,8 @@ def detect_incidents(
             con.execute(
                 "INSERT INTO ml.incidents VALUES (?, ?, to_timestamp(?), to_timestamp(?), ?, ?, ?)",
                 [incident.incident_id, incident.label, incident.started_at, incident.ended_at,
-                 len(incident.members), len(incident.linked), written],
+                 len(incident.members), len(incident.linked),
+                 detected.get(incident.incident_id, written)],
             )  # fmt: skip
         if links:
             table = pa.table(list(zip(*links, strict=True)),
@@ -262,16 +268,17 @@ def run_assist(
     todo, result.no_text = pending(con, version, ticket_ids, config.recent_days)
     for ticket_id in result.no_text:
         log.warning("ticket %s has no subject or body text: not assisted", ticket_id)
-    if not todo:  # incidents depend only on tickets' texts and times: nothing new, nothing moves
+    if ticket_ids is None:  # every run: a deleted ticket leaves its incident even on a quiet night
+        encoder = incident_encoder(config, knowledge.index.encoder)
+        ticket_vectors.refresh(con, encoder)  # every ticket: a no-op after the nightly run
+        result.incidents, result.incident_tickets = detect_incidents(
+            con, lambda: store.load_tickets(con, encoder), config, encoder
+        )
+    if not todo:
         return result
     if not isinstance(index, KnowledgeIndex):
         index = index()
     tickets = _vectors(con, index, config, todo, ticket_ids)
-    if ticket_ids is None:
-        encoder = incident_encoder(config, index.encoder)
-        ticket_vectors.refresh(con, encoder)  # every ticket: a no-op after the nightly run
-        everyone = tickets if encoder == index.encoder else store.load_tickets(con, encoder)
-        result.incidents, result.incident_tickets = detect_incidents(con, everyone, config, encoder)
     related = related_tickets(tickets, set(todo), config.related)
     shared = Shared(config, library, _internal(index), generator_key)
     for start in range(0, len(todo), batch):

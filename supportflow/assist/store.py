@@ -47,16 +47,18 @@ def load_tickets(con, encoder: str, since: datetime | None = None) -> Tickets:
 # the texts their vectors are of; the same day blocks as ``related.day_of``
 DAY_FINGERPRINTS = """
     SELECT CAST(floor(epoch(t.created_at) / 86400) AS BIGINT) AS day, count(*) AS tickets,
-           bit_xor(hash(t.ticket_id, v.text_hash)) AS fingerprint
+           bit_xor(hash(t.ticket_id, v.text_hash)) AS fingerprint, min(epoch(t.created_at))
     FROM landing.ticket_texts t JOIN ml.ticket_vectors v USING (ticket_id)
     WHERE v.encoder = $encoder GROUP BY 1"""
 
 
-def day_fingerprints(con, encoder: str) -> dict[int, tuple[int, int]]:
+def day_fingerprints(con, encoder: str) -> tuple[dict[int, tuple[int, int]], float]:
     """Per UTC day (days since 1970-01-01): (tickets, fingerprint) of the tickets with a vector
-    of ``encoder``; a ticket added, deleted, emptied or edited on a day changes its pair."""
+    of ``encoder`` (a ticket added, deleted, emptied or edited on a day changes its pair), and
+    the first such ticket's epoch seconds (0.0 when none), as ``load_tickets`` reads it."""
     rows = con.execute(DAY_FINGERPRINTS, {"encoder": encoder}).fetchall()
-    return {day: (n, fingerprint) for day, n, fingerprint in rows}
+    first = min((r[3] for r in rows), default=0.0)
+    return {day: (n, fingerprint) for day, n, fingerprint, _ in rows}, float(first)
 
 
 # day → (inputs, tickets, fingerprint, seed ticket ids) as incident detection last left it

@@ -106,7 +106,10 @@ def assist_batch(
     except (MacroLibraryError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     if not out.assisted:
-        _console().print("nothing new to assist (incidents unchanged)")
+        _console().print(
+            f"nothing new to assist; {out.incidents} incident(s) covering "
+            f"{out.incident_tickets:,} tickets"
+        )
         return
     _console().print(
         f"assisted {out.assisted:,} tickets ({out.needs_rewrite:,} drafts need a rewrite); "

@@ -474,3 +474,33 @@ def test_incidents_recompute_only_what_a_change_reaches_and_match_a_full_recompu
     assert incremental == full and gone not in str(incremental[1])
     assert incremental[1] != before[1]  # the change did reach the incident
     assert restored == before
+
+
+def test_a_deleted_burst_ticket_leaves_its_incident_on_a_night_with_nothing_to_assist(world):
+    """Nothing new to assist still re-checks incidents: a burst ticket deleted in the help desk
+    loses its vector and its incident link; the incident keeps its id and ``detected_at``."""
+    from supportflow.assist.config import STATIC_ENCODER
+
+    before = query("SELECT incident_id, detected_at, burst_tickets FROM ml.incidents")
+    ((gone, incident),) = query(
+        "SELECT i.ticket_id, i.incident_id FROM ml.ticket_incidents i JOIN landing.tickets t"
+        " USING (ticket_id) WHERE i.link = 'burst' ORDER BY t.created_at DESC LIMIT 1"
+    )
+    delete = "UPDATE landing.tickets SET is_deleted = ? WHERE ticket_id = ?"
+    query(delete, [True, gone])
+    try:
+        quiet = assist_tickets(AssistParams())
+        after = query("SELECT incident_id, detected_at, burst_tickets FROM ml.incidents")
+        links = query("SELECT ticket_id FROM ml.ticket_incidents WHERE ticket_id = ?", [gone])
+        vectors = query(
+            "SELECT count(*) FROM ml.ticket_vectors WHERE ticket_id = ? AND encoder = ?",
+            [gone, STATIC_ENCODER],
+        )
+    finally:
+        query(delete, [False, gone])
+        assist_tickets(AssistParams())
+    assert quiet.assisted == 0 and links == [] and vectors == [(0,)]
+    old = {i: (d, n) for i, d, n in before}
+    new = {i: (d, n) for i, d, n in after}
+    assert new[incident] == (old[incident][0], old[incident][1] - 1)
+    assert query("SELECT incident_id, detected_at, burst_tickets FROM ml.incidents") == before
