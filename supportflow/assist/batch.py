@@ -18,7 +18,6 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -45,7 +44,7 @@ from supportflow.knowledge.config import KnowledgeConfig
 from supportflow.knowledge.index import current_index_version
 from supportflow.knowledge.search import KnowledgeIndex
 from supportflow.knowledge.suggest import search_tickets
-from supportflow.warehouse import WORKING_SET, transaction
+from supportflow.warehouse import WORKING_SET
 
 log = logging.getLogger("supportflow.assist")
 
@@ -190,12 +189,6 @@ def detect_incidents(
     fresh = burst_rows(tickets, inc, only) if only.any() else np.zeros(0, np.int64)
     seeds = np.unique(np.concatenate([fresh, np.array(old, np.int64)]))
     incidents = find_incidents(tickets, inc, seeds)
-    links = [
-        (tickets.ids[row], incident.incident_id, kind, sim)
-        for incident in incidents
-        for row, kind, sim in [(m, "burst", None) for m in incident.members]
-        + [(r, "later", s) for r, s in incident.linked]
-    ]
     by_day: dict[int, list[str]] = {d: [] for d in redo}
     for row in fresh.tolist():
         by_day[int(days[row])].append(tickets.ids[row])
@@ -204,30 +197,7 @@ def detect_incidents(
         "tickets": [now[d][0] for d in by_day], "fingerprint": [now[d][1] for d in by_day],
         "seeds": list(by_day.values()),
     }, schema=DAY_SCHEMA)  # fmt: skip
-    written = datetime.now(UTC)
-    detected = dict(con.execute("SELECT incident_id, detected_at FROM ml.incidents").fetchall())
-    with transaction(con):
-        con.execute("DELETE FROM ml.ticket_incidents")
-        con.execute("DELETE FROM ml.incidents")
-        for incident in incidents:
-            con.execute(
-                "INSERT INTO ml.incidents VALUES (?, ?, to_timestamp(?), to_timestamp(?), ?, ?, ?)",
-                [incident.incident_id, incident.label, incident.started_at, incident.ended_at,
-                 len(incident.members), len(incident.linked),
-                 detected.get(incident.incident_id, written)],
-            )  # fmt: skip
-        if links:
-            table = pa.table(list(zip(*links, strict=True)),
-                             names=["ticket_id", "incident_id", "link", "similarity"])  # fmt: skip
-            con.register("new_links", table)
-            con.execute("INSERT INTO ml.ticket_incidents SELECT * FROM new_links")
-            con.unregister("new_links")
-        con.execute("DELETE FROM ml.incident_days WHERE list_contains($days, day)",
-                    {"days": sorted(changed | redo)})  # fmt: skip
-        con.register("new_days", day_rows)
-        con.execute("INSERT INTO ml.incident_days SELECT * FROM new_days")
-        con.unregister("new_days")
-    return len(incidents), len(links)
+    return store.write_incidents(con, tickets, incidents, sorted(changed | redo), day_rows)
 
 
 def run_assist(

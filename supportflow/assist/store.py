@@ -73,6 +73,45 @@ def seed_days(con) -> SeedDays:
     return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
 
 
+def write_incidents(
+    con, tickets: Tickets, incidents: list, days: list[int], day_rows: pa.Table
+) -> tuple[int, int]:
+    """Replace ``ml.incidents`` and ``ml.ticket_incidents`` with ``incidents``
+    (``related.Incident``, rows of ``tickets``) and the ``ml.incident_days`` rows of ``days``
+    with ``day_rows``, in one transaction; an incident id already stored keeps its
+    ``detected_at``. Returns (incidents, ticket links)."""
+    links = [
+        (tickets.ids[row], incident.incident_id, kind, sim)
+        for incident in incidents
+        for row, kind, sim in [(m, "burst", None) for m in incident.members]
+        + [(r, "later", s) for r, s in incident.linked]
+    ]
+    written = datetime.now(UTC)
+    detected = dict(con.execute("SELECT incident_id, detected_at FROM ml.incidents").fetchall())
+    with transaction(con):
+        con.execute("DELETE FROM ml.ticket_incidents")
+        con.execute("DELETE FROM ml.incidents")
+        for incident in incidents:
+            con.execute(
+                "INSERT INTO ml.incidents VALUES (?, ?, to_timestamp(?), to_timestamp(?), ?, ?, ?)",
+                [incident.incident_id, incident.label, incident.started_at, incident.ended_at,
+                 len(incident.members), len(incident.linked),
+                 detected.get(incident.incident_id, written)],
+            )  # fmt: skip
+        if links:
+            table = pa.table(list(zip(*links, strict=True)),
+                             names=["ticket_id", "incident_id", "link", "similarity"])  # fmt: skip
+            con.register("new_links", table)
+            con.execute("INSERT INTO ml.ticket_incidents SELECT * FROM new_links")
+            con.unregister("new_links")
+        con.execute("DELETE FROM ml.incident_days WHERE list_contains($days, day)",
+                    {"days": days})  # fmt: skip
+        con.register("new_days", day_rows)
+        con.execute("INSERT INTO ml.incident_days SELECT * FROM new_days")
+        con.unregister("new_days")
+    return len(incidents), len(links)
+
+
 def _rows(con, sql: str, params: dict | None = None) -> list[dict]:
     cur = con.execute(sql, params or {})
     names = [d[0] for d in cur.description]
