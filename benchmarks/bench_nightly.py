@@ -57,8 +57,14 @@ def data_folders(tickets: int, new: int) -> tuple[Path, Path, Path]:
     folder = DATA / f"tickets_{tickets}_plus_{new}"
     history, fresh = folder / "history", folder / "new"
     if not (fresh / "tickets.json").exists():
-        write_demo(folder, tickets=tickets + new, days=365, seed=7, workers=2,
-                   formats=frozenset({"zendesk"}))  # the export the nightly ingests
+        write_demo(
+            folder,
+            tickets=tickets + new,
+            days=365,
+            seed=7,
+            workers=2,
+            formats=frozenset({"zendesk"}),
+        )  # the export the nightly ingests
         lines = (folder / "zendesk" / "tickets.json").read_text(encoding="utf-8").splitlines()
         lines.sort(key=lambda line: (json.loads(line)["created_at"], line))
         for part, rows in ((history, lines[:tickets]), (fresh, lines[tickets:])):

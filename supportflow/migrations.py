@@ -445,7 +445,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
     (
         12,
-        "incident detection keeps its burst seeds per day, so a night recomputes only the days it reaches",
+        "incident detection keeps its burst seeds per day, so a night recomputes only the days"
+        " it reaches",
         """
         -- One row per UTC day with tickets (supportflow.assist.related.reached_days): what the
         -- day's seeds were computed from (inputs: encoder, incident config, first ticket's

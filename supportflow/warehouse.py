@@ -97,6 +97,25 @@ def connect(settings: Settings | None = None, *, read_only: bool = False) -> Ite
         con.close()
 
 
+# A derived row (alias ``d``) whose ticket has no text any more: emptied, or deleted in the help
+# desk (``landing.ticket_texts`` leaves deleted tickets out). Readers join derived rows to
+# tickets without re-checking, and a deleted ticket's summary or draft must not outlive it.
+WITHOUT_TEXT = """NOT EXISTS (
+    SELECT 1 FROM landing.ticket_texts t WHERE t.ticket_id = d.ticket_id AND t.has_text)"""
+
+
+def prune_without_text(con, table: str, where: str = "true", params: dict | None = None) -> int:
+    """Delete the rows of ``table`` (``ml.ticket_vectors``, ``ml.assist_outputs``,
+    ``ml.article_suggestions``: any table with ``ticket_id``) matching ``where`` whose ticket
+    has no text any more (``WITHOUT_TEXT``); returns how many rows. Writes nothing when none."""
+    query = f"FROM {table} d WHERE ({where}) AND {WITHOUT_TEXT}"
+    ((count,),) = con.execute(f"SELECT count(*) {query}", params or {}).fetchall()
+    if count:
+        with transaction(con):
+            con.execute(f"DELETE {query}", params or {})
+    return count
+
+
 # Which tickets get the work only agents look at (drafts, summaries, related tickets, article
 # suggestions): those not settled, and those created within ``$recent_days`` days of the newest
 # ticket (NULL: every ticket). Relative to the newest ticket, not the clock, so a re-run over

@@ -44,7 +44,7 @@ from supportflow.knowledge.config import KnowledgeConfig
 from supportflow.knowledge.index import current_index_version
 from supportflow.knowledge.search import KnowledgeIndex
 from supportflow.knowledge.suggest import search_tickets
-from supportflow.warehouse import WORKING_SET
+from supportflow.warehouse import WORKING_SET, prune_without_text
 
 log = logging.getLogger("supportflow.assist")
 
@@ -85,6 +85,8 @@ class AssistResult:
     qa_samples: dict[str, int] = field(default_factory=dict)  # QA samples added, per kind
     # drafts re-assisted because an article they cited was retracted (internal, unpublished, gone)
     retracted_citations: int = 0
+    # outputs removed because their ticket has no text any more (deleted in the help desk)
+    deleted: int = 0
 
 
 def assist_version(config: AssistConfig, library: MacroLibrary, index_version: str) -> str:
@@ -234,6 +236,9 @@ def run_assist(
         index_version = index.version
     version = assist_version(config, library, index_version)
     result = AssistResult(version)
+    result.deleted = prune_without_text(con, "ml.assist_outputs")
+    if result.deleted:
+        log.info("removed the assist outputs of %d deleted tickets", result.deleted)
     result.retracted_citations = count_retracted(con, ticket_ids)
     todo, result.no_text = pending(con, version, ticket_ids, config.recent_days)
     for ticket_id in result.no_text:

@@ -167,15 +167,19 @@ def main() -> None:
     only with ``--verbose`` / ``-v``."""
     import sys
 
+    # Typer bundles its own click: its ClickException is the base of the public BadParameter
+    usage = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
     verbose = any(arg in ("--verbose", "-v") for arg in sys.argv[1:])
     try:
         if verbose:
-            app()
+            code = app(standalone_mode=False)
         else:
             with _quiet_prefect_failures():
-                app()
+                code = app(standalone_mode=False)
     except SystemExit:
         raise
+    except usage as exc:  # a bad option or value: one line, click's exit code
+        raise SystemExit(_usage_error(exc)) from None
     except Exception as exc:
         if verbose:
             raise
@@ -185,6 +189,22 @@ def main() -> None:
         if type(exc).__name__ != "WarehouseLockedError":
             errors.print("(run again as `supportflow --verbose …` for the full traceback)")
         raise SystemExit(1) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc) -> int:
+    """Print a click usage error (unknown option or command, bad value) as one ``error:`` line
+    on stderr that names the command's ``--help``; returns click's exit code (2). Asking for
+    help by giving no arguments prints the help, as click does."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # click printed the help already
+        return exc.exit_code
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    message = " ".join(exc.format_message().split())
+    _console(stderr=True).print(
+        f"[bold red]error:[/] {_escape(_redacted(message))}{hint}", soft_wrap=True
+    )
+    return exc.exit_code
 
 
 def _escape(text: str) -> str:

@@ -17,7 +17,7 @@ from supportflow.knowledge.index import ReindexSummary, reindex
 from supportflow.knowledge.search import EmptyIndexError, KnowledgeIndex
 from supportflow.knowledge.suggest import count_pending, drop_retracted, suggest_new_tickets
 from supportflow.settings import Settings
-from supportflow.warehouse import connect
+from supportflow.warehouse import connect, prune_without_text
 
 Progress = Callable[[int, int], None] | None
 
@@ -40,6 +40,7 @@ class SuggestSummary:
     suggested: int = 0
     skipped: str | None = None
     retracted: int = 0  # tickets whose suggestions cited a retracted article (re-suggested)
+    deleted: int = 0  # suggestion rows removed: their ticket has no text any more (deleted)
 
 
 @dataclass
@@ -127,14 +128,16 @@ def refresh_suggestions(
 ) -> SuggestSummary:
     """Cited article suggestions for every ticket with text that has none yet, after dropping
     those that cite a retracted article (deleted, unpublished, or moved between audiences: the
-    ticket is suggested for afresh); skipped, with its reason, while nothing is indexed."""
+    ticket is suggested for afresh) and those of tickets deleted in the help desk; skipped, with
+    its reason, while nothing is indexed."""
     with connect(settings) as con:
-        retracted = drop_retracted(con)
+        dropped = {"retracted": drop_retracted(con),
+                   "deleted": prune_without_text(con, "ml.article_suggestions")}  # fmt: skip
         if count_pending(con, config.search.suggest_recent_days) == 0:
-            return SuggestSummary(0, retracted=retracted)  # without loading the index
+            return SuggestSummary(0, **dropped)  # without loading the index
         try:
             index = KnowledgeIndex.load(con, config.index.encoder, config.index.language_encoders)
         except EmptyIndexError as exc:
-            return SuggestSummary(skipped=str(exc), retracted=retracted)
+            return SuggestSummary(skipped=str(exc), **dropped)
         done = suggest_new_tickets(con, index, config.search, on_progress=on_progress)
-    return SuggestSummary(done, retracted=retracted)
+    return SuggestSummary(done, **dropped)

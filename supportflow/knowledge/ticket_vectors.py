@@ -28,7 +28,7 @@ import pyarrow as pa
 from models.text import read_ticket
 from supportflow.knowledge import encoder as enc
 from supportflow.knowledge.config import IndexConfig
-from supportflow.warehouse import WORKING_SET, transaction
+from supportflow.warehouse import WORKING_SET, prune_without_text, transaction
 
 # (encoder, texts, on_progress, kind) → (n, d) float32 unit vectors, as ``encoder.embed``
 Embed = Callable[..., np.ndarray]
@@ -40,11 +40,6 @@ STALE = f"""t.has_text AND NOT EXISTS (
     SELECT 1 FROM ml.ticket_vectors v WHERE v.ticket_id = t.ticket_id
     AND v.encoder = $encoder AND v.text_hash = {TEXT_HASH})"""
 
-
-# a vector whose ticket has no text any more (emptied, or deleted in the help desk): readers join
-# vectors to tickets without re-checking the text, so such a vector must not outlive its text
-ORPHAN = """v.encoder = $encoder AND NOT EXISTS (
-    SELECT 1 FROM landing.ticket_texts t WHERE t.ticket_id = v.ticket_id AND t.has_text)"""
 
 ONLY = f"""($ids IS NULL OR list_contains($ids, t.ticket_id))
     AND ($languages IS NULL OR list_contains($languages, t.language)) AND {WORKING_SET}"""
@@ -155,13 +150,7 @@ def prune(con, encoder: str) -> int:
     """Delete ``encoder``'s vectors of tickets without text (a ticket emptied or deleted since it
     was embedded); returns how many. ``refresh`` calls it first, so no reader sees a vector of a
     text that is gone."""
-    ((count,),) = con.execute(
-        f"SELECT count(*) FROM ml.ticket_vectors v WHERE {ORPHAN}", {"encoder": encoder}
-    ).fetchall()
-    if count:  # a night with nothing to drop writes nothing
-        with transaction(con):
-            con.execute(f"DELETE FROM ml.ticket_vectors v WHERE {ORPHAN}", {"encoder": encoder})
-    return count
+    return prune_without_text(con, "ml.ticket_vectors", "encoder = $encoder", {"encoder": encoder})
 
 
 def _write(con, encoder: str, rows: list[tuple], vectors: np.ndarray) -> None:

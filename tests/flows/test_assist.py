@@ -478,28 +478,40 @@ def test_incidents_recompute_only_what_a_change_reaches_and_match_a_full_recompu
 
 def test_a_deleted_burst_ticket_leaves_its_incident_on_a_night_with_nothing_to_assist(world):
     """Nothing new to assist still re-checks incidents: a burst ticket deleted in the help desk
-    loses its vector and its incident link; the incident keeps its id and ``detected_at``."""
+    loses its vector, its incident link, its assist output and its article suggestions; the
+    incident keeps its id and ``detected_at``. Restored, the ticket gets them back."""
     from supportflow.assist.config import STATIC_ENCODER
+    from supportflow.knowledge.runner import refresh_suggestions
 
     before = query("SELECT incident_id, detected_at, burst_tickets FROM ml.incidents")
     ((gone, incident),) = query(
         "SELECT i.ticket_id, i.incident_id FROM ml.ticket_incidents i JOIN landing.tickets t"
         " USING (ticket_id) WHERE i.link = 'burst' ORDER BY t.created_at DESC LIMIT 1"
     )
+    derived = ("SELECT (SELECT count(*) FROM ml.assist_outputs WHERE ticket_id = $id),"
+               " (SELECT count(*) FROM ml.article_suggestions WHERE ticket_id = $id)")  # fmt: skip
+    ((outputs, suggested),) = query(derived, {"id": gone})
+    assert outputs == 1 and suggested > 0
     delete = "UPDATE landing.tickets SET is_deleted = ? WHERE ticket_id = ?"
     query(delete, [True, gone])
     try:
         quiet = assist_tickets(AssistParams())
+        suggestions = refresh_suggestions(Settings(), load_knowledge_config())
         after = query("SELECT incident_id, detected_at, burst_tickets FROM ml.incidents")
         links = query("SELECT ticket_id FROM ml.ticket_incidents WHERE ticket_id = ?", [gone])
         vectors = query(
             "SELECT count(*) FROM ml.ticket_vectors WHERE ticket_id = ? AND encoder = ?",
             [gone, STATIC_ENCODER],
         )
+        left = query(derived, {"id": gone})
     finally:
         query(delete, [False, gone])
-        assist_tickets(AssistParams())
+        restored = assist_tickets(AssistParams())
+        resuggested = refresh_suggestions(Settings(), load_knowledge_config())
     assert quiet.assisted == 0 and links == [] and vectors == [(0,)]
+    assert (quiet.deleted, suggestions.deleted, left) == (1, suggested, [(0, 0)])
+    assert (restored.assisted, resuggested.suggested) == (1, 1)
+    assert query(derived, {"id": gone}) == [(outputs, suggested)]
     old = {i: (d, n) for i, d, n in before}
     new = {i: (d, n) for i, d, n in after}
     assert new[incident] == (old[incident][0], old[incident][1] - 1)

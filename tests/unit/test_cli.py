@@ -51,3 +51,20 @@ def test_errors_go_to_stderr_and_an_empty_day_is_not_every_day(home):
     )  # fmt: skip
     assert done.returncode == 1
     assert done.stdout == "" and done.stderr.startswith("error: --day '' is not a date")
+
+
+def test_a_bad_option_value_is_one_error_line_naming_the_help():
+    """A usage error (a bad value, an unknown option or command) is one ``error:`` line on
+    stderr that names the command's ``--help``, with click's exit code 2 — no usage box."""
+    for args, says in (
+        (["assist-batch", "--dask-workers", "-1"], "Invalid value for '--dask-workers'"),
+        (["score", "--batch-size", "8"], "No such option: --batch-size"),
+        (["scor"], "No such command 'scor'. Did you mean 'score'?"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "supportflow.cli", *args],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 2 and done.stdout == ""
+        (line,) = done.stderr.splitlines()
+        assert line.startswith(f"error: {says}") and line.endswith("--help`)")
