@@ -35,6 +35,7 @@ from supportflow.assist.related import (
     burst_rows,
     day_of,
     find_incidents,
+    keep_incident_ids,
     reached_days,
     related_tickets,
 )
@@ -160,9 +161,10 @@ def detect_incidents(
     encoder: str,
 ) -> tuple[int, int]:
     """Incidents over all ``tickets`` (vectors of ``encoder``; or a function that loads them,
-    called only when a day changed), replacing both tables in one transaction (the same
-    tickets give the same incident ids, so a re-run changes nothing; an incident that was
-    already there keeps its ``detected_at``); returns (incidents, ticket links).
+    called only when a day changed), replacing both tables in one transaction; an incident
+    keeps the id of the stored one it shares the most burst tickets with, and so its
+    ``detected_at`` (``related.keep_incident_ids``: a re-run changes nothing); returns
+    (incidents, ticket links).
 
     Burst seeds are recomputed only for the days a changed day reaches
     (``related.reached_days``); the other days' seeds come from ``ml.incident_days``, which
@@ -190,7 +192,9 @@ def detect_incidents(
     old = [row_of[i] for d, row in kept.items() if d in now and d not in redo for i in row[3]]
     fresh = burst_rows(tickets, inc, only) if only.any() else np.zeros(0, np.int64)
     seeds = np.unique(np.concatenate([fresh, np.array(old, np.int64)]))
-    incidents = find_incidents(tickets, inc, seeds)
+    incidents = keep_incident_ids(
+        find_incidents(tickets, inc, seeds), tickets.ids, store.incident_members(con)
+    )
     by_day: dict[int, list[str]] = {d: [] for d in redo}
     for row in fresh.tolist():
         by_day[int(days[row])].append(tickets.ids[row])

@@ -210,6 +210,40 @@ def find_incidents(
     return sorted(incidents, key=lambda inc: inc.started_at)
 
 
+def keep_incident_ids(
+    incidents: list[Incident], ids: list[str], before: dict[str, set[str]]
+) -> list[Incident]:
+    """Give each of ``incidents`` (rows of tickets ``ids``) the id of the stored incident it
+    shares the most burst tickets with (``before``: incident id → its burst ticket ids), each
+    stored id to one incident at most, the largest overlap first (ties: the earlier incident);
+    an incident that shares none keeps its first-ticket id (``inc-`` + md5 of that ticket's
+    id, 10 hex digits), made unique with its next tickets when taken. So an incident keeps its
+    id while its tickets change — a late ticket that becomes its first one, merges, splits —
+    and the same tickets keep the same ids. Returns ``incidents``, ids set in place."""
+    owner = {ticket: incident_id for incident_id, tickets in before.items() for ticket in tickets}
+    overlaps = []
+    for n, incident in enumerate(incidents):
+        shared = Counter(owner[ids[m]] for m in incident.members if ids[m] in owner)
+        overlaps += [(-count, n, incident_id) for incident_id, count in shared.items()]
+    given: dict[int, str] = {}
+    for _, n, incident_id in sorted(overlaps):
+        if n not in given and incident_id not in given.values():
+            given[n] = incident_id
+    taken = set(given.values())
+    for n, incident in enumerate(incidents):
+        if n in given:
+            incident.incident_id = given[n]
+            continue
+        key = ""
+        for m in incident.members:  # the first ticket's id, then as many more as it takes
+            key += ids[m]
+            incident.incident_id = "inc-" + hashlib.md5(key.encode()).hexdigest()[:10]
+            if incident.incident_id not in taken:
+                break
+        taken.add(incident.incident_id)
+    return incidents
+
+
 def seed_pairs(
     t: Tickets, seeds: np.ndarray, config: IncidentConfig, block: int = 2048
 ) -> np.ndarray:

@@ -73,6 +73,15 @@ def seed_days(con) -> SeedDays:
     return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
 
 
+def incident_members(con) -> dict[str, set[str]]:
+    """Stored incidents: incident id → its burst ticket ids (``ml.ticket_incidents``)."""
+    rows = con.execute(
+        "SELECT incident_id, list(ticket_id) FROM ml.ticket_incidents"
+        " WHERE link = 'burst' GROUP BY 1"
+    ).fetchall()
+    return {incident_id: set(tickets) for incident_id, tickets in rows}
+
+
 def write_incidents(
     con, tickets: Tickets, incidents: list, days: list[int], day_rows: pa.Table
 ) -> tuple[int, int]:

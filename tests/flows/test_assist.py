@@ -477,16 +477,17 @@ def test_incidents_recompute_only_what_a_change_reaches_and_match_a_full_recompu
 
 
 def test_a_deleted_burst_ticket_leaves_its_incident_on_a_night_with_nothing_to_assist(world):
-    """Nothing new to assist still re-checks incidents: a burst ticket deleted in the help desk
-    loses its vector, its incident link, its assist output and its article suggestions; the
-    incident keeps its id and ``detected_at``. Restored, the ticket gets them back."""
+    """Nothing new to assist still re-checks incidents: an incident's first burst ticket deleted
+    in the help desk loses its vector, its incident link, its assist output and its article
+    suggestions; the incident keeps its id (though its first ticket changed) and
+    ``detected_at``. Restored, the ticket gets them back."""
     from supportflow.assist.config import STATIC_ENCODER
     from supportflow.knowledge.runner import refresh_suggestions
 
     before = query("SELECT incident_id, detected_at, burst_tickets FROM ml.incidents")
     ((gone, incident),) = query(
         "SELECT i.ticket_id, i.incident_id FROM ml.ticket_incidents i JOIN landing.tickets t"
-        " USING (ticket_id) WHERE i.link = 'burst' ORDER BY t.created_at DESC LIMIT 1"
+        " USING (ticket_id) WHERE i.link = 'burst' ORDER BY t.created_at LIMIT 1"
     )
     derived = ("SELECT (SELECT count(*) FROM ml.assist_outputs WHERE ticket_id = $id),"
                " (SELECT count(*) FROM ml.article_suggestions WHERE ticket_id = $id)")  # fmt: skip
